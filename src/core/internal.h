@@ -1,0 +1,141 @@
+/* internal.h: shared internals of libtrove: allocation, errors, checked arithmetic, io, hashing.
+ * Never installed; cli/ and python/ must not include it. */
+#ifndef TROVE_INTERNAL_H
+#define TROVE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trove.h"
+
+#define TROVE_API __attribute__((visibility("default")))
+
+#if defined(__GNUC__)
+#define TROVE_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define TROVE_PRINTF(f, a)
+#endif
+
+/* ---- allocation (alloc.c): every allocation of src/ goes through these --------------- */
+const trove_allocator *trove__alloc_or_default(const trove_allocator *a);
+void *trove__malloc(const trove_allocator *a, size_t n);
+void *trove__calloc(const trove_allocator *a, size_t count, size_t size);
+void *trove__realloc(const trove_allocator *a, void *p, size_t n);
+void trove__free(const trove_allocator *a, void *p);
+char *trove__strndup(const trove_allocator *a, const char *s, size_t n);
+/* Memory aligned to `align` (power of 2); free with trove__free_aligned. */
+void *trove__malloc_aligned(const trove_allocator *a, size_t n, size_t align);
+void trove__free_aligned(const trove_allocator *a, void *p);
+
+/* ---- errors (error.c) ----------------------------------------------------------------- */
+/* Fill err (if not NULL) and return code. */
+int trove__fail(trove_error *err, int code, uint64_t offset, const char *fmt, ...)
+    TROVE_PRINTF(4, 5);
+/* Like trove__fail with strerror(errno_value) appended after ": ". */
+int trove__fail_errno(trove_error *err, int code, int errno_value, const char *fmt, ...)
+    TROVE_PRINTF(4, 5);
+
+/* ---- checked arithmetic --------------------------------------------------------------- */
+static inline bool trove__add_ok(uint64_t a, uint64_t b, uint64_t *out)
+{
+    return !__builtin_add_overflow(a, b, out);
+}
+static inline bool trove__mul_ok(uint64_t a, uint64_t b, uint64_t *out)
+{
+    return !__builtin_mul_overflow(a, b, out);
+}
+/* align_up for a power-of-two alignment; false on overflow. */
+static inline bool trove__align_ok(uint64_t v, uint64_t align, uint64_t *out)
+{
+    uint64_t t;
+    if (!trove__add_ok(v, align - 1, &t))
+        return false;
+    *out = t & ~(align - 1);
+    return true;
+}
+static inline bool trove__is_pow2(uint64_t v)
+{
+    return v != 0 && (v & (v - 1)) == 0;
+}
+static inline uint64_t trove__load_le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+static inline uint32_t trove__load_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint16_t trove__load_le16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+static inline void trove__store_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void trove__store_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void trove__store_le16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static inline bool trove__host_is_le(void)
+{
+    return __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
+}
+/* Reverse the bytes of each element of size esize (2, 4 or 8) in place. */
+void trove__byteswap(void *p, size_t nbytes, size_t esize);
+
+/* ---- UTF-8 (utf8.c) --------------------------------------------------------------------- */
+/* True when s[0..n) is well-formed UTF-8 (no overlongs, surrogates or code points > 10FFFF). */
+bool trove__utf8_valid(const char *s, size_t n);
+
+/* ---- io (io.c) ------------------------------------------------------------------------ */
+/* Write all n bytes (retrying on EINTR and short writes). */
+int trove__write_all(int fd, const void *p, size_t n, trove_error *err, const char *what);
+/* Read exactly n bytes at offset (pread); short file is TROVE_E_CORRUPT. */
+int trove__pread_all(int fd, void *p, size_t n, uint64_t off, trove_error *err, const char *what);
+/* Create a temporary file next to path (same directory) with mode; caller owns *tmp_path. */
+int trove__tmpfile_near(const trove_allocator *a, const char *path, unsigned mode, int *fd,
+                        char **tmp_path, trove_error *err);
+/* fsync(fd), rename(tmp, path), fsync(directory of path). */
+int trove__commit_tmpfile(int fd, const char *tmp_path, const char *path, bool sync,
+                          trove_error *err);
+
+/* ---- hashing (hash.c) ----------------------------------------------------------------- */
+uint64_t trove__xxh3(const void *p, size_t n);
+/* Incremental XXH3-64 that closes a digest every `chunk` bytes (docs/FORMAT.md 6). */
+typedef struct trove__chunk_hasher trove__chunk_hasher;
+trove__chunk_hasher *trove__chunk_hasher_new(const trove_allocator *a, uint64_t chunk);
+void trove__chunk_hasher_free(trove__chunk_hasher *h);
+/* Feed bytes; returns TROVE_E_NOMEM when the digest list cannot grow. */
+int trove__chunk_hasher_update(trove__chunk_hasher *h, const void *p, size_t n);
+/* Close the last partial chunk; *digests is 8*count bytes (LE u64 each), owned by the
+ * hasher until it is freed or reset. */
+int trove__chunk_hasher_final(trove__chunk_hasher *h, const uint8_t **digests, size_t *count);
+void trove__chunk_hasher_reset(trove__chunk_hasher *h);
+
+/* BLAKE2b-256 tensor tree hash over 4 MiB leaves (docs/FORMAT.md 7). */
+#define TROVE__LEAF_BYTES (UINT64_C(4) << 20)
+typedef struct trove__tree_hasher trove__tree_hasher;
+trove__tree_hasher *trove__tree_hasher_new(const trove_allocator *a);
+void trove__tree_hasher_free(trove__tree_hasher *h);
+int trove__tree_hasher_update(trove__tree_hasher *h, const void *p, size_t n);
+void trove__tree_hasher_final(trove__tree_hasher *h, uint8_t out[32]);
+/* Leaf digest of one leaf (up to 4 MiB) and the tensor digest from all leaves. */
+void trove__leaf_digest(const void *p, size_t n, uint8_t out[32]);
+void trove__tensor_digest_from_leaves(uint64_t nbytes, const uint8_t *leaves, size_t nleaves,
+                                      uint8_t out[32]);
+void trove__blake2b_256(const void *p, size_t n, const void *prefix, size_t prefix_len,
+                        uint8_t out[32]);
+
+#endif /* TROVE_INTERNAL_H */

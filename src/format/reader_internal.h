@@ -1,0 +1,44 @@
+/* reader_internal.h: the open file's representation, shared by reader.c, digest.c and
+ * rewrite.c (internal). */
+#ifndef TROVE_READER_INTERNAL_H
+#define TROVE_READER_INTERNAL_H
+
+#include <stdatomic.h>
+
+#include "core/internal.h"
+
+typedef struct tensor {
+    const char *name;          /* borrowed from the decoded header */
+    size_t name_len;
+    trove_dtype dtype;
+    uint32_t rank;
+    uint64_t shape[TROVE_MAX_RANK];
+    uint64_t count, nbytes, offset, stored, chunk;
+    uint32_t align;
+    bool zstd;
+    const uint8_t *xxh3;       /* 8 bytes per chunk, borrowed from the header */
+    size_t nchunks;
+    const uint8_t *blake;      /* 32 bytes or NULL */
+    _Atomic(void *) owned;     /* decompressed / byte-swapped copy, made once */
+} tensor;
+
+struct trove_file {
+    const trove_allocator *alloc;
+    trove_open_options opts;
+    const uint8_t *base;
+    uint64_t size;
+    int kind;                  /* enum source_kind in reader.c */
+    uint32_t major, minor;
+    uint64_t compat, ro_compat, incompat;
+    uint64_t header_offset, header_len;
+    trove_value *header;
+    const trove_value *meta;
+    tensor *t;
+    size_t n;
+    uint32_t *by_name;         /* tensor indices sorted by name bytes */
+};
+
+/* Verify every tensor (two threads for large files). */
+int trove__verify_all(const trove_file *f, trove_error *err);
+
+#endif

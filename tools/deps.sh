@@ -1,0 +1,29 @@
+#!/bin/sh
+# deps.sh: install the Debian packages of deps.txt whose check fails (apt-get, as root).
+# Usage: tools/deps.sh [build|all]   build = only the "--- build" section.
+set -eu
+here=$(cd "$(dirname "$0")/.." && pwd)
+want=${1:-all}
+missing=""
+section=""
+while read -r pkg check; do
+    case "$pkg" in
+        "#") case "$check" in "--- build"*) section=build ;; "---"*) section=other ;; esac; continue ;;
+        "#"*|"") continue ;;
+    esac
+    [ "$want" = build ] && [ "$section" != build ] && continue
+    ok=1
+    case "$check" in
+        pc:*) pkg-config --exists "${check#pc:}" 2>/dev/null || ok=0 ;;
+        py:*) /usr/bin/python3 -c "import ${check#py:}" >/dev/null 2>&1 || ok=0 ;;
+        bin:*) [ -e "${check#bin:}" ] || ok=0 ;;
+    esac
+    [ $ok = 1 ] || missing="$missing $pkg"
+done < "$here/deps.txt"
+[ -z "$missing" ] && exit 0
+echo "deps: installing$missing"
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
