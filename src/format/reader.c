@@ -20,8 +20,6 @@
 #include "format/reader_internal.h"
 #include "format/value.h"
 
-enum source_kind { SRC_MMAP, SRC_OWNED, SRC_BORROWED, SRC_RELEASE };
-
 /* ---- opening ------------------------------------------------------------------------------ */
 static int normalise_options(const trove_open_options *in, trove_open_options *o,
                              trove_error *err)

@@ -7,6 +7,9 @@
 
 #include "core/internal.h"
 
+/* Where the bytes of an open file live. */
+enum source_kind { SRC_MMAP, SRC_OWNED, SRC_BORROWED, SRC_RELEASE };
+
 typedef struct tensor {
     const char *name;          /* borrowed from the decoded header */
     size_t name_len;
@@ -27,7 +30,7 @@ struct trove_file {
     trove_open_options opts;
     const uint8_t *base;
     uint64_t size;
-    int kind;                  /* enum source_kind in reader.c */
+    int kind;                  /* enum source_kind */
     uint32_t major, minor;
     uint64_t compat, ro_compat, incompat;
     uint64_t header_offset, header_len;
