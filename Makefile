@@ -81,7 +81,7 @@ $(B)/asan-fuzz/%: fuzz/%.c fuzz/replay.c $(B)/libtrove-asan.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(SAN) -O1 -o $@ $< fuzz/replay.c $(B)/libtrove-asan.a $(LIBS)
 
-$(B)/trove.pc: Makefile
+$(B)/trove.pc: FORCE
 	@mkdir -p $(B)
 	@printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: trove\nDescription: safe, fast, portable file format for trained models\nVersion: 0.1.0\nRequires.private: %s\nLibs: -L$${libdir} -ltrove\nLibs.private: -lpthread -lm\nCflags: -I$${includedir}\n' '$(PREFIX)' '$(PKGS)' > $@
 
@@ -133,5 +133,7 @@ uninstall:
 
 clean:
 	rm -rf $(B)
+
+FORCE:
 
 -include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d)
