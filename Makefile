@@ -7,6 +7,8 @@ CC       ?= cc
 B        := build
 PY       := /usr/bin/python3
 FUZZ_SECONDS ?= 600
+V        ?= 0
+Q        := $(if $(filter 1,$(V)),,@)
 
 PKGS     := libzstd libxxhash libsodium sqlite3
 WARN     := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wconversion -Wno-sign-conversion \
@@ -51,35 +53,45 @@ deps:
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 $(B)/asan/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(SAN) -O1 -MMD -MP -c $< -o $@
+	@echo "  CC asan $<"
+	$(Q)$(CC) $(CFLAGS_ALL) $(SAN) -O1 -MMD -MP -c $< -o $@
 
 $(LIB_A): $(OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	@echo "  LD      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
 $(B)/libtrove-asan.a: $(ASAN_OBJ)
-	rm -f $@ && ar rcs $@ $^
+	@echo "  LD      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
 $(LIB_SO): $(OBJ)
-	$(CC) -shared -Wl,-soname,libtrove.so.0 -o $@ $^ $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) -shared -Wl,-soname,libtrove.so.0 -o $@ $^ $(LIBS)
 
 $(TROVE): $(CLI_SRC) $(LIB_A) $(wildcard cli/*.h)
-	$(CC) $(CFLAGS_PUB) -Icli -o $@ $(CLI_SRC) $(LIB_A) $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS_PUB) -Icli -o $@ $(CLI_SRC) $(LIB_A) $(LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(TEST_LIB) $(LIB_A) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(TEST_LIB) $(LIB_A) $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(TEST_LIB) $(LIB_A) $(LIBS)
 $(B)/asan-tests/%: tests/unit/%.c $(TEST_LIB) $(B)/libtrove-asan.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(SAN) -O1 -Itests/unit -o $@ $< $(TEST_LIB) $(B)/libtrove-asan.a $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS_ALL) $(SAN) -O1 -Itests/unit -o $@ $< $(TEST_LIB) $(B)/libtrove-asan.a $(LIBS)
 $(B)/examples/%: examples/%.c $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_PUB) -o $@ $< $(LIB_A) $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS_PUB) -o $@ $< $(LIB_A) $(LIBS)
 # Fuzz targets built with gcc + sanitizers and a replay main: every make check replays the corpus.
 $(B)/asan-fuzz/%: fuzz/%.c fuzz/replay.c $(B)/libtrove-asan.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(SAN) -O1 -o $@ $< fuzz/replay.c $(B)/libtrove-asan.a $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS_ALL) $(SAN) -O1 -o $@ $< fuzz/replay.c $(B)/libtrove-asan.a $(LIBS)
 
 $(B)/trove.pc: FORCE
 	@mkdir -p $(B)

@@ -25,6 +25,7 @@ extern "C" {
 #define TROVE_LIMIT_TENSORS       (1u << 20)            /* 1,048,576 tensors */
 #define TROVE_LIMIT_NAME_BYTES    1024u                 /* bytes of UTF-8 in a tensor name */
 #define TROVE_LIMIT_DEPTH         64u                   /* nesting depth of metadata */
+#define TROVE_LIMIT_ITEMS         (1u << 24)            /* CBOR items in one header */
 
 /* ---- Reading --------------------------------------------------------------------------- */
 typedef struct trove_file trove_file;
