@@ -423,7 +423,40 @@ static void test_format__writer_refuses_bad_specs(void)
     CHECK(access(test_path("abandoned.trove"), F_OK) != 0);
 }
 
-TEST_MAIN(T(test_format__roundtrip), T(test_format__deterministic),
+/* Tensors of 32 MiB and more are hashed on a second thread while written: same bytes, same
+ * checksums and digest as the serial path (a stream of the same bytes). */
+static void test_format__large_tensor_pipelined(void)
+{
+    trove_error err = {0};
+    size_t n = (40u << 20) / 4;
+    float *x = malloc(n * sizeof *x);
+    CHECK(x);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)i * 0.25f;
+    uint64_t shape[1] = {n};
+    trove_write_options wo = TROVE_WRITE_OPTIONS_INIT;
+    wo.flags = TROVE_WRITE_NO_SYNC | TROVE_WRITE_DIGESTS;
+    trove_writer *w;
+    trove_tensor_spec s = {"big", TROVE_FLOAT32, 1, shape, 0, 0};
+    CHECK_OK(trove_writer_open(&w, test_path("big.trove"), &wo, &err));
+    CHECK_OK(trove_writer_add(w, &s, x, &err));
+    CHECK_OK(trove_writer_commit(w, &err));
+    trove_writer_free(w);
+    trove_file *f;
+    CHECK_OK(trove_open(&f, test_path("big.trove"), NULL, &err));
+    CHECK_OK(trove_file_verify(f, &err));
+    const void *p;
+    CHECK_OK(trove_file_tensor_data(f, 0, &p, &err));
+    CHECK(memcmp(p, x, n * sizeof *x) == 0);
+    uint8_t stored[32], computed[32];
+    CHECK_OK(trove_file_digest(f, TROVE_DIGEST_TRUST_STORED, 2, stored, &err));
+    CHECK_OK(trove_file_digest(f, 0, 2, computed, &err));
+    CHECK(memcmp(stored, computed, 32) == 0);
+    trove_close(f);
+    free(x);
+}
+
+TEST_MAIN(T(test_format__large_tensor_pipelined), T(test_format__roundtrip), T(test_format__deterministic),
           T(test_format__digest_layout_independent), T(test_format__stream_and_fd),
           T(test_format__open_modes), T(test_format__truncation_and_flips),
           T(test_format__oom_torture), T(test_format__rewrite_keeps_digest),
