@@ -40,7 +40,7 @@ ATESTS   := $(TEST_SRC:tests/unit/%.c=$(B)/asan-tests/%)
 EXAMPLES := $(EX_SRC:examples/%.c=$(B)/examples/%)
 REPLAY   := $(FUZZ_SRC:fuzz/%.c=$(B)/asan-fuzz/%)
 
-.PHONY: all deps deps-build demo check check-unit check-asan check-cli check-python check-fuzz \
+.PHONY: all deps deps-build demo check check-bigendian check-unit check-asan check-cli check-python check-fuzz \
         check-header bench fuzz install uninstall clean
 .DEFAULT_GOAL := all
 
@@ -122,6 +122,10 @@ check-python: $(LIB_SO) $(TROVE)
 	@if [ -d python/tests ] || [ -d tests/python ]; then \
 	  TROVE_LIB=$(abspath $(LIB_SO)) TROVE=$(abspath $(TROVE)) PYTHONPATH=$(abspath python):$(abspath tools) \
 	  $(PY) -m pytest -q -p no:cacheprovider $(wildcard python/tests tests/python); fi
+
+check-bigendian: deps-build
+	@tools/deps.sh bigendian
+	@sh tests/bigendian/run.sh
 
 bench: deps all
 	@sh bench/run.sh

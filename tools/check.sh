@@ -38,6 +38,9 @@ done
 for t in tests/cli/test_*.sh; do
     [ -f "$t" ] && TROVE="$(pwd)/$B/trove" status_of "$t" sh "$t"
 done
+# Big-endian (s390x under qemu): runs when `make check-bigendian` installed its tools, else SKIP.
+status_of "big-endian (s390x)" sh tests/bigendian/run.sh
+
 pydirs=""
 for d in python/tests tests/python; do [ -d "$d" ] && pydirs="$pydirs $d"; done
 if [ -n "$pydirs" ]; then

@@ -41,6 +41,13 @@ struct trove_file {
     uint32_t *by_name;         /* tensor indices sorted by name bytes */
 };
 
+/* Decompress tensor t's zstd frame into buf (t->nbytes bytes, little-endian as stored). */
+int trove__decompress(const trove_file *f, const tensor *t, uint8_t *buf, trove_error *err);
+/* The tensor's logical bytes in file (little-endian) order, as digests hash them: a view of the
+ * mapping, the cached decompressed copy, or (big-endian host, compressed) a fresh copy that the
+ * caller frees with trove__free_aligned (*owned is set to it, else NULL). */
+int trove__tensor_le_bytes(const trove_file *f, size_t i, const uint8_t **p, void **owned,
+                           trove_error *err);
 /* Verify every tensor (two threads for large files). */
 int trove__verify_all(const trove_file *f, trove_error *err);
 
