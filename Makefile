@@ -7,6 +7,8 @@ CC       ?= cc
 B        := build
 PY       := /usr/bin/python3
 FUZZ_SECONDS ?= 600
+V        ?= 0
+Q        := $(if $(filter 1,$(V)),,@)
 
 PKGS     := libzstd libxxhash libsodium sqlite3
 WARN     := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wconversion -Wno-sign-conversion \
@@ -38,7 +40,7 @@ ATESTS   := $(TEST_SRC:tests/unit/%.c=$(B)/asan-tests/%)
 EXAMPLES := $(EX_SRC:examples/%.c=$(B)/examples/%)
 REPLAY   := $(FUZZ_SRC:fuzz/%.c=$(B)/asan-fuzz/%)
 
-.PHONY: all deps deps-build demo check check-unit check-asan check-cli check-python check-fuzz \
+.PHONY: all deps deps-build demo check check-bigendian check-unit check-asan check-cli check-python check-fuzz \
         check-header bench fuzz install uninstall clean
 .DEFAULT_GOAL := all
 
@@ -51,45 +53,55 @@ deps:
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 $(B)/asan/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(SAN) -O1 -MMD -MP -c $< -o $@
+	@echo "  CC asan $<"
+	$(Q)$(CC) $(CFLAGS_ALL) $(SAN) -O1 -MMD -MP -c $< -o $@
 
 $(LIB_A): $(OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	@echo "  LD      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
 $(B)/libtrove-asan.a: $(ASAN_OBJ)
-	rm -f $@ && ar rcs $@ $^
+	@echo "  LD      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
 $(LIB_SO): $(OBJ)
-	$(CC) -shared -Wl,-soname,libtrove.so.0 -o $@ $^ $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) -shared -Wl,-soname,libtrove.so.0 -o $@ $^ $(LIBS)
 
 $(TROVE): $(CLI_SRC) $(LIB_A) $(wildcard cli/*.h)
-	$(CC) $(CFLAGS_PUB) -Icli -o $@ $(CLI_SRC) $(LIB_A) $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS_PUB) -Icli -o $@ $(CLI_SRC) $(LIB_A) $(LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(TEST_LIB) $(LIB_A) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(TEST_LIB) $(LIB_A) $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(TEST_LIB) $(LIB_A) $(LIBS)
 $(B)/asan-tests/%: tests/unit/%.c $(TEST_LIB) $(B)/libtrove-asan.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(SAN) -O1 -Itests/unit -o $@ $< $(TEST_LIB) $(B)/libtrove-asan.a $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS_ALL) $(SAN) -O1 -Itests/unit -o $@ $< $(TEST_LIB) $(B)/libtrove-asan.a $(LIBS)
 $(B)/examples/%: examples/%.c $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_PUB) -o $@ $< $(LIB_A) $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS_PUB) -o $@ $< $(LIB_A) $(LIBS)
 # Fuzz targets built with gcc + sanitizers and a replay main: every make check replays the corpus.
 $(B)/asan-fuzz/%: fuzz/%.c fuzz/replay.c $(B)/libtrove-asan.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(SAN) -O1 -o $@ $< fuzz/replay.c $(B)/libtrove-asan.a $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS_ALL) $(SAN) -O1 -o $@ $< fuzz/replay.c $(B)/libtrove-asan.a $(LIBS)
 
-$(B)/trove.pc: Makefile
+$(B)/trove.pc: FORCE
 	@mkdir -p $(B)
 	@printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: trove\nDescription: safe, fast, portable file format for trained models\nVersion: 0.1.0\nRequires.private: %s\nLibs: -L$${libdir} -ltrove\nLibs.private: -lpthread -lm\nCflags: -I$${includedir}\n' '$(PREFIX)' '$(PKGS)' > $@
 
 demo: all
 	@sh examples/demo.sh
 
-check: deps all check-header check-unit check-asan check-fuzz check-cli check-python
-	@echo "make check: all suites passed"
+check: deps all check-header $(ATESTS) $(REPLAY)
+	@sh tools/check.sh $(B)
 
 check-header:
 	@mkdir -p $(B)
@@ -110,6 +122,10 @@ check-python: $(LIB_SO) $(TROVE)
 	@if [ -d python/tests ] || [ -d tests/python ]; then \
 	  TROVE_LIB=$(abspath $(LIB_SO)) TROVE=$(abspath $(TROVE)) PYTHONPATH=$(abspath python):$(abspath tools) \
 	  $(PY) -m pytest -q -p no:cacheprovider $(wildcard python/tests tests/python); fi
+
+check-bigendian: deps-build
+	@tools/deps.sh bigendian
+	@sh tests/bigendian/run.sh
 
 bench: deps all
 	@sh bench/run.sh
@@ -133,5 +149,7 @@ uninstall:
 
 clean:
 	rm -rf $(B)
+
+FORCE:
 
 -include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d)

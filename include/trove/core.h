@@ -113,6 +113,7 @@ trove_dtype trove_dtype_from_name(const char *name, size_t len);
  * fits int64 reads back as TROVE_VALUE_INT whichever constructor made it; getters convert
  * between int and uint when the value is representable.
  *
+ * Thread-safety: a tree may be read from many threads; modifying it needs exclusive access.
  * Trees you build are owned by you until handed over (the `_take` functions take ownership of
  * the item even when they fail). Trees read from a file are borrowed from it: valid until the
  * file is closed, read-only. */

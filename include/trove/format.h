@@ -25,8 +25,14 @@ extern "C" {
 #define TROVE_LIMIT_TENSORS       (1u << 20)            /* 1,048,576 tensors */
 #define TROVE_LIMIT_NAME_BYTES    1024u                 /* bytes of UTF-8 in a tensor name */
 #define TROVE_LIMIT_DEPTH         64u                   /* nesting depth of metadata */
+#define TROVE_LIMIT_ITEMS         (1u << 24)            /* CBOR items in one header */
 
-/* ---- Reading --------------------------------------------------------------------------- */
+/* ---- Reading ---------------------------------------------------------------------------
+ * Thread-safety: every function taking a `const trove_file *` may be called from many threads
+ * at once on the same file (tensor_data's one-time decompression is synchronised). Only
+ * trove_close() must not race with any other call on that file. A mapped file must not be
+ * truncated by another process while open (the mapping would fault); use TROVE_OPEN_NO_MMAP for
+ * files that others may modify. */
 typedef struct trove_file trove_file;
 
 enum {
@@ -138,7 +144,9 @@ TROVE_NODISCARD int trove_file_digest(const trove_file *f, unsigned flags, unsig
 TROVE_NODISCARD int trove_file_tensor_digest(const trove_file *f, size_t i,
                                              uint8_t out[TROVE_DIGEST_BYTES], trove_error *err);
 
-/* ---- Writing --------------------------------------------------------------------------- */
+/* ---- Writing ---------------------------------------------------------------------------
+ * Thread-safety: a writer is used by one thread at a time (distinct writers are independent).
+ * It may start one short-lived thread of its own to checksum large tensors while writing. */
 typedef struct trove_writer trove_writer;
 
 enum {

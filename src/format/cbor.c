@@ -157,6 +157,7 @@ typedef struct dec {
     size_t len, pos;
     uint64_t base;          /* offset of p[0] in the file, for messages */
     uint32_t max_depth;
+    uint64_t items;         /* decoded so far: bounded, since each costs ~50 bytes of memory */
     const trove_allocator *alloc;
     trove_error *err;
     const char *what;       /* "header", "metadata", ... */
@@ -228,6 +229,8 @@ static int decode_item(dec *d, uint32_t depth, trove_value **out)
     int rc = read_head(d, &major, &arg, &ai);
     if (rc)
         return rc;
+    if (++d->items > TROVE_LIMIT_ITEMS)
+        return DFAIL(d, TROVE_E_LIMIT, at, "%s: more than %u items", d->what, TROVE_LIMIT_ITEMS);
     trove_value *v = NULL;
     switch (major) {
     case 0:
@@ -353,7 +356,7 @@ static int decode_item(dec *d, uint32_t depth, trove_value **out)
 int trove__cbor_decode(const void *p, size_t len, uint64_t base, const trove_allocator *alloc,
                        uint32_t max_depth, const char *what, trove_value **out, trove_error *err)
 {
-    dec d = {p, len, 0, base, max_depth ? max_depth : TROVE_LIMIT_DEPTH, alloc, err, what};
+    dec d = {p, len, 0, base, max_depth ? max_depth : TROVE_LIMIT_DEPTH, 0, alloc, err, what};
     trove_value *v = NULL;
     int rc = decode_item(&d, 0, &v);
     if (rc)

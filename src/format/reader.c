@@ -20,8 +20,6 @@
 #include "format/reader_internal.h"
 #include "format/value.h"
 
-enum source_kind { SRC_MMAP, SRC_OWNED, SRC_BORROWED, SRC_RELEASE };
-
 /* ---- opening ------------------------------------------------------------------------------ */
 static int normalise_options(const trove_open_options *in, trove_open_options *o,
                              trove_error *err)
@@ -615,6 +613,26 @@ static void zfree(void *opaque, void *p)
     trove__free(opaque, p);
 }
 
+int trove__decompress(const trove_file *f, const tensor *t, uint8_t *buf, trove_error *err)
+{
+    const uint8_t *src = f->base + t->offset;
+    ZSTD_customMem cm = {zalloc, zfree, (void *)f->alloc};
+    ZSTD_DCtx *dc = ZSTD_createDCtx_advanced(cm);
+    if (!dc)
+        return trove__fail(err, TROVE_E_NOMEM, t->offset, "out of memory (zstd)");
+    /* Exactly one frame filling the stored bytes, decompressing to exactly nbytes. */
+    size_t fsz = ZSTD_findFrameCompressedSize(src, (size_t)t->stored);
+    size_t got = ZSTD_isError(fsz) || fsz != t->stored
+                     ? (size_t)-1
+                     : ZSTD_decompressDCtx(dc, buf, (size_t)t->nbytes, src, (size_t)t->stored);
+    ZSTD_freeDCtx(dc);
+    if (ZSTD_isError(got) || got != t->nbytes)
+        return trove__fail(err, TROVE_E_CORRUPT, t->offset,
+                           "tensor '%s': the zstd frame is damaged or does not decompress to "
+                           "%llu bytes", t->name, (unsigned long long)t->nbytes);
+    return TROVE_OK;
+}
+
 TROVE_API int trove_file_tensor_data(const trove_file *f, size_t i, const void **data,
                                      trove_error *err)
 {
@@ -640,28 +658,14 @@ TROVE_API int trove_file_tensor_data(const trove_file *f, size_t i, const void *
         return trove__fail(err, TROVE_E_NOMEM, t->offset,
                            "out of memory for %llu bytes of tensor '%s'",
                            (unsigned long long)t->nbytes, t->name);
-    const uint8_t *src = f->base + t->offset;
     if (t->zstd) {
-        ZSTD_customMem cm = {zalloc, zfree, (void *)f->alloc};
-        ZSTD_DCtx *dc = ZSTD_createDCtx_advanced(cm);
-        if (!dc) {
+        int rc = trove__decompress(f, t, buf, err);
+        if (rc) {
             trove__free_aligned(f->alloc, buf);
-            return trove__fail(err, TROVE_E_NOMEM, t->offset, "out of memory (zstd)");
-        }
-        /* Exactly one frame filling the stored bytes, decompressing to exactly nbytes. */
-        size_t fsz = ZSTD_findFrameCompressedSize(src, (size_t)t->stored);
-        size_t got = ZSTD_isError(fsz) || fsz != t->stored
-                         ? (size_t)-1
-                         : ZSTD_decompressDCtx(dc, buf, (size_t)t->nbytes, src, (size_t)t->stored);
-        ZSTD_freeDCtx(dc);
-        if (ZSTD_isError(got) || got != t->nbytes) {
-            trove__free_aligned(f->alloc, buf);
-            return trove__fail(err, TROVE_E_CORRUPT, t->offset,
-                               "tensor '%s': the zstd frame is damaged or does not decompress to "
-                               "%llu bytes", t->name, (unsigned long long)t->nbytes);
+            return rc;
         }
     } else {
-        memcpy(buf, src, (size_t)t->nbytes);
+        memcpy(buf, f->base + t->offset, (size_t)t->nbytes);
     }
     if (swap)
         trove__byteswap(buf, (size_t)t->nbytes, esize);

@@ -7,6 +7,9 @@
 
 #include "core/internal.h"
 
+/* Where the bytes of an open file live. */
+enum source_kind { SRC_MMAP, SRC_OWNED, SRC_BORROWED, SRC_RELEASE };
+
 typedef struct tensor {
     const char *name;          /* borrowed from the decoded header */
     size_t name_len;
@@ -27,7 +30,7 @@ struct trove_file {
     trove_open_options opts;
     const uint8_t *base;
     uint64_t size;
-    int kind;                  /* enum source_kind in reader.c */
+    int kind;                  /* enum source_kind */
     uint32_t major, minor;
     uint64_t compat, ro_compat, incompat;
     uint64_t header_offset, header_len;
@@ -38,6 +41,13 @@ struct trove_file {
     uint32_t *by_name;         /* tensor indices sorted by name bytes */
 };
 
+/* Decompress tensor t's zstd frame into buf (t->nbytes bytes, little-endian as stored). */
+int trove__decompress(const trove_file *f, const tensor *t, uint8_t *buf, trove_error *err);
+/* The tensor's logical bytes in file (little-endian) order, as digests hash them: a view of the
+ * mapping, the cached decompressed copy, or (big-endian host, compressed) a fresh copy that the
+ * caller frees with trove__free_aligned (*owned is set to it, else NULL). */
+int trove__tensor_le_bytes(const trove_file *f, size_t i, const uint8_t **p, void **owned,
+                           trove_error *err);
 /* Verify every tensor (two threads for large files). */
 int trove__verify_all(const trove_file *f, trove_error *err);
 

@@ -5,6 +5,7 @@
  * (metadata + directory) and the trailer are written by commit; a path target is a temporary
  * file renamed over the path only after fsync. */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -466,6 +467,56 @@ static int compress_piece(trove_writer *w, const uint8_t *p, size_t n, bool last
     }
 }
 
+/* ---- pipelined hashing of large in-memory tensors ---------------------------------------- */
+#define PIPELINE_MIN_BYTES ((uint64_t)32 << 20)
+
+typedef struct hash_job {
+    trove__chunk_hasher *ch;
+    trove__tree_hasher *th;    /* NULL unless digests are stored */
+    const uint8_t *p;
+    uint64_t n;
+    int rc;
+} hash_job;
+
+static void *hash_worker(void *arg)
+{
+    hash_job *j = arg;
+    uint64_t off = 0;
+    while (j->rc == TROVE_OK && off < j->n) {
+        size_t step = j->n - off < STAGE_BYTES ? (size_t)(j->n - off) : STAGE_BYTES;
+        j->rc = trove__chunk_hasher_update(j->ch, j->p + off, step);
+        if (j->rc == TROVE_OK && j->th)
+            j->rc = trove__tree_hasher_update(j->th, j->p + off, step);
+        off += step;
+    }
+    return NULL;
+}
+
+/* Write n bytes from p while another thread computes their checksums (and digest): the save
+ * then costs what write() costs, not write() plus hashing. Serial when no thread can start. */
+static int add_pipelined(trove_writer *w, const uint8_t *p, uint64_t n, trove__tree_hasher *th,
+                         trove_error *err)
+{
+    hash_job job = {w->ch, th, p, n, TROVE_OK};
+    pthread_t tid;
+    bool threaded = pthread_create(&tid, NULL, hash_worker, &job) == 0;
+    if (!threaded)
+        hash_worker(&job);
+    int rc = TROVE_OK;
+    for (uint64_t off = 0; rc == TROVE_OK && off < n;) {
+        size_t step = n - off < ((uint64_t)1 << 30) ? (size_t)(n - off) : ((size_t)1 << 30);
+        rc = out_write(w, p + off, step, err);
+        off += step;
+    }
+    if (threaded)
+        pthread_join(tid, NULL);
+    if (rc)
+        return rc;
+    if (job.rc)
+        return trove__fail(err, job.rc, w->pos, "out of memory for checksums");
+    return TROVE_OK;
+}
+
 static int add(trove_writer *w, const trove_tensor_spec *s, source *src, trove_error *err)
 {
     int rc = usable(w, err);
@@ -539,28 +590,34 @@ static int add(trove_writer *w, const trove_tensor_spec *s, source *src, trove_e
     }
     size_t esize = trove_dtype_size(s->dtype);
     bool swap = !trove__host_is_le() && esize > 1;
-    uint64_t left = nbytes;
-    do {
-        const uint8_t *p = (const uint8_t *)"";
-        size_t n = 0;
-        if (left && (rc = pull(w, src, left, &p, &n, e.name, err)) != TROVE_OK)
+    if (src->mem && !zstd && !swap && nbytes >= PIPELINE_MIN_BYTES) {
+        /* Large tensor in memory: hash on a second thread while this one writes. */
+        if ((rc = add_pipelined(w, src->mem, nbytes, th, err)) != TROVE_OK)
             goto fail;
-        if (swap && n) {
-            if (p != w->stage)
-                memcpy(w->stage, p, n);
-            trove__byteswap(w->stage, n, esize);
-            p = w->stage;
-        }
-        left -= n;
-        if (th && n && trove__tree_hasher_update(th, p, n) != TROVE_OK) {
-            rc = trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
-            goto fail;
-        }
-        rc = zstd ? compress_piece(w, p, n, left == 0, err)
-                  : sink(w, p, n, err);
-        if (rc)
-            goto fail;
-    } while (left > 0);
+    } else {
+        uint64_t left = nbytes;
+        do {
+            const uint8_t *p = (const uint8_t *)"";
+            size_t n = 0;
+            if (left && (rc = pull(w, src, left, &p, &n, e.name, err)) != TROVE_OK)
+                goto fail;
+            if (swap && n) {
+                if (p != w->stage)
+                    memcpy(w->stage, p, n);
+                trove__byteswap(w->stage, n, esize);
+                p = w->stage;
+            }
+            left -= n;
+            if (th && n && trove__tree_hasher_update(th, p, n) != TROVE_OK) {
+                rc = trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+                goto fail;
+            }
+            rc = zstd ? compress_piece(w, p, n, left == 0, err)
+                      : sink(w, p, n, err);
+            if (rc)
+                goto fail;
+        } while (left > 0);
+    }
     e.stored = w->pos - e.offset;
     const uint8_t *dig;
     if (trove__chunk_hasher_final(w->ch, &dig, &e.nchunks) != TROVE_OK) {

@@ -1,6 +1,7 @@
 /* test_format.c: round trips through the writer and the reader, determinism, digests, every
  * truncation and every header byte flip of a small file, OOM torture of open and write. */
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -423,7 +424,91 @@ static void test_format__writer_refuses_bad_specs(void)
     CHECK(access(test_path("abandoned.trove"), F_OK) != 0);
 }
 
-TEST_MAIN(T(test_format__roundtrip), T(test_format__deterministic),
+/* Tensors of 32 MiB and more are hashed on a second thread while written: same bytes, same
+ * checksums and digest as the serial path (a stream of the same bytes). */
+static void test_format__large_tensor_pipelined(void)
+{
+    trove_error err = {0};
+    size_t n = (40u << 20) / 4;
+    float *x = malloc(n * sizeof *x);
+    CHECK(x);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)i * 0.25f;
+    uint64_t shape[1] = {n};
+    trove_write_options wo = TROVE_WRITE_OPTIONS_INIT;
+    wo.flags = TROVE_WRITE_NO_SYNC | TROVE_WRITE_DIGESTS;
+    trove_writer *w;
+    trove_tensor_spec s = {"big", TROVE_FLOAT32, 1, shape, 0, 0};
+    CHECK_OK(trove_writer_open(&w, test_path("big.trove"), &wo, &err));
+    CHECK_OK(trove_writer_add(w, &s, x, &err));
+    CHECK_OK(trove_writer_commit(w, &err));
+    trove_writer_free(w);
+    trove_file *f;
+    CHECK_OK(trove_open(&f, test_path("big.trove"), NULL, &err));
+    CHECK_OK(trove_file_verify(f, &err));
+    const void *p;
+    CHECK_OK(trove_file_tensor_data(f, 0, &p, &err));
+    CHECK(memcmp(p, x, n * sizeof *x) == 0);
+    uint8_t stored[32], computed[32];
+    CHECK_OK(trove_file_digest(f, TROVE_DIGEST_TRUST_STORED, 2, stored, &err));
+    CHECK_OK(trove_file_digest(f, 0, 2, computed, &err));
+    CHECK(memcmp(stored, computed, 32) == 0);
+    trove_close(f);
+    free(x);
+}
+
+static long long pattern_read(void *ctx, void *buf, size_t cap)
+{
+    uint64_t *left = ctx;
+    size_t n = cap < *left ? cap : (size_t)*left;
+    memset(buf, (int)(*left & 0xff), n);
+    *left -= n;
+    return (long long)n;
+}
+
+/* A tensor streamed from a callback costs O(1) memory: 512 MiB through a child process whose
+ * peak RSS must grow by less than 48 MiB (the writer's buffers are 4 + 1 MiB). */
+static void test_format__stream_constant_memory(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s", test_path("stream-big.trove"));
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        trove_error err;
+        struct rusage r0, r1;
+        getrusage(RUSAGE_SELF, &r0);
+        trove_write_options wo = TROVE_WRITE_OPTIONS_INIT;
+        wo.flags = TROVE_WRITE_NO_SYNC;
+        trove_writer *w;
+        uint64_t left = (uint64_t)512 << 20, shape[1] = {left / 8};
+        trove_tensor_spec s = {"huge", TROVE_FLOAT64, 1, shape, 0, 0};
+        int rc = trove_writer_open(&w, path, &wo, &err);
+        if (!rc)
+            rc = trove_writer_add_stream(w, &s, pattern_read, &left, &err);
+        if (!rc)
+            rc = trove_writer_commit(w, &err);
+        trove_writer_free(w);
+        getrusage(RUSAGE_SELF, &r1);
+        long grew_kib = r1.ru_maxrss - r0.ru_maxrss;
+        if (rc || grew_kib > 48 * 1024) {
+            fprintf(stderr, "  rc=%d peak RSS grew by %ld KiB\n", rc, grew_kib);
+            _exit(1);
+        }
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    trove_error err = {0};
+    trove_file *f;
+    CHECK_OK(trove_open(&f, path, NULL, &err));
+    CHECK_OK(trove_file_verify(f, &err));
+    trove_close(f);
+    unlink(path);
+}
+
+TEST_MAIN(T(test_format__stream_constant_memory), T(test_format__large_tensor_pipelined), T(test_format__roundtrip), T(test_format__deterministic),
           T(test_format__digest_layout_independent), T(test_format__stream_and_fd),
           T(test_format__open_modes), T(test_format__truncation_and_flips),
           T(test_format__oom_torture), T(test_format__rewrite_keeps_digest),
