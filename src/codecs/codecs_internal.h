@@ -1,0 +1,68 @@
+/* codecs_internal.h: internal interfaces between the codecs (joblib containers, the pickle VM,
+ * the scikit-learn mapping) and the conversion driver (convert.c). */
+#ifndef TROVE_CODECS_INTERNAL_H
+#define TROVE_CODECS_INTERNAL_H
+
+#include "codecs/pickle.h"
+
+/* ---- joblib.c ---------------------------------------------------------------------------- */
+/* Undo a joblib container: 'ZF' zfile, zlib or gzip stream; anything else is passed through
+ * (*data = buf). *owned (caller frees with trove__free) holds decompressed bytes, or NULL.
+ * *format names the container ("pickle", "joblib (zlib-compressed)", ...), static.
+ * TROVE_E_UNSUPPORTED for bz2/xz/lzma/lz4, TROVE_E_LIMIT past max_bytes. */
+int trove__joblib_unwrap(const trove_allocator *alloc, const uint8_t *buf, size_t len,
+                         uint64_t max_bytes, uint8_t **owned, const uint8_t **data, size_t *dlen,
+                         const char **format, trove_error *err);
+/* pk_build_hook: replaces a NumpyArrayWrapper by a PK_RAWARRAY holding the bytes that follow it
+ * in the stream; refuses NDArrayWrapper/ZNDArrayWrapper (sidecar files). */
+int trove__joblib_hook(void *ctx, pk_vm *vm, pk_obj **top, trove_error *err);
+
+/* ---- sklearn.c ----------------------------------------------------------------------------- */
+typedef struct trove__tensor_out {
+    const char *name;        /* arena */
+    trove_dtype dtype;
+    uint32_t rank;
+    uint64_t shape[2];
+    const void *data;        /* arena, host byte order */
+} trove__tensor_out;
+
+typedef struct trove__model_out {
+    char key[64];            /* "" for a single estimator; element key for containers */
+    trove_value *meta;       /* owned */
+    trove__tensor_out *tensors; /* arena */
+    size_t n_tensors, cap_tensors;
+    char estimator[128];
+} trove__model_out;
+
+typedef struct trove__source_info {
+    const char *name;        /* file name recorded in lineage */
+    const char *sha256_hex;  /* 64 hex chars */
+    const char *format;      /* container format */
+    uint64_t size;
+} trove__source_info;
+
+/* Map the unpickled object to model kinds: one model, or one per element of a top-level
+ * tuple/list/dict of estimators. *models (caller frees with trove__models_free) is allocated
+ * with alloc; tensor data lives in the arena (valid until pk_arena_free). Unsupported classes
+ * are refused (TROVE_E_UNSUPPORTED) with a message naming the class and the reason. */
+int trove__sklearn_map(pk_arena *a, const trove_allocator *alloc, const pk_obj *root,
+                       const trove__source_info *src, trove__model_out **models, size_t *n_models,
+                       trove_error *err);
+void trove__models_free(const trove_allocator *alloc, trove__model_out *models, size_t n);
+
+/* ---- convert.c ----------------------------------------------------------------------------- */
+/* Everything up to (not including) writing: container, VM, mapping. For tests and fuzzing. */
+typedef struct trove__conversion {
+    pk_arena *arena;
+    uint8_t *owned;          /* decompressed bytes, or NULL */
+    trove__model_out *models;
+    size_t n_models;
+    const char *format;
+    const trove_allocator *alloc;
+} trove__conversion;
+int trove__convert_buffer(const trove_allocator *alloc, const uint8_t *buf, size_t len,
+                          const char *source_name, uint64_t max_bytes, trove__conversion *out,
+                          trove_error *err);
+void trove__conversion_free(trove__conversion *c);
+
+#endif /* TROVE_CODECS_INTERNAL_H */
