@@ -44,5 +44,6 @@ CLI_COMMAND(cli_cmd_cat);
 CLI_COMMAND(cli_cmd_diff);
 CLI_COMMAND(cli_cmd_predict);
 CLI_COMMAND(cli_cmd_fit);
+CLI_COMMAND(cli_cmd_convert);
 
 #endif

@@ -12,6 +12,7 @@ static const cli_command commands[] = {
     {"diff", "compare the metadata and tensors of two files", cli_cmd_diff},
     {"predict", "run a model on a CSV or .npy batch (labels, --proba, --decision)", cli_cmd_predict},
     {"fit", "fit linear, ridge or logistic regression on a CSV file, in C", cli_cmd_fit},
+    {"convert", "import a scikit-learn pickle/joblib model (nothing is executed)", cli_cmd_convert},
 };
 
 static void usage(FILE *out)

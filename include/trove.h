@@ -13,5 +13,6 @@
 #include "trove/core.h"
 #include "trove/format.h"
 #include "trove/model.h"
+#include "trove/codecs.h"
 
 #endif /* TROVE_H */

@@ -1,0 +1,70 @@
+/* cmd_convert.c: `trove convert IN -o OUT.trove`: import a scikit-learn model saved with pickle or
+ * joblib, without running anything from it. */
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: trove convert INPUT -o OUTPUT.trove [--no-split] [--no-validate]\n"
+            "\n"
+            "Convert a scikit-learn model saved with pickle (protocols 0-5) or joblib (raw, zlib,\n"
+            "gzip, or the pre-0.10 'ZF' format) into a trove model file. Nothing in INPUT is\n"
+            "executed: the pickle is read by an inert interpreter and only known scikit-learn\n"
+            "classes are mapped (docs/CODECS.md lists them). A tuple, list or dict of estimators\n"
+            "becomes OUTPUT.<key>.trove per element (--no-split refuses it instead). Each file is\n"
+            "checked by binding its model kind (--no-validate skips that).\n");
+}
+
+static void written(void *ctx, const char *path, const char *estimator)
+{
+    (void)ctx;
+    printf("%s: %s\n", path, estimator);
+}
+
+int cli_cmd_convert(int argc, char **argv)
+{
+    const char *in = NULL, *out = NULL;
+    trove_convert_options o = TROVE_CONVERT_OPTIONS_INIT;
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            usage(stdout);
+            return CLI_OK;
+        } else if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) {
+            if (++i >= argc) {
+                fprintf(stderr, "trove convert: -o needs a file name\n");
+                return CLI_USAGE;
+            }
+            out = argv[i];
+        } else if (!strcmp(argv[i], "--no-split")) {
+            o.flags |= TROVE_CONVERT_NO_SPLIT;
+        } else if (!strcmp(argv[i], "--no-validate")) {
+            o.flags |= TROVE_CONVERT_NO_VALIDATE;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "trove convert: unknown option '%s'\n", argv[i]);
+            return CLI_USAGE;
+        } else if (!in) {
+            in = argv[i];
+        } else {
+            fprintf(stderr, "trove convert: unexpected argument '%s'\n", argv[i]);
+            return CLI_USAGE;
+        }
+    }
+    if (!in || !out) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    o.on_written = written;
+    trove_convert_report rep;
+    trove_error err;
+    int rc = trove_convert(in, out, &o, &rep, &err);
+    if (rc) {
+        if (rep.format[0])
+            fprintf(stderr, "trove convert: %s (%s): %s\n", in, rep.format, err.message);
+        else
+            fprintf(stderr, "trove convert: %s: %s\n", in, err.message);
+        return cli_exit_code(rc);
+    }
+    return CLI_OK;
+}

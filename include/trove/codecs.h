@@ -1,0 +1,67 @@
+/* trove/codecs.h: import foreign model files: scikit-learn estimators saved with pickle or joblib.
+ *
+ * Part of the public API; include <trove.h> rather than this file. The importer never executes
+ * anything from the input: the pickle is read by an inert VM into a symbolic object graph, and
+ * only known scikit-learn classes are mapped to the model kinds of docs/MODELS.md. Supported
+ * inputs and estimators are listed in docs/CODECS.md.
+ * Thread-safety: conversions are independent; any number may run at once on distinct outputs. */
+#ifndef TROVE_CODECS_H
+#define TROVE_CODECS_H
+
+#include "core.h"
+#include "format.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+    TROVE_CONVERT_NO_VALIDATE = 1u << 0, /* skip binding each written file (trove_model_open) */
+    TROVE_CONVERT_NO_SPLIT = 1u << 1,    /* refuse a top-level tuple/list/dict of estimators */
+};
+
+typedef struct trove_convert_options {
+    uint32_t size;                      /* sizeof(trove_convert_options) */
+    uint32_t flags;                     /* TROVE_CONVERT_* */
+    const trove_allocator *alloc;       /* NULL = libc */
+    uint64_t max_bytes;                 /* memory budget: input, decompressed data and object
+                                           graph each at most this; 0 = 2 GiB */
+    const char *source_name;            /* lineage.source.file; NULL = base name of the input */
+    const trove_write_options *write;   /* NULL = defaults */
+    /* Called after each file is committed (a container of estimators gives several). */
+    void (*on_written)(void *ctx, const char *path, const char *estimator);
+    void *ctx;
+} trove_convert_options;
+#define TROVE_CONVERT_OPTIONS_INIT { sizeof(trove_convert_options), 0, NULL, 0, NULL, NULL, NULL, NULL }
+
+/* What was read, for messages. */
+typedef struct trove_convert_report {
+    char format[64];       /* "pickle", "joblib (zlib-compressed)", "joblib zfile ...", ... */
+    char estimator[128];   /* estimator of the (first) model, e.g. "sklearn.linear_model.Ridge" */
+    uint32_t n_written;    /* files written */
+} trove_convert_report;
+
+/* Convert the scikit-learn model saved in in_path (pickle protocols 0-5, joblib raw/zlib/gzip,
+ * joblib < 0.10 'ZF') into the trove file out_path, written atomically. A top-level tuple, list
+ * or dict of estimators becomes one file per element: out_path with ".<key>" inserted before
+ * its ".trove" suffix (unless TROVE_CONVERT_NO_SPLIT); either all are written or none.
+ * Each written file is bound with trove_model_open to check it (unless NO_VALIDATE).
+ * opts and report may be NULL. Nothing from the input is executed.
+ * Errors: TROVE_E_IO (cannot read or write), TROVE_E_UNSUPPORTED (a class, container or pickle
+ * feature the importer does not handle: the message names it and why), TROVE_E_CORRUPT
+ * (malformed pickle/container: opcode, offset and why), TROVE_E_LIMIT (a limit of the importer),
+ * TROVE_E_MODEL (the estimator's state is inconsistent), TROVE_E_NOMEM.
+ * Thread-safe for distinct outputs. */
+TROVE_NODISCARD int trove_convert(const char *in_path, const char *out_path,
+                                  const trove_convert_options *opts,
+                                  trove_convert_report *report, trove_error *err);
+
+/* The path written for element `key` of a container: out_path with ".<key>" inserted before a
+ * ".trove" suffix (appended when there is none). Copied into buf (cap bytes, NUL-terminated);
+ * TROVE_E_INVALID when it does not fit. */
+int trove_convert_element_path(char *buf, size_t cap, const char *out_path, const char *key);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TROVE_CODECS_H */

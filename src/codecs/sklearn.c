@@ -1,0 +1,1406 @@
+/* sklearn.c: map unpickled scikit-learn estimators (a symbolic graph, never executed) to the
+ * model kinds of docs/MODELS.md: linear, scaler, imputer, onehot, tree_ensemble, mlp, pipeline.
+ *
+ * Tolerant of versions: classes are matched by name under any sklearn.* module (old public
+ * modules such as sklearn.linear_model.base and the private _base ones alike); old attribute
+ * names (StandardScaler.std_); tree node records with or without missing_go_to_left; tree values
+ * as counts or fractions (normalised the way predict_proba does); gradient boosting with the
+ * old _gb_losses or the new _loss objects. Anything else is refused naming the class. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "codecs/codecs_internal.h"
+
+#define MAX_PIPE_DEPTH 16
+
+typedef struct sk {
+    pk_arena *a;
+    const trove_allocator *alloc;
+    trove_error *err;
+    trove__model_out *m;   /* the model being built (tensors) */
+    int rc;                /* sticky: first metadata-building failure */
+} sk;
+
+/* ---- errors ------------------------------------------------------------------------------ */
+TROVE_PRINTF(4, 5)
+static int fail(sk *s, int code, const pk_obj *at, const char *fmt, ...)
+{
+    char why[240];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    return trove__fail(s->err, code, at ? at->offset : TROVE_NO_OFFSET, "%s", why);
+}
+
+static int nomem(sk *s)
+{
+    return trove__fail(s->err, pk_arena_over_budget(s->a) ? TROVE_E_LIMIT : TROVE_E_NOMEM,
+                       TROVE_NO_OFFSET, "scikit-learn import: out of memory");
+}
+
+/* ---- metadata helpers (sticky errors) --------------------------------------------------- */
+static void mset(sk *s, trove_value *map, const char *key, trove_value *v)
+{
+    if (!v) {
+        if (!s->rc)
+            s->rc = TROVE_E_NOMEM;
+        return;
+    }
+    if (!map || trove_value_map_set(map, key, v)) {
+        if (!map)
+            trove_value_free(v);
+        if (!s->rc)
+            s->rc = TROVE_E_NOMEM;
+    }
+}
+
+static void apush(sk *s, trove_value *arr, trove_value *v)
+{
+    if (!v) {
+        if (!s->rc)
+            s->rc = TROVE_E_NOMEM;
+        return;
+    }
+    if (!arr || trove_value_array_take(arr, v)) {
+        if (!arr)
+            trove_value_free(v);
+        if (!s->rc)
+            s->rc = TROVE_E_NOMEM;
+    }
+}
+
+static trove_value *vstr(sk *s, const char *str)
+{
+    return trove_value_cstring(s->alloc, str);
+}
+
+/* ---- names -------------------------------------------------------------------------------- */
+static const char *cls_name(const pk_obj *est)
+{
+    const pk_obj *c = pk_class_of(est);
+    return c ? c->u.g.name : NULL;
+}
+
+static bool is_sklearn(const pk_obj *est)
+{
+    const pk_obj *c = pk_class_of(est);
+    return c && (!strncmp(c->u.g.module, "sklearn.", 8) || !strcmp(c->u.g.module, "sklearn"));
+}
+
+/* "sklearn.<subpackage>.<Class>": stable across the private-module moves. */
+static void public_name(const pk_obj *est, char *buf, size_t cap)
+{
+    const pk_obj *c = pk_class_of(est);
+    const char *m = c->u.g.module + 8;
+    size_t n = strcspn(m, ".");
+    snprintf(buf, cap, "sklearn.%.*s.%s", (int)n, m, c->u.g.name);
+}
+
+static bool name_in(const char *name, const char *const *list)
+{
+    for (; *list; list++)
+        if (!strcmp(name, *list))
+            return true;
+    return false;
+}
+
+/* ---- arrays ------------------------------------------------------------------------------- */
+static int get_array(sk *s, const pk_obj *est, const char *cname, const char *attr,
+                     pk_array *out)
+{
+    const pk_obj *o = pk_attr(est, attr);
+    if (pk_is_none(o))
+        return fail(s, TROVE_E_MODEL, est, "%s: attribute %s is missing (is the estimator "
+                    "fitted?)", cname, attr);
+    trove_error e2;
+    int rc = pk_array_of(s->a, o, out, &e2);
+    if (rc)
+        return fail(s, rc, o, "%s.%s: %s", cname, attr, e2.message);
+    if (out->dt.kind == 'O' || out->dt.kind == 'V' || out->dt.kind == 'U' || out->dt.kind == 'S')
+        return fail(s, TROVE_E_UNSUPPORTED, o, "%s.%s: numeric array expected, dtype kind '%c'",
+                    cname, attr, out->dt.kind);
+    return TROVE_OK;
+}
+
+static void *tensor(sk *s, const char *prefix, const char *name, trove_dtype dt, uint32_t rank,
+                    uint64_t d0, uint64_t d1)
+{
+    trove__model_out *m = s->m;
+    if (m->n_tensors == m->cap_tensors) {
+        size_t cap = m->cap_tensors ? m->cap_tensors * 2 : 16;
+        trove__tensor_out *t = pk_alloc(s->a, cap * sizeof *t);
+        if (!t)
+            return NULL;
+        if (m->n_tensors)
+            memcpy(t, m->tensors, m->n_tensors * sizeof *t);
+        m->tensors = t;
+        m->cap_tensors = cap;
+    }
+    size_t pl = strlen(prefix), nl = strlen(name);
+    char *full = pk_alloc(s->a, pl + nl + 1);
+    uint64_t count = rank == 2 ? d0 * d1 : d0, bytes;
+    if (!full || !trove__mul_ok(count, trove_dtype_size(dt), &bytes) || bytes > SIZE_MAX)
+        return NULL;
+    void *data = pk_alloc(s->a, (size_t)bytes);
+    if (!data)
+        return NULL;
+    memcpy(full, prefix, pl);
+    memcpy(full + pl, name, nl);
+    trove__tensor_out *t = &m->tensors[m->n_tensors++];
+    t->name = full;
+    t->dtype = dt;
+    t->rank = rank;
+    t->shape[0] = d0;
+    t->shape[1] = d1;
+    t->data = data;
+    return data;
+}
+
+/* ---- common attributes ------------------------------------------------------------------ */
+static trove_value *params_of(sk *s, const pk_obj *est)
+{
+    trove_value *p = trove_value_map(s->alloc);
+    const pk_obj *d = pk_state_dict(est);
+    for (size_t i = 0; d && i + 1 < d->u.seq.n; i += 2) {
+        const uint8_t *k;
+        size_t kn;
+        if (!pk_text(d->u.seq.v[i], &k, &kn) || kn == 0 || kn > 64 || k[0] == '_' ||
+            k[kn - 1] == '_' || !trove__utf8_valid((const char *)k, kn))
+            continue;
+        const pk_obj *v = d->u.seq.v[i + 1];
+        trove_value *tv = NULL;
+        double f;
+        int64_t iv;
+        const uint8_t *sp;
+        size_t sn;
+        if (v->kind == PK_NONE)
+            tv = trove_value_null(s->alloc);
+        else if (v->kind == PK_BOOL)
+            tv = trove_value_bool(s->alloc, (int)v->u.i);
+        else if (v->kind == PK_INT && pk_as_int(v, &iv))
+            tv = trove_value_int(s->alloc, iv);
+        else if (v->kind == PK_FLOAT && isfinite(v->u.f))
+            tv = trove_value_float(s->alloc, v->u.f);
+        else if (pk_text(v, &sp, &sn) && trove__utf8_valid((const char *)sp, sn))
+            tv = trove_value_string(s->alloc, (const char *)sp, sn);
+        else if (v->kind == PK_OBJECT && pk_scalar_f64(v, &f) && isfinite(f))
+            tv = trove_value_float(s->alloc, f);
+        else
+            continue;
+        if (!tv || trove_value_map_take(p, (const char *)k, kn, tv)) {
+            if (!s->rc)
+                s->rc = TROVE_E_NOMEM;
+        }
+    }
+    return p;
+}
+
+static bool attr_int(const pk_obj *est, const char *a, int64_t *v)
+{
+    return pk_as_int(pk_attr(est, a), v);
+}
+
+static bool attr_str_eq(const pk_obj *est, const char *a, const char *val)
+{
+    return pk_text_eq(pk_attr(est, a), val);
+}
+
+static bool attr_bool(const pk_obj *est, const char *a, bool dflt)
+{
+    int64_t v;
+    const pk_obj *o = pk_attr(est, a);
+    if (pk_is_none(o) || !pk_as_int(o, &v))
+        return dflt;
+    return v != 0;
+}
+
+/* UCS-4 code points (numpy 'U') -> UTF-8 value; trailing NULs dropped. */
+static trove_value *ucs4_string(sk *s, const uint8_t *p, uint32_t bytes, bool big)
+{
+    char out[1024];
+    size_t k = 0;
+    for (uint32_t i = 0; i + 4 <= bytes && k + 4 < sizeof out; i += 4) {
+        uint32_t cp = big ? (uint32_t)p[i] << 24 | (uint32_t)p[i + 1] << 16 |
+                                (uint32_t)p[i + 2] << 8 | p[i + 3]
+                          : trove__load_le32(p + i);
+        if (cp == 0)
+            break;
+        if (cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
+            return NULL;
+        if (cp < 0x80) {
+            out[k++] = (char)cp;
+        } else if (cp < 0x800) {
+            out[k++] = (char)(0xc0 | cp >> 6);
+            out[k++] = (char)(0x80 | (cp & 0x3f));
+        } else if (cp < 0x10000) {
+            out[k++] = (char)(0xe0 | cp >> 12);
+            out[k++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+            out[k++] = (char)(0x80 | (cp & 0x3f));
+        } else {
+            out[k++] = (char)(0xf0 | cp >> 18);
+            out[k++] = (char)(0x80 | ((cp >> 12) & 0x3f));
+            out[k++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+            out[k++] = (char)(0x80 | (cp & 0x3f));
+        }
+    }
+    return trove_value_string(s->alloc, out, k);
+}
+
+/* A 1-D array of labels or names (numbers, 'U' strings, or objects that are str/int/float) as a
+ * metadata array. */
+static int labels_value(sk *s, const pk_obj *est, const char *cname, const char *attr,
+                        trove_value **out, size_t *count)
+{
+    const pk_obj *o = pk_attr(est, attr);
+    pk_array x;
+    trove_error e2;
+    *out = NULL;
+    if (pk_is_none(o))
+        return fail(s, TROVE_E_MODEL, est, "%s: attribute %s is missing", cname, attr);
+    int rc = pk_array_of(s->a, o, &x, &e2);
+    if (rc)
+        return fail(s, rc, o, "%s.%s: %s", cname, attr, e2.message);
+    if (x.rank != 1)
+        return fail(s, TROVE_E_UNSUPPORTED, o, "%s.%s: %u-D (multi-output) not supported by "
+                    "trove's model kinds yet", cname, attr, x.rank);
+    trove_value *arr = trove_value_array(s->alloc);
+    if (!arr)
+        return nomem(s);
+    for (uint64_t i = 0; i < x.count; i++) {
+        trove_value *v = NULL;
+        switch (x.dt.kind) {
+        case 'b': case 'i': case 'u':
+            v = trove_value_int(s->alloc, pk_array_i64(&x, i));
+            break;
+        case 'f': {
+            double d = pk_array_f64(&x, i);
+            if (!isfinite(d))
+                goto bad;
+            v = trove_value_float(s->alloc, d);
+            break;
+        }
+        case 'U':
+            v = ucs4_string(s, x.data + i * x.dt.itemsize, x.dt.itemsize, x.dt.big);
+            if (!v)
+                goto bad;
+            break;
+        case 'S': {
+            const char *p = (const char *)x.data + i * x.dt.itemsize;
+            size_t n = strnlen(p, x.dt.itemsize);
+            if (!trove__utf8_valid(p, n))
+                goto bad;
+            v = trove_value_string(s->alloc, p, n);
+            break;
+        }
+        case 'O': {
+            const pk_obj *e = x.objs[i];
+            const uint8_t *p;
+            size_t n;
+            int64_t iv;
+            double d;
+            if (pk_text(e, &p, &n)) {
+                if (!trove__utf8_valid((const char *)p, n))
+                    goto bad;
+                v = trove_value_string(s->alloc, (const char *)p, n);
+            } else if (e->kind != PK_FLOAT && pk_as_int(e, &iv)) {
+                v = trove_value_int(s->alloc, iv);
+            } else if (pk_as_float(e, &d) && isfinite(d)) {
+                v = trove_value_float(s->alloc, d);
+            } else {
+                goto bad;
+            }
+            break;
+        }
+        default:
+            goto bad;
+        }
+        if (!v || trove_value_array_take(arr, v)) {
+            trove_value_free(arr);
+            return nomem(s);
+        }
+    }
+    *out = arr;
+    *count = (size_t)x.count;
+    return TROVE_OK;
+bad:
+    trove_value_free(arr);
+    return fail(s, TROVE_E_UNSUPPORTED, o, "%s.%s: labels must be numbers or text (dtype kind "
+                "'%c' with an element that is neither)", cname, attr, x.dt.kind);
+}
+
+static int n_features_of(sk *s, const pk_obj *est, const char *cname, int64_t fallback,
+                         int64_t *nf)
+{
+    int64_t v;
+    if (attr_int(est, "n_features_in_", &v) || attr_int(est, "n_features_", &v))
+        *nf = v;
+    else
+        *nf = fallback;
+    if (*nf <= 0 || *nf > (int64_t)TROVE_MODEL_MAX_WIDTH)
+        return fail(s, TROVE_E_MODEL, est, "%s: number of input features unknown or out of "
+                    "range (%lld)", cname, (long long)*nf);
+    return TROVE_OK;
+}
+
+/* numpy's pairwise summation (the order np.sum uses for a contiguous row). */
+static double np_pairwise_sum(const double *a, size_t n)
+{
+    if (n < 8) {
+        double r = 0.;
+        for (size_t i = 0; i < n; i++)
+            r += a[i];
+        return r;
+    }
+    if (n <= 128) {
+        double r[8];
+        size_t i;
+        for (int j = 0; j < 8; j++)
+            r[j] = a[j];
+        for (i = 8; i < n - (n % 8); i += 8)
+            for (int j = 0; j < 8; j++)
+                r[j] += a[i + (size_t)j];
+        double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for (; i < n; i++)
+            res += a[i];
+        return res;
+    }
+    size_t n2 = n / 2;
+    n2 -= n2 % 8;
+    return np_pairwise_sum(a, n2) + np_pairwise_sum(a + n2, n - n2);
+}
+
+/* ---- the estimators ----------------------------------------------------------------------- */
+static int map_estimator(sk *s, const pk_obj *est, const char *prefix, int depth,
+                         trove_value **node_out);
+
+static const char *const LINEAR_REG[] = {
+    "LinearRegression", "Ridge", "RidgeCV", "Lasso", "LassoCV", "ElasticNet", "ElasticNetCV",
+    "SGDRegressor", "Lars", "LarsCV", "LassoLars", "LassoLarsCV", "LassoLarsIC", "BayesianRidge",
+    "ARDRegression", "HuberRegressor", "TheilSenRegressor", "OrthogonalMatchingPursuit",
+    "OrthogonalMatchingPursuitCV", "PassiveAggressiveRegressor", "LinearSVR", NULL};
+static const char *const LINEAR_CLS[] = {
+    "LogisticRegression", "LogisticRegressionCV", "LinearSVC", "SGDClassifier",
+    "RidgeClassifier", "RidgeClassifierCV", "Perceptron", "PassiveAggressiveClassifier", NULL};
+static const char *const TREES[] = {
+    "DecisionTreeClassifier", "DecisionTreeRegressor", "ExtraTreeClassifier",
+    "ExtraTreeRegressor", "RandomForestClassifier", "RandomForestRegressor",
+    "ExtraTreesClassifier", "ExtraTreesRegressor", NULL};
+
+/* coef_ -> [n_out, nf] and intercept_ -> [n_out] tensors. */
+static int linear_tensors(sk *s, const pk_obj *est, const char *cname, const char *prefix,
+                          int64_t *nf_out, uint64_t *nout_out)
+{
+    pk_array coef;
+    int rc = get_array(s, est, cname, "coef_", &coef);
+    if (rc)
+        return rc;
+    if (coef.rank != 1 && coef.rank != 2)
+        return fail(s, TROVE_E_UNSUPPORTED, est, "%s.coef_ is %u-D", cname, coef.rank);
+    uint64_t nout = coef.rank == 2 ? coef.shape[0] : 1;
+    uint64_t nfc = coef.rank == 2 ? coef.shape[1] : coef.shape[0];
+    int64_t nf;
+    if ((rc = n_features_of(s, est, cname, (int64_t)nfc, &nf)))
+        return rc;
+    if ((uint64_t)nf != nfc || nout == 0 || nout > TROVE_MODEL_MAX_WIDTH)
+        return fail(s, TROVE_E_MODEL, est, "%s: coef_ shape does not match %lld features",
+                    cname, (long long)nf);
+    double *c = tensor(s, prefix, "coef", TROVE_FLOAT64, 2, nout, (uint64_t)nf);
+    double *b = tensor(s, prefix, "intercept", TROVE_FLOAT64, 1, nout, 0);
+    if (!c || !b)
+        return nomem(s);
+    for (uint64_t i = 0; i < coef.count; i++)
+        c[i] = pk_array_f64(&coef, i);
+    const pk_obj *io = pk_attr(est, "intercept_");
+    double iv;
+    if (pk_is_none(io)) {
+        for (uint64_t i = 0; i < nout; i++)
+            b[i] = 0.0;
+    } else if (pk_as_float(io, &iv)) {
+        for (uint64_t i = 0; i < nout; i++)
+            b[i] = iv;
+    } else {
+        pk_array ia;
+        if ((rc = get_array(s, est, cname, "intercept_", &ia)))
+            return rc;
+        if (ia.count != nout && ia.count != 1)
+            return fail(s, TROVE_E_MODEL, est, "%s: intercept_ has %llu values for %llu outputs",
+                        cname, (unsigned long long)ia.count, (unsigned long long)nout);
+        for (uint64_t i = 0; i < nout; i++)
+            b[i] = pk_array_f64(&ia, ia.count == 1 ? 0 : i);
+    }
+    *nf_out = nf;
+    *nout_out = nout;
+    return TROVE_OK;
+}
+
+static int map_linear(sk *s, const pk_obj *est, const char *cname, const char *prefix,
+                      trove_value *node, trove_value *m, bool classifier)
+{
+    int64_t nf;
+    uint64_t nout;
+    int rc = linear_tensors(s, est, cname, prefix, &nf, &nout);
+    if (rc)
+        return rc;
+    mset(s, node, "kind", vstr(s, "linear"));
+    mset(s, m, "n_features", trove_value_int(s->alloc, nf));
+    if (!classifier) {
+        mset(s, m, "task", vstr(s, "regression"));
+        mset(s, m, "link", vstr(s, "identity"));
+        mset(s, m, "n_outputs", trove_value_int(s->alloc, (int64_t)nout));
+        return TROVE_OK;
+    }
+    trove_value *classes;
+    size_t k;
+    if ((rc = labels_value(s, est, cname, "classes_", &classes, &k)))
+        return rc;
+    mset(s, m, "classes", classes);
+    if (k < 2 || (k == 2 ? nout != 1 : nout != k))
+        return fail(s, TROVE_E_MODEL, est, "%s: %zu classes with %llu coefficient rows", cname,
+                    k, (unsigned long long)nout);
+    const char *link = "none";
+    if (!strcmp(cname, "LogisticRegression") || !strcmp(cname, "LogisticRegressionCV")) {
+        const pk_obj *mc = pk_attr(est, "multi_class");
+        bool ovr;
+        if (pk_text_eq(mc, "ovr") || pk_text_eq(mc, "warn"))
+            ovr = true;
+        else if (pk_text_eq(mc, "multinomial"))
+            ovr = false;
+        else /* "auto", "deprecated", absent (sklearn >= 1.8) */
+            ovr = k <= 2 || attr_str_eq(est, "solver", "liblinear");
+        link = ovr ? (k == 2 ? "logistic" : "ovr") : "softmax";
+    } else if (!strcmp(cname, "SGDClassifier")) {
+        if (attr_str_eq(est, "loss", "log_loss") || attr_str_eq(est, "loss", "log"))
+            link = k == 2 ? "logistic" : "ovr";
+    }
+    mset(s, m, "task", vstr(s, "classification"));
+    mset(s, m, "link", vstr(s, link));
+    return TROVE_OK;
+}
+
+static int map_scaler(sk *s, const pk_obj *est, const char *cname, const char *prefix,
+                      trove_value *node, trove_value *m)
+{
+    int rc;
+    pk_array a1, a2;
+    mset(s, node, "kind", vstr(s, "scaler"));
+    mset(s, m, "task", vstr(s, "transform"));
+    if (!strcmp(cname, "StandardScaler")) {
+        const pk_obj *mo = pk_attr(est, "mean_");
+        const char *sname = pk_attr(est, "scale_") ? "scale_" : "std_"; /* std_: sklearn < 0.17 */
+        const pk_obj *so = pk_attr(est, sname);
+        bool with_mean = attr_bool(est, "with_mean", true) && !pk_is_none(mo);
+        bool with_std = attr_bool(est, "with_std", true) && !pk_is_none(so);
+        int64_t fb = 0;
+        if (!pk_is_none(mo)) {
+            if ((rc = get_array(s, est, cname, "mean_", &a1)))
+                return rc;
+            fb = (int64_t)a1.count;
+        }
+        if (!pk_is_none(so)) {
+            if ((rc = get_array(s, est, cname, sname, &a2)))
+                return rc;
+            if (fb && (uint64_t)fb != a2.count)
+                return fail(s, TROVE_E_MODEL, est, "%s: mean_ and %s differ in length", cname,
+                            sname);
+            fb = (int64_t)a2.count;
+        }
+        int64_t nf;
+        if ((rc = n_features_of(s, est, cname, fb, &nf)))
+            return rc;
+        if ((with_mean && a1.count != (uint64_t)nf) || (with_std && a2.count != (uint64_t)nf))
+            return fail(s, TROVE_E_MODEL, est, "%s: statistics do not have %lld entries", cname,
+                        (long long)nf);
+        double *c = tensor(s, prefix, "center", TROVE_FLOAT64, 1, (uint64_t)nf, 0);
+        double *sc = tensor(s, prefix, "scale", TROVE_FLOAT64, 1, (uint64_t)nf, 0);
+        if (!c || !sc)
+            return nomem(s);
+        for (int64_t i = 0; i < nf; i++) {
+            c[i] = with_mean ? pk_array_f64(&a1, (uint64_t)i) : 0.0;
+            sc[i] = with_std ? pk_array_f64(&a2, (uint64_t)i) : 1.0;
+        }
+        mset(s, m, "op", vstr(s, "standardize"));
+        mset(s, m, "n_features", trove_value_int(s->alloc, nf));
+        return TROVE_OK;
+    }
+    /* MinMaxScaler */
+    if ((rc = get_array(s, est, cname, "scale_", &a1)) ||
+        (rc = get_array(s, est, cname, "min_", &a2)))
+        return rc;
+    int64_t nf;
+    if ((rc = n_features_of(s, est, cname, (int64_t)a1.count, &nf)))
+        return rc;
+    if (a1.count != (uint64_t)nf || a2.count != (uint64_t)nf)
+        return fail(s, TROVE_E_MODEL, est, "%s: scale_/min_ do not have %lld entries", cname,
+                    (long long)nf);
+    double *sc = tensor(s, prefix, "scale", TROVE_FLOAT64, 1, (uint64_t)nf, 0);
+    double *off = tensor(s, prefix, "offset", TROVE_FLOAT64, 1, (uint64_t)nf, 0);
+    if (!sc || !off)
+        return nomem(s);
+    for (int64_t i = 0; i < nf; i++) {
+        sc[i] = pk_array_f64(&a1, (uint64_t)i);
+        off[i] = pk_array_f64(&a2, (uint64_t)i);
+    }
+    mset(s, m, "op", vstr(s, "minmax"));
+    mset(s, m, "n_features", trove_value_int(s->alloc, nf));
+    if (attr_bool(est, "clip", false)) {
+        const pk_obj *fr = pk_attr(est, "feature_range");
+        double lo, hi;
+        if (!pk_as_float(pk_item(fr, 0), &lo) || !pk_as_float(pk_item(fr, 1), &hi))
+            return fail(s, TROVE_E_MODEL, est, "%s: clip=True without a feature_range", cname);
+        trove_value *clip = trove_value_array(s->alloc);
+        apush(s, clip, trove_value_float(s->alloc, lo));
+        apush(s, clip, trove_value_float(s->alloc, hi));
+        mset(s, m, "clip", clip);
+    }
+    return TROVE_OK;
+}
+
+static int map_imputer(sk *s, const pk_obj *est, const char *cname, const char *prefix,
+                       trove_value *node, trove_value *m)
+{
+    if (attr_bool(est, "add_indicator", false))
+        return fail(s, TROVE_E_UNSUPPORTED, est, "%s(add_indicator=True): not supported by "
+                    "trove's model kinds yet", cname);
+    if (attr_bool(est, "keep_empty_features", false))
+        return fail(s, TROVE_E_UNSUPPORTED, est, "%s(keep_empty_features=True): not supported "
+                    "by trove's model kinds yet", cname);
+    const pk_obj *mv = pk_attr(est, "missing_values");
+    double mvf;
+    trove_value *mvv;
+    if (!pk_as_float(mv, &mvf))
+        return fail(s, TROVE_E_UNSUPPORTED, est, "%s: missing_values that is not a number: not "
+                    "supported by trove's model kinds yet", cname);
+    mvv = isnan(mvf) ? vstr(s, "nan") : trove_value_float(s->alloc, mvf);
+    pk_array st;
+    int rc = get_array(s, est, cname, "statistics_", &st);
+    if (rc) {
+        trove_value_free(mvv);
+        return rc;
+    }
+    int64_t nf;
+    if ((rc = n_features_of(s, est, cname, (int64_t)st.count, &nf)) || st.count != (uint64_t)nf) {
+        trove_value_free(mvv);
+        return rc ? rc : fail(s, TROVE_E_MODEL, est, "%s: statistics_ length", cname);
+    }
+    double *t = tensor(s, prefix, "statistics", TROVE_FLOAT64, 1, (uint64_t)nf, 0);
+    if (!t) {
+        trove_value_free(mvv);
+        return nomem(s);
+    }
+    for (int64_t i = 0; i < nf; i++)
+        t[i] = pk_array_f64(&st, (uint64_t)i);
+    mset(s, node, "kind", vstr(s, "imputer"));
+    mset(s, m, "task", vstr(s, "transform"));
+    mset(s, m, "n_features", trove_value_int(s->alloc, nf));
+    mset(s, m, "missing_value", mvv);
+    return TROVE_OK;
+}
+
+static int map_onehot(sk *s, const pk_obj *est, const char *cname, const char *prefix,
+                      trove_value *node, trove_value *m)
+{
+    if (!pk_is_none(pk_attr(est, "drop_idx_")) || !pk_is_none(pk_attr(est, "drop")))
+        return fail(s, TROVE_E_UNSUPPORTED, est, "%s(drop=...): not supported by trove's model "
+                    "kinds yet", cname);
+    if (attr_bool(est, "_infrequent_enabled", false))
+        return fail(s, TROVE_E_UNSUPPORTED, est, "%s with infrequent categories: not supported "
+                    "by trove's model kinds yet", cname);
+    const char *hu = attr_str_eq(est, "handle_unknown", "ignore") ? "ignore" : "error";
+    if (!attr_str_eq(est, "handle_unknown", "ignore") &&
+        !attr_str_eq(est, "handle_unknown", "error"))
+        return fail(s, TROVE_E_UNSUPPORTED, est, "%s: this handle_unknown is not supported by "
+                    "trove's model kinds yet", cname);
+    const pk_obj *cats = pk_attr(est, "categories_");
+    size_t nf = pk_len(cats);
+    if (nf == 0 || nf > TROVE_MODEL_MAX_WIDTH)
+        return fail(s, TROVE_E_MODEL, est, "%s: categories_ missing", cname);
+    pk_array *arr = pk_alloc(s->a, nf * sizeof *arr);
+    if (!arr)
+        return nomem(s);
+    uint64_t total = 0;
+    for (size_t j = 0; j < nf; j++) {
+        trove_error e2;
+        int rc = pk_array_of(s->a, pk_item(cats, j), &arr[j], &e2);
+        if (rc)
+            return fail(s, rc, est, "%s.categories_[%zu]: %s", cname, j, e2.message);
+        char k = arr[j].dt.kind;
+        if (k == 'U' || k == 'S' || k == 'O')
+            return fail(s, TROVE_E_UNSUPPORTED, est, "%s with text categories (feature %zu): not "
+                        "supported by trove's model kinds yet (numeric categories only)", cname,
+                        j);
+        if (arr[j].rank != 1 || k == 'V')
+            return fail(s, TROVE_E_MODEL, est, "%s.categories_[%zu]: not a 1-D numeric array",
+                        cname, j);
+        total += arr[j].count;
+    }
+    double *c = tensor(s, prefix, "categories", TROVE_FLOAT64, 1, total, 0);
+    int64_t *o = tensor(s, prefix, "offsets", TROVE_INT64, 1, nf + 1, 0);
+    if (!c || !o)
+        return nomem(s);
+    uint64_t at = 0;
+    o[0] = 0;
+    for (size_t j = 0; j < nf; j++) {
+        for (uint64_t i = 0; i < arr[j].count; i++) {
+            c[at++] = pk_array_f64(&arr[j], i);
+            if (isnan(c[at - 1]))
+                return fail(s, TROVE_E_UNSUPPORTED, est, "%s with NaN as a category: not "
+                            "supported by trove's model kinds yet", cname);
+        }
+        o[j + 1] = (int64_t)at;
+    }
+    mset(s, node, "kind", vstr(s, "onehot"));
+    mset(s, m, "task", vstr(s, "transform"));
+    mset(s, m, "n_features", trove_value_int(s->alloc, (int64_t)nf));
+    mset(s, m, "handle_unknown", vstr(s, hu));
+    return TROVE_OK;
+}
+
+/* ---- trees -------------------------------------------------------------------------------- */
+typedef struct tree_view {
+    pk_array nodes, values;
+    int f_left, f_right, f_feat, f_thr, f_miss;
+    uint64_t n;
+} tree_view;
+
+static int tree_of(sk *s, const pk_obj *dt_est, const char *cname, tree_view *tv)
+{
+    const pk_obj *t = pk_attr(dt_est, "tree_");
+    const pk_obj *tc = pk_class_of(t);
+    if (!tc || strcmp(tc->u.g.name, "Tree"))
+        return fail(s, TROVE_E_MODEL, dt_est, "%s: tree_ is missing or not a sklearn Tree",
+                    cname);
+    const pk_obj *nodes = pk_attr(t, "nodes"), *values = pk_attr(t, "values");
+    trove_error e2;
+    int rc = pk_array_of(s->a, nodes, &tv->nodes, &e2);
+    if (rc)
+        return fail(s, rc, t, "%s: tree nodes: %s", cname, e2.message);
+    if ((rc = pk_array_of(s->a, values, &tv->values, &e2)))
+        return fail(s, rc, t, "%s: tree values: %s", cname, e2.message);
+    pk_dtype *d = &tv->nodes.dt;
+    tv->f_left = pk_field_index(d, "left_child");
+    tv->f_right = pk_field_index(d, "right_child");
+    tv->f_feat = pk_field_index(d, "feature");
+    tv->f_thr = pk_field_index(d, "threshold");
+    tv->f_miss = pk_field_index(d, "missing_go_to_left");
+    if (d->kind != 'V' || tv->nodes.rank != 1 || tv->f_left < 0 || tv->f_right < 0 ||
+        tv->f_feat < 0 || tv->f_thr < 0)
+        return fail(s, TROVE_E_MODEL, t, "%s: tree nodes are not records with left_child, "
+                    "right_child, feature, threshold", cname);
+    if (tv->values.rank != 3 || tv->values.dt.kind != 'f' ||
+        tv->values.shape[0] != tv->nodes.count || tv->values.shape[1] == 0 ||
+        tv->values.shape[2] == 0)
+        return fail(s, TROVE_E_MODEL, t, "%s: tree values are not [node_count, n_outputs, "
+                    "n_classes] floats", cname);
+    int64_t nc;
+    if (attr_int(t, "node_count", &nc) && (uint64_t)nc != tv->nodes.count)
+        return fail(s, TROVE_E_MODEL, t, "%s: node_count %lld but %llu node records", cname,
+                    (long long)nc, (unsigned long long)tv->nodes.count);
+    tv->n = tv->nodes.count;
+    if (tv->n == 0)
+        return fail(s, TROVE_E_MODEL, t, "%s: empty tree", cname);
+    return TROVE_OK;
+}
+
+typedef struct flat_trees {
+    int64_t *offsets;
+    int32_t *feature, *left, *right;
+    double *threshold, *value;
+    uint8_t *default_left;
+    uint64_t at;
+    uint64_t width;
+} flat_trees;
+
+static int flat_alloc(sk *s, const char *prefix, tree_view *tvs, size_t nt, uint64_t width,
+                      bool with_dl, flat_trees *f)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < nt; i++)
+        if (!trove__add_ok(total, tvs[i].n, &total) || total > INT32_MAX)
+            return fail(s, TROVE_E_LIMIT, NULL, "trees: more than 2^31 nodes in all");
+    memset(f, 0, sizeof *f);
+    f->width = width;
+    f->offsets = tensor(s, prefix, "trees/offsets", TROVE_INT64, 1, nt + 1, 0);
+    f->feature = tensor(s, prefix, "trees/feature", TROVE_INT32, 1, total, 0);
+    f->threshold = tensor(s, prefix, "trees/threshold", TROVE_FLOAT64, 1, total, 0);
+    f->left = tensor(s, prefix, "trees/left", TROVE_INT32, 1, total, 0);
+    f->right = tensor(s, prefix, "trees/right", TROVE_INT32, 1, total, 0);
+    f->value = tensor(s, prefix, "trees/value", TROVE_FLOAT64, 2, total, width);
+    if (with_dl)
+        f->default_left = tensor(s, prefix, "trees/default_left", TROVE_UINT8, 1, total, 0);
+    if (!f->offsets || !f->feature || !f->threshold || !f->left || !f->right || !f->value ||
+        (with_dl && !f->default_left))
+        return nomem(s);
+    f->offsets[0] = 0;
+    return TROVE_OK;
+}
+
+enum leaf_mode { LEAF_PROBA, LEAF_REGRESSION, LEAF_GB };
+
+/* Append one tree. LEAF_PROBA: v[:,0,:k] normalised like predict_proba; LEAF_REGRESSION:
+ * v[:,:,0]; LEAF_GB: v[:,0,0]. Indices are checked by trove_model_open when the file is bound. */
+static int flat_add(sk *s, flat_trees *f, size_t t, const tree_view *tv, enum leaf_mode mode,
+                    uint64_t k)
+{
+    uint64_t base = f->at;
+    uint64_t no = tv->values.shape[1], nc = tv->values.shape[2];
+    if ((mode == LEAF_PROBA && (no != 1 || nc < k)) ||
+        (mode == LEAF_REGRESSION && (nc != 1 || no != f->width)) ||
+        (mode == LEAF_GB && (no != 1 || nc != 1)))
+        return fail(s, TROVE_E_MODEL, NULL, "tree %zu: values of shape [%llu, %llu, %llu] do not "
+                    "fit the model", t, (unsigned long long)tv->n, (unsigned long long)no,
+                    (unsigned long long)nc);
+    double row[4096];
+    if (mode == LEAF_PROBA && k > 4096)
+        return fail(s, TROVE_E_LIMIT, NULL, "trees: more than 4096 classes");
+    for (uint64_t i = 0; i < tv->n; i++) {
+        int64_t l = pk_field_i64(&tv->nodes, (uint32_t)tv->f_left, i);
+        int64_t r = pk_field_i64(&tv->nodes, (uint32_t)tv->f_right, i);
+        int64_t ft = pk_field_i64(&tv->nodes, (uint32_t)tv->f_feat, i);
+        bool leaf = l == -1;
+        if (l < -1 || l > INT32_MAX || r < -1 || r > INT32_MAX || ft < -2 || ft > INT32_MAX)
+            return fail(s, TROVE_E_MODEL, NULL, "tree %zu node %llu: child or feature out of "
+                        "range", t, (unsigned long long)i);
+        f->left[base + i] = (int32_t)l;
+        f->right[base + i] = (int32_t)r;
+        f->feature[base + i] = leaf ? 0 : (int32_t)ft;
+        f->threshold[base + i] = pk_field_f64(&tv->nodes, (uint32_t)tv->f_thr, i);
+        if (f->default_left)
+            f->default_left[base + i] =
+                tv->f_miss >= 0 && pk_field_i64(&tv->nodes, (uint32_t)tv->f_miss, i) ? 1 : 0;
+        double *out = f->value + (base + i) * f->width;
+        if (mode == LEAF_PROBA) {
+            for (uint64_t c = 0; c < k; c++)
+                row[c] = pk_array_f64(&tv->values, i * nc + c);
+            double sum = np_pairwise_sum(row, (size_t)k);
+            if (sum == 0.0)
+                sum = 1.0;
+            for (uint64_t c = 0; c < k; c++)
+                out[c] = row[c] / sum;
+        } else if (mode == LEAF_REGRESSION) {
+            for (uint64_t o = 0; o < no; o++)
+                out[o] = pk_array_f64(&tv->values, i * no + o);
+        } else {
+            out[0] = pk_array_f64(&tv->values, i);
+        }
+        if (!leaf)
+            f->threshold[base + i] = pk_field_f64(&tv->nodes, (uint32_t)tv->f_thr, i);
+    }
+    f->at += tv->n;
+    f->offsets[t + 1] = (int64_t)f->at;
+    return TROVE_OK;
+}
+
+static int map_trees(sk *s, const pk_obj *est, const char *cname, const char *prefix,
+                     trove_value *node, trove_value *m)
+{
+    bool single = strstr(cname, "Forest") == NULL && strstr(cname, "Trees") == NULL;
+    bool clf = strstr(cname, "Classifier") != NULL;
+    const pk_obj *list = NULL;
+    pk_array objarr;
+    size_t nt = 1;
+    pk_obj *const *members = NULL;
+    if (!single) {
+        list = pk_attr(est, "estimators_");
+        if (list && (list->kind == PK_LIST || list->kind == PK_TUPLE)) {
+            nt = list->u.seq.n;
+            members = list->u.seq.v;
+        } else {
+            trove_error e2;
+            int rc = pk_array_of(s->a, list, &objarr, &e2);
+            if (rc || objarr.dt.kind != 'O')
+                return fail(s, TROVE_E_MODEL, est, "%s: estimators_ is not a list of trees",
+                            cname);
+            nt = (size_t)objarr.count;
+            members = objarr.objs;
+        }
+        if (nt == 0)
+            return fail(s, TROVE_E_MODEL, est, "%s: no trees", cname);
+    }
+    tree_view *tvs = pk_alloc(s->a, nt * sizeof *tvs);
+    if (!tvs)
+        return nomem(s);
+    bool has_miss = false;
+    for (size_t i = 0; i < nt; i++) {
+        int rc = tree_of(s, single ? est : members[i], cname, &tvs[i]);
+        if (rc)
+            return rc;
+        has_miss |= tvs[i].f_miss >= 0;
+    }
+    int64_t nf;
+    int rc;
+    int64_t nf_tree = 0;
+    const pk_obj *t0 = pk_attr(single ? est : members[0], "tree_");
+    pk_as_int(pk_item(t0 ? t0->u.o.args : NULL, 0), &nf_tree);
+    if ((rc = n_features_of(s, est, cname, nf_tree, &nf)))
+        return rc;
+    int64_t n_outputs = 1;
+    attr_int(est, "n_outputs_", &n_outputs);
+    uint64_t width;
+    size_t k = 0;
+    if (clf) {
+        if (n_outputs != 1)
+            return fail(s, TROVE_E_UNSUPPORTED, est, "multi-output %s: not supported by trove's "
+                        "model kinds yet", cname);
+        trove_value *classes;
+        if ((rc = labels_value(s, est, cname, "classes_", &classes, &k)))
+            return rc;
+        mset(s, m, "classes", classes);
+        if (k < 2)
+            return fail(s, TROVE_E_MODEL, est, "%s: fewer than 2 classes", cname);
+        width = k;
+    } else {
+        if (n_outputs < 1 || n_outputs > (int64_t)TROVE_MODEL_MAX_WIDTH)
+            return fail(s, TROVE_E_MODEL, est, "%s: n_outputs_ out of range", cname);
+        width = (uint64_t)n_outputs;
+    }
+    flat_trees f;
+    if ((rc = flat_alloc(s, prefix, tvs, nt, width, has_miss, &f)))
+        return rc;
+    for (size_t i = 0; i < nt; i++)
+        if ((rc = flat_add(s, &f, i, &tvs[i], clf ? LEAF_PROBA : LEAF_REGRESSION, k)))
+            return rc;
+    mset(s, node, "kind", vstr(s, "tree_ensemble"));
+    mset(s, m, "n_features", trove_value_int(s->alloc, nf));
+    mset(s, m, "n_outputs", trove_value_int(s->alloc, (int64_t)width));
+    mset(s, m, "aggregate", vstr(s, "mean"));
+    mset(s, m, "compare", vstr(s, "float32"));
+    mset(s, m, "scale", trove_value_float(s->alloc, 1.0));
+    mset(s, m, "link", vstr(s, clf ? "none" : "identity"));
+    mset(s, m, "task", vstr(s, clf ? "classification" : "regression"));
+    return TROVE_OK;
+}
+
+static int map_gb(sk *s, const pk_obj *est, const char *cname, const char *prefix,
+                  trove_value *node, trove_value *m)
+{
+    bool clf = !strcmp(cname, "GradientBoostingClassifier");
+    pk_array ea;
+    trove_error e2;
+    int rc = pk_array_of(s->a, pk_attr(est, "estimators_"), &ea, &e2);
+    if (rc || ea.dt.kind != 'O' || ea.rank != 2 || ea.shape[0] == 0 || ea.shape[1] == 0)
+        return fail(s, TROVE_E_MODEL, est, "%s: estimators_ is not a 2-D array of trees%s%s",
+                    cname, rc ? ": " : "", rc ? e2.message : "");
+    uint64_t stages = ea.shape[0], K = ea.shape[1];
+    int64_t ne;
+    if (attr_int(est, "n_estimators_", &ne) && ne > 0 && (uint64_t)ne < stages)
+        stages = (uint64_t)ne;
+    double lr;
+    if (!pk_as_float(pk_attr(est, "learning_rate"), &lr))
+        return fail(s, TROVE_E_MODEL, est, "%s: learning_rate missing", cname);
+    size_t nt = (size_t)(stages * K);
+    tree_view *tvs = pk_alloc(s->a, nt * sizeof *tvs);
+    if (!tvs)
+        return nomem(s);
+    bool has_miss = false;
+    for (size_t i = 0; i < nt; i++) {
+        if ((rc = tree_of(s, ea.objs[i], cname, &tvs[i])))
+            return rc;
+        has_miss |= tvs[i].f_miss >= 0;
+    }
+    int64_t nf;
+    int64_t nf_tree = 0;
+    const pk_obj *t0 = pk_attr(ea.objs[0], "tree_");
+    pk_as_int(pk_item(t0 ? t0->u.o.args : NULL, 0), &nf_tree);
+    if ((rc = n_features_of(s, est, cname, nf_tree, &nf)))
+        return rc;
+    /* the initial raw prediction */
+    double *base = tensor(s, prefix, "base_score", TROVE_FLOAT64, 1, K, 0);
+    if (!base)
+        return nomem(s);
+    const pk_obj *init = pk_attr(est, "init_");
+    const char *iname = cls_name(init);
+    size_t k = 0;
+    if (clf) {
+        const pk_obj *loss = pk_attr(est, "loss");
+        if (!(pk_text_eq(loss, "deviance") || pk_text_eq(loss, "log_loss")))
+            return fail(s, TROVE_E_UNSUPPORTED, est, "%s(loss='exponential' or other): only the "
+                        "log-loss is supported by trove's model kinds yet", cname);
+        trove_value *classes;
+        if ((rc = labels_value(s, est, cname, "classes_", &classes, &k)))
+            return rc;
+        mset(s, m, "classes", classes);
+        if (k < 2 || (k == 2 ? K != 1 : K != k))
+            return fail(s, TROVE_E_MODEL, est, "%s: %zu classes with %llu trees per stage", cname,
+                        k, (unsigned long long)K);
+    } else if (K != 1) {
+        return fail(s, TROVE_E_MODEL, est, "%s: %llu trees per stage", cname,
+                    (unsigned long long)K);
+    }
+    if (pk_text_eq(init, "zero")) {
+        for (uint64_t i = 0; i < K; i++)
+            base[i] = 0.0;
+    } else if (clf && iname && !strcmp(iname, "DummyClassifier")) {
+        pk_array pr;
+        if (!(attr_str_eq(init, "strategy", "prior") || attr_str_eq(init, "_strategy", "prior")))
+            return fail(s, TROVE_E_UNSUPPORTED, est, "%s: init DummyClassifier with a strategy "
+                        "other than 'prior': not supported", cname);
+        if ((rc = get_array(s, init, "DummyClassifier", "class_prior_", &pr)))
+            return rc;
+        if (pr.count != k)
+            return fail(s, TROVE_E_MODEL, est, "%s: init prior has %llu classes", cname,
+                        (unsigned long long)pr.count);
+        const double eps = 1.1920928955078125e-07; /* np.finfo(np.float32).eps */
+        if (k == 2) {
+            double p = pk_array_f64(&pr, 1);
+            p = p < eps ? eps : p > 1 - eps ? 1 - eps : p;
+            base[0] = log(p / (1 - p));
+        } else {
+            for (uint64_t c = 0; c < k; c++) {
+                double p = pk_array_f64(&pr, c);
+                p = p < eps ? eps : p > 1 - eps ? 1 - eps : p;
+                base[c] = log(p);
+            }
+            /* sklearn >= 1.3 (_loss.HalfMultinomialLoss): symmetric link, centred logits */
+            const char *ln = cls_name(pk_attr(est, "_loss"));
+            if (ln && !strcmp(ln, "HalfMultinomialLoss")) {
+                double mean = np_pairwise_sum(base, (size_t)k) / (double)k;
+                for (uint64_t c = 0; c < k; c++)
+                    base[c] -= mean;
+            }
+        }
+    } else if (!clf && iname && !strcmp(iname, "DummyRegressor")) {
+        pk_array cst;
+        if ((rc = get_array(s, init, "DummyRegressor", "constant_", &cst)))
+            return rc;
+        if (cst.count != 1)
+            return fail(s, TROVE_E_UNSUPPORTED, est, "%s: multi-output init", cname);
+        base[0] = pk_array_f64(&cst, 0);
+    } else {
+        char nm[160];
+        return fail(s, TROVE_E_UNSUPPORTED, est, "%s: init estimator %s: not supported by "
+                    "trove's model kinds yet (only 'zero' and the default Dummy priors)", cname,
+                    init ? pk_global_name(pk_class_of(init), nm, sizeof nm) : "?");
+    }
+    flat_trees f;
+    if ((rc = flat_alloc(s, prefix, tvs, nt, 1, has_miss, &f)))
+        return rc;
+    for (size_t i = 0; i < nt; i++)
+        if ((rc = flat_add(s, &f, i, &tvs[i], LEAF_GB, 1)))
+            return rc;
+    if (K > 1) {
+        int32_t *out = tensor(s, prefix, "trees/output", TROVE_INT32, 1, nt, 0);
+        if (!out)
+            return nomem(s);
+        for (size_t i = 0; i < nt; i++)
+            out[i] = (int32_t)(i % K);
+    }
+    mset(s, node, "kind", vstr(s, "tree_ensemble"));
+    mset(s, m, "n_features", trove_value_int(s->alloc, nf));
+    mset(s, m, "n_outputs", trove_value_int(s->alloc, (int64_t)K));
+    mset(s, m, "aggregate", vstr(s, "sum"));
+    mset(s, m, "compare", vstr(s, "float32"));
+    mset(s, m, "scale", trove_value_float(s->alloc, lr));
+    mset(s, m, "link", vstr(s, clf ? (K == 1 ? "logistic" : "softmax") : "identity"));
+    mset(s, m, "task", vstr(s, clf ? "classification" : "regression"));
+    return TROVE_OK;
+}
+
+static int map_mlp(sk *s, const pk_obj *est, const char *cname, const char *prefix,
+                   trove_value *node, trove_value *m)
+{
+    bool clf = !strcmp(cname, "MLPClassifier");
+    const pk_obj *coefs = pk_attr(est, "coefs_"), *icpts = pk_attr(est, "intercepts_");
+    size_t L = pk_len(coefs);
+    if (L == 0 || L != pk_len(icpts) || L > TROVE_MODEL_MAX_LAYERS)
+        return fail(s, TROVE_E_MODEL, est, "%s: coefs_/intercepts_ missing or of different "
+                    "lengths", cname);
+    const pk_obj *act = pk_attr(est, "activation"), *oact = pk_attr(est, "out_activation_");
+    static const char *const acts[] = {"identity", "relu", "tanh", "logistic", "softmax", NULL};
+    const char *a = NULL, *oa = NULL;
+    for (int i = 0; acts[i]; i++) {
+        if (pk_text_eq(act, acts[i]) && i < 4)
+            a = acts[i];
+        if (pk_text_eq(oact, acts[i]) && i != 1 && i != 2)
+            oa = acts[i];
+    }
+    if (!a || !oa)
+        return fail(s, TROVE_E_UNSUPPORTED, est, "%s: activation or output activation not "
+                    "supported by trove's model kinds", cname);
+    uint64_t prev = 0;
+    int64_t nf = 0;
+    char name[64];
+    for (size_t i = 0; i < L; i++) {
+        pk_array w, b;
+        trove_error e2;
+        int rc = pk_array_of(s->a, pk_item(coefs, i), &w, &e2);
+        if (!rc)
+            rc = pk_array_of(s->a, pk_item(icpts, i), &b, &e2);
+        if (rc)
+            return fail(s, rc, est, "%s: layer %zu: %s", cname, i, e2.message);
+        if (w.rank != 2 || b.rank != 1 || w.shape[1] != b.count || (i && w.shape[0] != prev) ||
+            w.dt.kind != 'f' || b.dt.kind != 'f' || w.shape[1] == 0 ||
+            w.shape[1] > TROVE_MODEL_MAX_WIDTH)
+            return fail(s, TROVE_E_MODEL, est, "%s: layer %zu has inconsistent shapes", cname,
+                        i);
+        if (i == 0)
+            nf = (int64_t)w.shape[0];
+        uint64_t in = w.shape[0], out = w.shape[1];
+        snprintf(name, sizeof name, "layers/%zu/weight", i);
+        double *wt = tensor(s, prefix, name, TROVE_FLOAT64, 2, out, in);
+        snprintf(name, sizeof name, "layers/%zu/bias", i);
+        double *bt = tensor(s, prefix, name, TROVE_FLOAT64, 1, out, 0);
+        if (!wt || !bt)
+            return nomem(s);
+        for (uint64_t r = 0; r < in; r++)
+            for (uint64_t c = 0; c < out; c++)
+                wt[c * in + r] = pk_array_f64(&w, r * out + c);
+        for (uint64_t c = 0; c < out; c++)
+            bt[c] = pk_array_f64(&b, c);
+        prev = out;
+    }
+    int rc;
+    int64_t nfa;
+    if ((rc = n_features_of(s, est, cname, nf, &nfa)))
+        return rc;
+    if (nfa != nf)
+        return fail(s, TROVE_E_MODEL, est, "%s: n_features_in_ %lld but the first layer takes "
+                    "%lld", cname, (long long)nfa, (long long)nf);
+    if (clf) {
+        const pk_obj *lb = pk_attr(est, "_label_binarizer");
+        if (attr_str_eq(lb, "y_type_", "multilabel-indicator"))
+            return fail(s, TROVE_E_UNSUPPORTED, est, "multilabel %s: not supported by trove's "
+                        "model kinds yet", cname);
+        trove_value *classes;
+        size_t k;
+        if ((rc = labels_value(s, est, cname, "classes_", &classes, &k)))
+            return rc;
+        mset(s, m, "classes", classes);
+        mset(s, m, "task", vstr(s, "classification"));
+    } else {
+        mset(s, m, "task", vstr(s, "regression"));
+    }
+    trove_value *acts_v = trove_value_array(s->alloc);
+    for (size_t i = 0; i + 1 < L; i++)
+        apush(s, acts_v, vstr(s, a));
+    mset(s, node, "kind", vstr(s, "mlp"));
+    mset(s, m, "activations", acts_v);
+    mset(s, m, "output_activation", vstr(s, oa));
+    mset(s, m, "n_features", trove_value_int(s->alloc, nf));
+    mset(s, m, "n_outputs", trove_value_int(s->alloc, (int64_t)prev));
+    return TROVE_OK;
+}
+
+static int map_pipeline(sk *s, const pk_obj *est, const char *prefix, int depth,
+                        trove_value *node, trove_value *m)
+{
+    const pk_obj *steps = pk_attr(est, "steps");
+    size_t n = pk_len(steps);
+    if (n == 0)
+        return fail(s, TROVE_E_MODEL, est, "Pipeline without steps");
+    trove_value *arr = trove_value_array(s->alloc);
+    if (!arr)
+        return nomem(s);
+    int64_t nf = 0;
+    for (size_t i = 0; i < n; i++) {
+        const pk_obj *st = pk_item(steps, i);
+        const uint8_t *np_;
+        size_t nn;
+        if (pk_len(st) != 2 || !pk_text(pk_item(st, 0), &np_, &nn) ||
+            !trove__utf8_valid((const char *)np_, nn)) {
+            trove_value_free(arr);
+            return fail(s, TROVE_E_MODEL, est, "Pipeline step %zu is not a (name, estimator) "
+                        "pair", i);
+        }
+        const pk_obj *se = pk_item(st, 1);
+        if (pk_is_none(se) || pk_text_eq(se, "passthrough") || pk_text_eq(se, "drop")) {
+            trove_value_free(arr);
+            return fail(s, TROVE_E_UNSUPPORTED, est, "Pipeline step '%.*s' is passthrough: not "
+                        "supported by trove's model kinds yet", (int)(nn > 60 ? 60 : nn), np_);
+        }
+        char sub[512];
+        snprintf(sub, sizeof sub, "%ssteps/%zu/", prefix, i);
+        trove_value *child = NULL;
+        int rc = map_estimator(s, se, sub, depth + 1, &child);
+        if (rc) {
+            trove_value_free(arr);
+            return rc;
+        }
+        if (i == 0 && trove_value_get_int(trove_value_path(child, "model.n_features"), &nf)) {
+            trove_value_free(child);
+            trove_value_free(arr);
+            return fail(s, TROVE_E_MODEL, est, "Pipeline: first step without n_features");
+        }
+        mset(s, child, "name", trove_value_string(s->alloc, (const char *)np_, nn));
+        apush(s, arr, child);
+    }
+    mset(s, node, "kind", vstr(s, "pipeline"));
+    mset(s, m, "n_features", trove_value_int(s->alloc, nf));
+    mset(s, m, "steps", arr);
+    return TROVE_OK;
+}
+
+static const char *refusal_reason(const char *cname)
+{
+    static const struct { const char *name, *why; } known[] = {
+        {"SVC", "kernel SVMs (support vectors and a kernel) have no trove model kind yet"},
+        {"SVR", "kernel SVMs (support vectors and a kernel) have no trove model kind yet"},
+        {"NuSVC", "kernel SVMs have no trove model kind yet"},
+        {"NuSVR", "kernel SVMs have no trove model kind yet"},
+        {"GaussianNB", "naive Bayes has no trove model kind yet"},
+        {"MultinomialNB", "naive Bayes has no trove model kind yet"},
+        {"BernoulliNB", "naive Bayes has no trove model kind yet"},
+        {"KNeighborsClassifier", "nearest-neighbour models have no trove model kind yet"},
+        {"KNeighborsRegressor", "nearest-neighbour models have no trove model kind yet"},
+        {"LabelEncoder", "label encoders (text labels to integers) have no trove model kind yet"},
+        {"HistGradientBoostingClassifier", "its importer is not written yet"},
+        {"HistGradientBoostingRegressor", "its importer is not written yet"},
+        {"ColumnTransformer", "column transformers have no trove model kind yet"},
+    };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (!strcmp(cname, known[i].name))
+            return known[i].why;
+    return "no mapping to a trove model kind yet";
+}
+
+static int map_estimator(sk *s, const pk_obj *est, const char *prefix, int depth,
+                         trove_value **node_out)
+{
+    *node_out = NULL;
+    if (depth > MAX_PIPE_DEPTH)
+        return fail(s, TROVE_E_LIMIT, est, "pipelines nested deeper than %d", MAX_PIPE_DEPTH);
+    if (!est || est->kind != PK_OBJECT) {
+        return fail(s, TROVE_E_UNSUPPORTED, est, "the pickle holds a %s, not an estimator",
+                    est ? pk_kind_name(est->kind) : "nothing");
+    }
+    const pk_obj *cls = pk_class_of(est);
+    char full[200];
+    pk_global_name(cls ? cls : est->u.o.callable, full, sizeof full);
+    if (!cls || !is_sklearn(est)) {
+        const char *why = "not a scikit-learn estimator";
+        if (cls && !strcmp(cls->u.g.module, "__main__"))
+            why = "a custom class defined in the producer's own script";
+        else if (cls && !strncmp(cls->u.g.module, "xgboost", 7))
+            why = "an XGBoost model (no XGBoost importer yet)";
+        else if (cls && (!strncmp(cls->u.g.module, "keras", 5) ||
+                         !strncmp(cls->u.g.module, "tensorflow", 10)))
+            why = "a Keras model pickled whole (rebuilt by running Keras code)";
+        else if (est->how == PK_REDUCE)
+            why = "rebuilt by calling a function";
+        return fail(s, TROVE_E_UNSUPPORTED, est, "%s: %s: not supported by trove's model kinds "
+                    "yet", full, why);
+    }
+    const char *cname = cls->u.g.name;
+    char pub[200];
+    public_name(est, pub, sizeof pub);
+    trove_value *node = trove_value_map(s->alloc), *m = trove_value_map(s->alloc);
+    if (!node || !m) {
+        trove_value_free(node);
+        trove_value_free(m);
+        return nomem(s);
+    }
+    int rc;
+    if (name_in(cname, LINEAR_REG))
+        rc = map_linear(s, est, cname, prefix, node, m, false);
+    else if (name_in(cname, LINEAR_CLS))
+        rc = map_linear(s, est, cname, prefix, node, m, true);
+    else if (!strcmp(cname, "StandardScaler") || !strcmp(cname, "MinMaxScaler"))
+        rc = map_scaler(s, est, cname, prefix, node, m);
+    else if (!strcmp(cname, "SimpleImputer"))
+        rc = map_imputer(s, est, cname, prefix, node, m);
+    else if (!strcmp(cname, "OneHotEncoder"))
+        rc = map_onehot(s, est, cname, prefix, node, m);
+    else if (name_in(cname, TREES))
+        rc = map_trees(s, est, cname, prefix, node, m);
+    else if (!strcmp(cname, "GradientBoostingClassifier") ||
+             !strcmp(cname, "GradientBoostingRegressor"))
+        rc = map_gb(s, est, cname, prefix, node, m);
+    else if (!strcmp(cname, "MLPClassifier") || !strcmp(cname, "MLPRegressor"))
+        rc = map_mlp(s, est, cname, prefix, node, m);
+    else if (!strcmp(cname, "Pipeline"))
+        rc = map_pipeline(s, est, prefix, depth, node, m);
+    else
+        rc = fail(s, TROVE_E_UNSUPPORTED, est, "%s: %s: not supported by trove's model kinds "
+                  "yet", full, refusal_reason(cname));
+    if (rc) {
+        trove_value_free(node);
+        trove_value_free(m);
+        return rc;
+    }
+    mset(s, node, "kind_version", trove_value_int(s->alloc, 1));
+    mset(s, node, "estimator", vstr(s, pub));
+    mset(s, node, "params", params_of(s, est));
+    mset(s, node, "model", m);
+    if (s->rc) {
+        trove_value_free(node);
+        return nomem(s);
+    }
+    *node_out = node;
+    return TROVE_OK;
+}
+
+/* ---- top level --------------------------------------------------------------------------- */
+static int top_level(sk *s, const pk_obj *est, const trove__source_info *src,
+                     trove__model_out *out)
+{
+    trove_value *node = NULL;
+    s->m = out;
+    int rc = map_estimator(s, est, "", 0, &node);
+    if (rc)
+        return rc;
+    out->meta = node;
+    const char *e = NULL;
+    size_t en = 0;
+    trove_value_get_string(trove_value_get(node, "estimator"), &e, &en);
+    snprintf(out->estimator, sizeof out->estimator, "%s", e ? e : "?");
+    /* producer */
+    trove_value *prod = trove_value_map(s->alloc);
+    mset(s, prod, "name", vstr(s, "scikit-learn"));
+    const uint8_t *vp;
+    size_t vn;
+    if (pk_text(pk_attr(est, "_sklearn_version"), &vp, &vn) &&
+        trove__utf8_valid((const char *)vp, vn) && vn < 64)
+        mset(s, prod, "version", trove_value_string(s->alloc, (const char *)vp, vn));
+    mset(s, node, "producer", prod);
+    /* created */
+    char ts[32];
+    time_t now = time(NULL);
+    struct tm tmv;
+    gmtime_r(&now, &tmv);
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+    mset(s, node, "created", vstr(s, ts));
+    /* signature: from the first step (inputs) and the last (outputs, classes) */
+    const pk_obj *first = est;
+    const trove_value *last = node;
+    for (int d = 0; d < MAX_PIPE_DEPTH && cls_name(first) && !strcmp(cls_name(first), "Pipeline");
+         d++)
+        first = pk_item(pk_item(pk_attr(first, "steps"), 0), 1);
+    for (int d = 0; d < MAX_PIPE_DEPTH; d++) {
+        const trove_value *steps = trove_value_path(last, "model.steps");
+        size_t n = trove_value_count(steps);
+        if (!n)
+            break;
+        last = trove_value_at(steps, n - 1);
+    }
+    trove_value *sig = trove_value_map(s->alloc), *in = trove_value_map(s->alloc);
+    int64_t nf = 0;
+    (void)trove_value_get_int(trove_value_path(node, "model.n_features"), &nf);
+    mset(s, in, "n_features", trove_value_int(s->alloc, nf));
+    mset(s, in, "dtype", vstr(s, "float64"));
+    const pk_obj *names = pk_attr(first, "feature_names_in_");
+    if (!pk_is_none(names) && !pk_is_none(pk_attr(est, "feature_names_in_")))
+        names = pk_attr(est, "feature_names_in_");
+    if (!pk_is_none(names)) {
+        trove_value *nv = NULL;
+        size_t cnt = 0;
+        trove_error keep = *s->err;
+        if (labels_value(s, pk_is_none(pk_attr(est, "feature_names_in_")) ? first : est,
+                         "signature", "feature_names_in_", &nv, &cnt) == TROVE_OK &&
+            (int64_t)cnt == nf)
+            mset(s, in, "names", nv);
+        else
+            trove_value_free(nv);
+        *s->err = keep; /* feature names are optional: a bad list is just left out */
+    }
+    mset(s, sig, "inputs", in);
+    const char *task = NULL;
+    trove_value_get_string(trove_value_path(last, "model.task"), &task, NULL);
+    trove_value *outs = trove_value_map(s->alloc);
+    if (task && !strcmp(task, "classification")) {
+        mset(s, outs, "n_outputs", trove_value_int(s->alloc, 1));
+        const trove_value *cl = trove_value_path(last, "model.classes");
+        mset(s, sig, "classes", cl ? trove_value_clone(cl) : NULL);
+    } else if (task && !strcmp(task, "regression")) {
+        int64_t no = 1;
+        (void)trove_value_get_int(trove_value_path(last, "model.n_outputs"), &no);
+        mset(s, outs, "n_outputs", trove_value_int(s->alloc, no));
+    }
+    mset(s, sig, "outputs", outs);
+    mset(s, node, "signature", sig);
+    /* lineage: where this model came from */
+    trove_value *lin = trove_value_map(s->alloc), *so = trove_value_map(s->alloc);
+    if (src && src->name && trove__utf8_valid(src->name, strlen(src->name)))
+        mset(s, so, "file", vstr(s, src->name));
+    if (src && src->sha256_hex)
+        mset(s, so, "sha256", vstr(s, src->sha256_hex));
+    if (src && src->format)
+        mset(s, so, "format", vstr(s, src->format));
+    if (src)
+        mset(s, so, "bytes", trove_value_uint(s->alloc, src->size));
+    mset(s, lin, "source", so);
+    mset(s, lin, "converter", vstr(s, "trove convert (scikit-learn pickle importer)"));
+    mset(s, node, "lineage", lin);
+    return s->rc ? nomem(s) : TROVE_OK;
+}
+
+void trove__models_free(const trove_allocator *alloc, trove__model_out *models, size_t n)
+{
+    if (!models)
+        return;
+    for (size_t i = 0; i < n; i++)
+        trove_value_free(models[i].meta);
+    trove__free(alloc, models);
+}
+
+int trove__sklearn_map(pk_arena *a, const trove_allocator *alloc, const pk_obj *root,
+                       const trove__source_info *src, trove__model_out **models, size_t *n_models,
+                       trove_error *err)
+{
+    sk s = {.a = a, .alloc = alloc, .err = err};
+    trove_error local;
+    if (!err)
+        s.err = &local;
+    *models = NULL;
+    *n_models = 0;
+    size_t n = 1;
+    bool container = root && (root->kind == PK_TUPLE || root->kind == PK_LIST ||
+                              root->kind == PK_DICT);
+    if (container) {
+        n = pk_len(root);
+        if (n == 0 || n > 64)
+            return trove__fail(err, TROVE_E_UNSUPPORTED, root->offset,
+                               "the pickle holds a %s of %zu items, not an estimator",
+                               pk_kind_name(root->kind), n);
+    }
+    trove__model_out *out = trove__calloc(alloc, n, sizeof *out);
+    if (!out)
+        return trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+    int rc = TROVE_OK;
+    for (size_t i = 0; i < n; i++) {
+        const pk_obj *e = root;
+        if (container && root->kind == PK_DICT) {
+            const uint8_t *kp;
+            size_t kn;
+            int64_t ki;
+            e = root->u.seq.v[2 * i + 1];
+            const pk_obj *k = root->u.seq.v[2 * i];
+            if (pk_text(k, &kp, &kn)) {
+                size_t j = 0;
+                for (size_t c = 0; c < kn && j + 1 < sizeof out[i].key; c++)
+                    out[i].key[j++] = (char)((kp[c] >= '0' && kp[c] <= '9') ||
+                                                     (kp[c] >= 'a' && kp[c] <= 'z') ||
+                                                     (kp[c] >= 'A' && kp[c] <= 'Z') ||
+                                                     kp[c] == '-' || kp[c] == '_'
+                                                 ? kp[c] : '_');
+                out[i].key[j] = 0;
+            } else if (pk_as_int(k, &ki)) {
+                snprintf(out[i].key, sizeof out[i].key, "%lld", (long long)ki);
+            } else {
+                snprintf(out[i].key, sizeof out[i].key, "%zu", i);
+            }
+        } else if (container) {
+            e = root->u.seq.v[i];
+            snprintf(out[i].key, sizeof out[i].key, "%zu", i);
+        }
+        rc = top_level(&s, e, src, &out[i]);
+        if (rc) {
+            if (container) {
+                char msg[256];
+                snprintf(msg, sizeof msg, "%s", s.err->message);
+                trove__fail(err, rc, s.err->offset, "top-level %s item %s: %s",
+                            pk_kind_name(root->kind), out[i].key, msg);
+            }
+            break;
+        }
+    }
+    if (rc) {
+        trove__models_free(alloc, out, n);
+        return rc;
+    }
+    *models = out;
+    *n_models = n;
+    return TROVE_OK;
+}
