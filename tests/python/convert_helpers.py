@@ -41,11 +41,20 @@ def predict(model, X, tmp, op=None):
 
 def labels(model, X, tmp):
     """Predicted labels, mapped through the class list when classes are not numbers."""
-    y = predict(model, X, tmp)[:, 0]
     classes = metadata(model).get("signature", {}).get("classes")
     if classes and any(isinstance(c, str) for c in classes):
-        return np.asarray([classes[int(i)] for i in y], dtype=object)
-    return y
+        # text labels: .npy output cannot hold them; the CSV output names the classes
+        xin = os.path.join(str(tmp), "X.npy")
+        out = os.path.join(str(tmp), "out.csv")
+        np.save(xin, np.ascontiguousarray(X, dtype=np.float64))
+        r = run("predict", model, xin, "-o", out)
+        assert r.returncode == 0, r.stderr
+        lines = open(out, encoding="utf-8").read().splitlines()
+        assert lines[0] == "prediction" and len(lines) == len(X) + 1, lines[:3]
+        got = np.asarray(lines[1:], dtype=object)
+        assert set(got) <= set(classes)
+        return got
+    return predict(model, X, tmp)[:, 0]
 
 
 def close(got, ref, rtol):
