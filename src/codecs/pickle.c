@@ -247,9 +247,9 @@ static int push(pk_vm *vm, pk_obj *o)
 {
     if (!o)
         return vm->err ? vm->err->code : TROVE_E_NOMEM;
+    if (vm->sp >= vm->lim.max_stack)
+        return VFAIL(vm, TROVE_E_LIMIT, "stack deeper than %u items", vm->lim.max_stack);
     if (vm->sp == vm->stack_cap) {
-        if (vm->sp >= vm->lim.max_stack)
-            return VFAIL(vm, TROVE_E_LIMIT, "stack deeper than %u items", vm->lim.max_stack);
         size_t cap = vm->stack_cap ? vm->stack_cap * 2 : 64;
         pk_obj **s = trove__realloc(vm->alloc, vm->stack, cap * sizeof *s);
         if (!s)
@@ -912,9 +912,9 @@ static int run(pk_vm *vm, pk_obj **out)
         pk_obj *a = NULL, *b = NULL, *c = NULL, **items = NULL;
         switch (vm->op) {
         case '(': /* MARK */
+            if (vm->nmarks >= vm->lim.max_marks)
+                return VFAIL(vm, TROVE_E_LIMIT, "more than %u open MARKs", vm->lim.max_marks);
             if (vm->nmarks == vm->marks_cap) {
-                if (vm->nmarks >= vm->lim.max_marks)
-                    return VFAIL(vm, TROVE_E_LIMIT, "more than %u open MARKs", vm->lim.max_marks);
                 size_t cap = vm->marks_cap ? vm->marks_cap * 2 : 16;
                 size_t *m = trove__realloc(vm->alloc, vm->marks, cap * sizeof *m);
                 if (!m)
