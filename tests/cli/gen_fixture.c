@@ -36,7 +36,8 @@ static trove_value *metadata(int variant)
     set(producer, "version", trove_value_cstring(NULL, variant ? "1.1" : "1.0"), &rc);
     static const char *feat[] = {"sepal_length", "sepal_width", "petal_length", "petal_width"};
     for (int i = 0; i < 4 && rc == 0; i++)
-        rc = trove_value_array_take(names, trove_value_cstring(NULL, feat[i]));
+        rc = trove_value_array_take(
+            names, trove_value_cstring(NULL, variant && i == 3 ? "petal_w" : feat[i]));
     for (int i = 0; i < 25 && rc == 0; i++)
         rc = trove_value_array_take(labels, trove_value_int(NULL, i * i));
     set(m, "producer", producer, &rc);
@@ -53,7 +54,7 @@ static trove_value *metadata(int variant)
     set(m, "enabled", trove_value_bool(NULL, 1), &rc);
     set(m, "nothing", trove_value_null(NULL), &rc);
     set(m, "blob", trove_value_bytes(NULL, "\x00\x01\xfe\xff", 4), &rc);
-    set(m, "dotted.key", trove_value_cstring(NULL, "kept apart from nesting"), &rc);
+    set(m, "dotted.key", trove_value_cstring(NULL, variant ? "changed" : "kept apart"), &rc);
     if (variant)
         set(m, "added_in_variant", trove_value_int(NULL, 7), &rc);
     else
@@ -181,6 +182,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < 12; i++)
         cube[i] = (float)i * 0.25f;
     uint64_t s223[3] = {2, 2, 3};
+    if (variant)
+        s223[0] = 3, s223[2] = 2; /* [3, 2, 2]: same elements, another shape */
     trove_tensor_spec scube = {"cube", TROVE_FLOAT32, 3, s223, 0, 0};
     if (rc == 0)
         rc = trove_writer_add(w, &scube, cube, &err);
@@ -202,10 +205,12 @@ int main(int argc, char **argv)
         rc = trove_writer_add(w, &sz, ramp, &err);
 
     float weights[3] = {1.5f, -2.0f, 0.125f};
+    double weights64[3] = {1.5, -2.0, 0.125}; /* variant: same values as float64 */
     uint64_t s3[1] = {3};
-    trove_tensor_spec su = {"poids/\xc3\xa9t\xc3\xa9", TROVE_FLOAT32, 1, s3, 0, 0};
+    trove_tensor_spec su = {"poids/\xc3\xa9t\xc3\xa9", variant ? TROVE_FLOAT64 : TROVE_FLOAT32,
+                            1, s3, 0, 0};
     if (rc == 0)
-        rc = trove_writer_add(w, &su, weights, &err);
+        rc = trove_writer_add(w, &su, variant ? (const void *)weights64 : weights, &err);
 
     if (variant) {
         trove_tensor_spec sv = {"only_in_variant", TROVE_UINT8, 1, s3, 0, 0};
