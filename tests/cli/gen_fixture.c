@@ -55,6 +55,8 @@ static trove_value *metadata(int variant)
     set(m, "nothing", trove_value_null(NULL), &rc);
     set(m, "blob", trove_value_bytes(NULL, "\x00\x01\xfe\xff", 4), &rc);
     set(m, "dotted.key", trove_value_cstring(NULL, variant ? "changed" : "kept apart"), &rc);
+    /* terminal escapes in a key and a value: printed escaped, never raw */
+    set(m, "evil\tkey", trove_value_cstring(NULL, "\x1b]0;pwned\x07\xe2\x80\xae"), &rc);
     if (variant)
         set(m, "added_in_variant", trove_value_int(NULL, 7), &rc);
     else
@@ -212,6 +214,9 @@ int main(int argc, char **argv)
     if (rc == 0)
         rc = trove_writer_add(w, &su, variant ? (const void *)weights64 : weights, &err);
 
+    trove_tensor_spec sevil = {"evil\x1b[2J\nname\xe2\x80\xae", TROVE_UINT8, 1, s3, 0, 0};
+    if (rc == 0)
+        rc = trove_writer_add(w, &sevil, u8, &err);
     if (variant) {
         trove_tensor_spec sv = {"only_in_variant", TROVE_UINT8, 1, s3, 0, 0};
         if (rc == 0)

@@ -91,6 +91,17 @@ same diff.txt "$TROVE" diff fx.trove fxv.trove
 same diff.json "$TROVE" diff --json fx.trove fxv.trove
 same diff-same.txt "$TROVE" diff fx.trove fx-plain.trove
 
+# no raw escape character reaches the terminal from names, keys or values
+for args in "inspect fx.trove" "ls fx.trove" "diff fx.trove fxv.trove" "cat fx.trove nope"; do
+    "$TROVE" $args >esc.out 2>&1
+    if LC_ALL=C grep -q "$(printf '\033')" esc.out || LC_ALL=C grep -q "$(printf '\342\200\256')" esc.out; then
+        bad "trove $args printed a raw control character"
+    else
+        ok
+    fi
+done
+has "escaped tensor name" 'evil\\x1b\[2J\\nname\\u202e' "$expected/ls.txt"
+
 # ---- exit codes ---------------------------------------------------------------------------------
 rc 0 "inspect ok" "$TROVE" inspect fx.trove
 rc 0 "ls ok" "$TROVE" ls fx.trove
@@ -133,7 +144,7 @@ rc 3 "verify: missing then damaged" "$TROVE" verify nope.trove flipped.trove
 rc 0 "verify --quiet" "$TROVE" verify --quiet fx.trove
 [ -s "$work/out" ] && bad "verify --quiet printed something" || ok
 rc 0 "verify prints rate" "$TROVE" verify fx.trove
-has "verify prints time and rate" "fx.trove: ok (21 tensors, [0-9.]* KiB, verified in [0-9.]* ms, [0-9.]* GB/s)" "$work/out"
+has "verify prints time and rate" "fx.trove: ok (22 tensors, [0-9.]* KiB, verified in [0-9.]* ms, [0-9.]* GB/s)" "$work/out"
 rc 4 "cat damaged tensor" "$TROVE" cat flipped.trove dtype/float64
 rc 0 "cat --no-verify damaged tensor" "$TROVE" cat --no-verify flipped.trove dtype/float64
 rc 0 "cat undamaged tensor of a damaged file" "$TROVE" cat flipped.trove dtype/float32
@@ -180,14 +191,15 @@ assert m["producer"] == {"name": "tests/cli/gen_fixture", "version": "1.0"}
 assert m["squares"] == [i * i for i in range(25)]
 assert m["description"] == "CLI test fixture: every dtype \u2014 caf\u00e9\nsecond line"
 t = {x["name"]: x for x in d["tensors"]}
-assert len(d["tensors"]) == 21
+assert len(d["tensors"]) == 22
 for x in d["tensors"]:
     assert sorted(x) == list(x), x
 assert t["cube"]["shape"] == [2, 2, 3] and t["cube"]["dtype"] == "float32" and t["cube"]["nbytes"] == 48
 assert t["scalar"]["shape"] == [] and t["empty"]["shape"] == [0, 4] and t["empty"]["nbytes"] == 0
 assert t["compressed"]["compressed"] is True and t["compressed"]["stored_bytes"] < 8000
 assert t["compressed"]["nbytes"] == 8000 and t["big"]["compressed"] is False
-assert "poids/\u00e9t\u00e9" in t
+assert "poids/\u00e9t\u00e9" in t and "evil\x1b[2J\nname\u202e" in t
+assert m["evil\tkey"] == "\x1b]0;pwned\x07\u202e"
 assert all(x["offset"] % x["alignment"] == 0 for x in d["tensors"])
 PY
 
@@ -197,7 +209,7 @@ PY
 py ls-diff-json <<'PY'
 import json
 ls = json.load(open("ls.json"))
-assert len(ls) == 21 and ls[0] == {"dtype": "bool", "name": "dtype/bool", "nbytes": 6, "shape": [2, 3]}
+assert len(ls) == 22 and ls[0] == {"dtype": "bool", "name": "dtype/bool", "nbytes": 6, "shape": [2, 3]}
 d = json.load(open("diff.json"))
 assert d["identical"] is False
 md = d["metadata"]
@@ -215,7 +227,7 @@ assert c["dtype/float32"]["max_abs_diff"] == 1.0 and c["scalar"]["max_abs_diff"]
 assert c["cube"]["b_shape"] == [3, 2, 2] and c["cube"]["max_abs_diff"] is None
 p = c["poids/\u00e9t\u00e9"]
 assert (p["a_dtype"], p["b_dtype"], p["differing_elements"]) == ("float32", "float64", 0)
-assert t["identical"] == 15 and len(c) == 5
+assert t["identical"] == 16 and len(c) == 5
 PY
 
 # ---- cat -o: numpy reads every dtype with the values the generator wrote ---------------------
