@@ -58,15 +58,18 @@ static void format_element(const printer *p, uint64_t i, char *buf, size_t cap)
     case TROVE_INT16: { int16_t v; memcpy(&v, e, 2); s = v; } break;
     case TROVE_INT32: { int32_t v; memcpy(&v, e, 4); s = v; } break;
     case TROVE_INT64: memcpy(&s, e, 8); break;
-    case TROVE_UINT8: u = e[0]; snprintf(buf, cap, "%" PRIu64, u); return;
-    case TROVE_UINT16: { uint16_t v; memcpy(&v, e, 2); u = v; } snprintf(buf, cap, "%" PRIu64, u); return;
-    case TROVE_UINT32: { uint32_t v; memcpy(&v, e, 4); u = v; } snprintf(buf, cap, "%" PRIu64, u); return;
-    case TROVE_UINT64: memcpy(&u, e, 8); snprintf(buf, cap, "%" PRIu64, u); return;
+    case TROVE_UINT8: u = e[0]; break;
+    case TROVE_UINT16: { uint16_t v; memcpy(&v, e, 2); u = v; } break;
+    case TROVE_UINT32: { uint32_t v; memcpy(&v, e, 4); u = v; } break;
+    case TROVE_UINT64: memcpy(&u, e, 8); break;
     default:
         cli_format_float(cli_element_double(p->ti->dtype, p->data, i), p->ti->dtype, buf, cap);
         return;
     }
-    snprintf(buf, cap, "%" PRId64, s);
+    if (p->ti->dtype >= TROVE_UINT8 && p->ti->dtype <= TROVE_UINT64)
+        snprintf(buf, cap, "%" PRIu64, u);
+    else
+        snprintf(buf, cap, "%" PRId64, s);
 }
 
 static void element(printer *p, uint64_t i)
@@ -201,8 +204,8 @@ static int write_npy(int fd, const trove_tensor_info *ti, const void *data)
     /* Header: magic, version 1.0, little-endian u16 length, a Python dict literal padded with
      * spaces and ending in '\n' so that the data starts at a multiple of 64. */
     char hdr[512];
-    int n = snprintf(hdr + 10, sizeof hdr - 10, "{'descr': '%s', 'fortran_order': False, 'shape': (",
-                     npy_descr(ti->dtype));
+    int n = snprintf(hdr + 10, sizeof hdr - 10,
+                     "{'descr': '%s', 'fortran_order': False, 'shape': (", npy_descr(ti->dtype));
     for (uint32_t r = 0; r < ti->rank; r++)
         n += snprintf(hdr + 10 + n, sizeof hdr - 10 - (size_t)n, "%s%" PRIu64, r ? ", " : "",
                       ti->shape[r]);

@@ -498,7 +498,8 @@ static void print_human(FILE *out, const diff_state *s, const char *pa, const ch
             }
             if (!same_shape(&d->a, &d->b)) {
                 char s1[256], s2[256];
-                fprintf(out, "%sshape %s -> %s", sep, cli_shape(d->a.rank, d->a.shape, s1, sizeof s1),
+                fprintf(out, "%sshape %s -> %s", sep,
+                        cli_shape(d->a.rank, d->a.shape, s1, sizeof s1),
                         cli_shape(d->b.rank, d->b.shape, s2, sizeof s2));
             } else if (d->ndiff) {
                 fprintf(out, "%s%" PRIu64 " of %" PRIu64 " elements differ", sep, d->ndiff,

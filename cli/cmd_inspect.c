@@ -48,7 +48,10 @@ static void put_scalar(FILE *out, const trove_value *v)
     size_t n;
     switch (trove_value_type_of(v)) {
     case TROVE_VALUE_NULL: fputs("null", out); break;
-    case TROVE_VALUE_BOOL: (void)trove_value_get_bool(v, &b); fputs(b ? "true" : "false", out); break;
+    case TROVE_VALUE_BOOL:
+        (void)trove_value_get_bool(v, &b);
+        fputs(b ? "true" : "false", out);
+        break;
     case TROVE_VALUE_INT: (void)trove_value_get_int(v, &i); fprintf(out, "%" PRId64, i); break;
     case TROVE_VALUE_UINT: (void)trove_value_get_uint(v, &u); fprintf(out, "%" PRIu64, u); break;
     case TROVE_VALUE_FLOAT:
@@ -325,7 +328,8 @@ static int inspect_human(trove_file *f, const char *path, int want_digest)
 
     fputs("file:      ", out);
     cli_put_escaped(out, path, strlen(path));
-    fprintf(out, "\nsize:      %s (%" PRIu64 " bytes)\n", cli_human_size(size, h1, sizeof h1), size);
+    fprintf(out, "\nsize:      %s (%" PRIu64 " bytes)\n", cli_human_size(size, h1, sizeof h1),
+            size);
     fprintf(out, "format:    %" PRIu32 ".%" PRIu32 "\n", major, minor);
     fprintf(out, "features:  compat: %s", cli_feature_names("compat", compat, buf, sizeof buf));
     fprintf(out, "; ro_compat: %s", cli_feature_names("ro_compat", ro, buf, sizeof buf));

@@ -54,7 +54,8 @@ int cli_cmd_ls(int argc, char **argv)
             trove_tensor_info ti;
             if (trove_file_tensor_info(f, i, &ti) != TROVE_OK)
                 continue;
-            printf("%s\n  {\"dtype\": \"%s\", \"name\": ", i ? "," : "", trove_dtype_name(ti.dtype));
+            printf("%s\n  {\"dtype\": \"%s\", \"name\": ", i ? "," : "",
+                   trove_dtype_name(ti.dtype));
             cli_put_json_string(stdout, ti.name, ti.name_len);
             printf(", \"nbytes\": %" PRIu64 ", \"shape\": [", ti.nbytes);
             for (uint32_t r = 0; r < ti.rank; r++)
