@@ -24,7 +24,7 @@ static void usage(FILE *out)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n'trove COMMAND --help' describes one command. 'trove --version' prints the "
                  "version.\nExit codes: 0 ok, 1 failed, 2 usage, 3 i/o, 4 checksum, 5 signature, "
-                 "6 key.\n");
+                 "6 key, 7 diff: malformed file.\n");
 }
 
 int main(int argc, char **argv)
