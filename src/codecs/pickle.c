@@ -288,7 +288,7 @@ static int pop_mark(pk_vm *vm, pk_obj ***items, size_t *n)
     if (!vm->nmarks)
         return VFAIL(vm, TROVE_E_CORRUPT, "no MARK on the stack");
     size_t m = vm->marks[--vm->nmarks];
-    *items = vm->stack + m;
+    *items = vm->stack ? vm->stack + m : NULL;
     *n = vm->sp - m;
     vm->sp = m;
     return TROVE_OK;
