@@ -20,11 +20,14 @@ void trove__conversion_free(trove__conversion *c)
     memset(c, 0, sizeof *c);
 }
 
+/* *fmt (may be NULL) names the container as soon as it is known, also on failure. */
 static int convert_buffer(const trove_allocator *alloc, const uint8_t *buf, size_t len,
                           const trove__source_info *src_in, uint64_t max_bytes,
-                          trove__conversion *out, trove_error *err)
+                          trove__conversion *out, const char **fmt, trove_error *err)
 {
     memset(out, 0, sizeof *out);
+    if (fmt)
+        *fmt = NULL;
     out->alloc = alloc;
     if (!max_bytes)
         max_bytes = PK_DEFAULT_MAX_BYTES;
@@ -32,13 +35,19 @@ static int convert_buffer(const trove_allocator *alloc, const uint8_t *buf, size
     size_t dlen;
     int rc = trove__joblib_unwrap(alloc, buf, len, max_bytes, &out->owned, &data, &dlen,
                                   &out->format, err);
+    if (fmt)
+        *fmt = out->format;
     if (rc)
         goto fail;
     if (!pk_probe(data, dlen)) {
-        if (len >= 8 && !memcmp(buf, "\x89HDF\r\n\x1a\n", 8))
+        if (fmt)
+            *fmt = "unknown format";
+        if (len >= 8 && !memcmp(buf, "\x89HDF\r\n\x1a\n", 8)) {
+            if (fmt)
+                *fmt = "HDF5";
             rc = trove__fail(err, TROVE_E_UNSUPPORTED, 0, "an HDF5 file (Keras?): not a pickle; "
                              "no HDF5 importer in this build");
-        else if (len >= 4 && !memcmp(buf, "PK\x03\x04", 4))
+        } else if (len >= 4 && !memcmp(buf, "PK\x03\x04", 4))
             rc = trove__fail(err, TROVE_E_UNSUPPORTED, 0, "a zip archive (torch/npz?): not a "
                              "pickle or joblib file");
         else
@@ -72,7 +81,7 @@ int trove__convert_buffer(const trove_allocator *alloc, const uint8_t *buf, size
                           trove_error *err)
 {
     trove__source_info src = {.name = source_name, .size = len};
-    return convert_buffer(alloc, buf, len, &src, max_bytes, out, err);
+    return convert_buffer(alloc, buf, len, &src, max_bytes, out, NULL, err);
 }
 
 TROVE_API int trove_convert_element_path(char *buf, size_t cap, const char *out_path,
@@ -192,8 +201,11 @@ TROVE_API int trove_convert(const char *in_path, const char *out_path,
     base = base ? base + 1 : in_path;
     trove__source_info src = {o.source_name ? o.source_name : base, hex, NULL, len};
     trove__conversion c;
-    rc = convert_buffer(alloc, buf, len, &src, max_bytes, &c, err);
+    const char *fmt = NULL;
+    rc = convert_buffer(alloc, buf, len, &src, max_bytes, &c, &fmt, err);
     trove__free(alloc, buf);
+    if (report && fmt)
+        snprintf(report->format, sizeof report->format, "%s", fmt);
     if (rc)
         return rc;
     if (report) {

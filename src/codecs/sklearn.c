@@ -1136,24 +1136,24 @@ static int map_pipeline(sk *s, const pk_obj *est, const char *prefix, int depth,
 static const char *refusal_reason(const char *cname)
 {
     static const struct { const char *name, *why; } known[] = {
-        {"SVC", "kernel SVMs (support vectors and a kernel) have no trove model kind yet"},
-        {"SVR", "kernel SVMs (support vectors and a kernel) have no trove model kind yet"},
-        {"NuSVC", "kernel SVMs have no trove model kind yet"},
-        {"NuSVR", "kernel SVMs have no trove model kind yet"},
-        {"GaussianNB", "naive Bayes has no trove model kind yet"},
-        {"MultinomialNB", "naive Bayes has no trove model kind yet"},
-        {"BernoulliNB", "naive Bayes has no trove model kind yet"},
-        {"KNeighborsClassifier", "nearest-neighbour models have no trove model kind yet"},
-        {"KNeighborsRegressor", "nearest-neighbour models have no trove model kind yet"},
-        {"LabelEncoder", "label encoders (text labels to integers) have no trove model kind yet"},
-        {"HistGradientBoostingClassifier", "its importer is not written yet"},
-        {"HistGradientBoostingRegressor", "its importer is not written yet"},
-        {"ColumnTransformer", "column transformers have no trove model kind yet"},
+        {"SVC", "kernel SVMs: support vectors and a kernel"},
+        {"SVR", "kernel SVMs: support vectors and a kernel"},
+        {"NuSVC", "kernel SVMs: support vectors and a kernel"},
+        {"NuSVR", "kernel SVMs: support vectors and a kernel"},
+        {"GaussianNB", "naive Bayes"},
+        {"MultinomialNB", "naive Bayes"},
+        {"BernoulliNB", "naive Bayes"},
+        {"KNeighborsClassifier", "nearest neighbours: the training set is the model"},
+        {"KNeighborsRegressor", "nearest neighbours: the training set is the model"},
+        {"LabelEncoder", "label encoder: text labels to integers"},
+        {"HistGradientBoostingClassifier", "histogram gradient boosting importer not written"},
+        {"HistGradientBoostingRegressor", "histogram gradient boosting importer not written"},
+        {"ColumnTransformer", "column transformer"},
     };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (!strcmp(cname, known[i].name))
             return known[i].why;
-    return "no mapping to a trove model kind yet";
+    return "no mapping to a model kind";
 }
 
 static int map_estimator(sk *s, const pk_obj *est, const char *prefix, int depth,
@@ -1174,14 +1174,14 @@ static int map_estimator(sk *s, const pk_obj *est, const char *prefix, int depth
         if (cls && !strcmp(cls->u.g.module, "__main__"))
             why = "a custom class defined in the producer's own script";
         else if (cls && !strncmp(cls->u.g.module, "xgboost", 7))
-            why = "an XGBoost model (no XGBoost importer yet)";
+            why = "an XGBoost model: no XGBoost importer yet";
         else if (cls && (!strncmp(cls->u.g.module, "keras", 5) ||
                          !strncmp(cls->u.g.module, "tensorflow", 10)))
-            why = "a Keras model pickled whole (rebuilt by running Keras code)";
+            why = "a Keras model pickled whole: rebuilt by running Keras code";
         else if (est->how == PK_REDUCE)
             why = "rebuilt by calling a function";
-        return fail(s, TROVE_E_UNSUPPORTED, est, "%s: %s: not supported by trove's model kinds "
-                    "yet", full, why);
+        return fail(s, TROVE_E_UNSUPPORTED, est, "%s: not supported by trove's model kinds yet "
+                    "(%s)", full, why);
     }
     const char *cname = cls->u.g.name;
     char pub[200];
@@ -1213,8 +1213,8 @@ static int map_estimator(sk *s, const pk_obj *est, const char *prefix, int depth
     else if (!strcmp(cname, "Pipeline"))
         rc = map_pipeline(s, est, prefix, depth, node, m);
     else
-        rc = fail(s, TROVE_E_UNSUPPORTED, est, "%s: %s: not supported by trove's model kinds "
-                  "yet", full, refusal_reason(cname));
+        rc = fail(s, TROVE_E_UNSUPPORTED, est, "%s: not supported by trove's model kinds yet "
+                  "(%s)", full, refusal_reason(cname));
     if (rc) {
         trove_value_free(node);
         trove_value_free(m);
