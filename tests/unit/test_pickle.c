@@ -510,9 +510,85 @@ static void test_pickle__oom_torture_no_leak(void)
     CHECK(ok_seen);
 }
 
+/* A hand-written sklearn LinearRegression pickle (protocol 2, as sklearn 0.20 wrote it):
+ * coef_ = [1, 2] (big-endian, to exercise swapping), intercept_ = 0.5. */
+static void linreg_pickle(buf *b)
+{
+    unsigned char be[16] = {0x3f, 0xf0, 0, 0, 0, 0, 0, 0, 0x40, 0, 0, 0, 0, 0, 0, 0};
+    b->n = 0;
+    puts_(b, "\x80\x02");
+    glob(b, "sklearn.linear_model.base", "LinearRegression");
+    puts_(b, ")\x81}(");
+    sbu(b, "fit_intercept"); op(b, 0x88);
+    sbu(b, "n_jobs"); op(b, 'N');
+    sbu(b, "coef_");
+    array_obj(b, "numpy.core.multiarray", "f8", ">", 2, 0, 0, be, sizeof be);
+    sbu(b, "intercept_");
+    put(b, "G\x3f\xe0\x00\x00\x00\x00\x00\x00", 9);
+    sbu(b, "_sklearn_version"); sbu(b, "0.20.2");
+    puts_(b, "ub.");
+}
+
+static void test_pickle__convert_end_to_end(void)
+{
+    buf b;
+    linreg_pickle(&b);
+    const char *in = test_path("linreg.pkl"), *out = test_path("linreg.trove");
+    CHECK(test_write_file(in, b.d, b.n) == 0);
+    trove_error err;
+    trove_convert_report rep;
+    CHECK_OK(trove_convert(in, out, NULL, &rep, &err));
+    CHECK(rep.n_written == 1 && !strcmp(rep.estimator, "sklearn.linear_model.LinearRegression"));
+    CHECK(!strcmp(rep.format, "pickle"));
+    trove_file *f;
+    trove_model *m;
+    CHECK_OK(trove_open(&f, out, NULL, &err));
+    const trove_value *meta = trove_file_metadata(f);
+    const char *s;
+    CHECK(trove_value_get_string(trove_value_path(meta, "producer.version"), &s, NULL) == 0 &&
+          !strcmp(s, "0.20.2"));
+    CHECK(trove_value_get_string(trove_value_path(meta, "lineage.source.sha256"), &s, NULL) == 0 &&
+          strlen(s) == 64);
+    CHECK_OK(trove_model_open(&m, f, NULL, &err));
+    double x[4] = {1, 1, -2, 0.25}, y[2];
+    CHECK_OK(trove_model_predict(m, TROVE_FLOAT64, x, 2, 2, y, 2, &err));
+    CHECK(y[0] == 3.5 && y[1] == -1.0);
+    trove_model_free(m);
+    trove_close(f);
+    /* the same object under a protocol-0 copy is refused when cut short, and no file appears */
+    CHECK(test_write_file(in, b.d, b.n - 3) == 0);
+    remove(out);
+    CHECK_RC(trove_convert(in, out, NULL, NULL, &err), TROVE_E_CORRUPT);
+    FILE *fp = fopen(out, "rb");
+    CHECK(fp == NULL);
+}
+
+static void test_pickle__convert_oom_torture_no_leak(void)
+{
+    buf b;
+    linreg_pickle(&b);
+    trove_error err;
+    int ok_seen = 0;
+    for (long n = 1; n < 400 && !ok_seen; n++) {
+        test_alloc ta;
+        test_alloc_init(&ta, n);
+        trove__conversion c;
+        int rc = trove__convert_buffer(&ta.a, b.d, b.n, "x.pkl", 0, &c, &err);
+        CHECK(rc == TROVE_OK || rc == TROVE_E_NOMEM);
+        if (rc == TROVE_OK) {
+            ok_seen = 1;
+            CHECK(c.n_models == 1 && c.models[0].n_tensors == 2);
+            trove__conversion_free(&c);
+        }
+        CHECK(ta.live == 0);
+    }
+    CHECK(ok_seen);
+}
+
 TEST_MAIN(T(test_pickle__protocol0_text_opcodes), T(test_pickle__protocol2_binary_opcodes),
           T(test_pickle__objects_are_symbolic), T(test_pickle__inst_obj_reconstructor_and_folds),
           T(test_pickle__numpy_arrays_and_byte_order), T(test_pickle__numpy_bad_arrays_refused),
           T(test_pickle__joblib_inline_array_with_padding), T(test_pickle__joblib_containers),
           T(test_pickle__refusals_name_opcode_and_offset), T(test_pickle__limits),
-          T(test_pickle__every_truncation_refused), T(test_pickle__oom_torture_no_leak))
+          T(test_pickle__every_truncation_refused), T(test_pickle__oom_torture_no_leak),
+          T(test_pickle__convert_end_to_end), T(test_pickle__convert_oom_torture_no_leak))
