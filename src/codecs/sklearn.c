@@ -962,6 +962,36 @@ static int map_gb(sk *s, const pk_obj *est, const char *cname, const char *prefi
                     base[c] -= mean;
             }
         }
+    } else if (iname && (!strcmp(iname, "LogOddsEstimator") ||
+                         !strcmp(iname, "ScaledLogOddsEstimator") ||
+                         !strcmp(iname, "MeanEstimator") || !strcmp(iname, "QuantileEstimator") ||
+                         !strcmp(iname, "ZeroEstimator") ||
+                         !strcmp(iname, "PriorProbabilityEstimator"))) {
+        /* sklearn <= 0.20: init_.predict(X) is the raw score itself (a log-odds, the class
+         * priors, a mean or a quantile), used as is by _init_decision_function */
+        if (!strcmp(iname, "PriorProbabilityEstimator")) {
+            pk_array pr;
+            if ((rc = get_array(s, init, iname, "priors", &pr)))
+                return rc;
+            if (pr.count != K)
+                return fail(s, TROVE_E_MODEL, est, "%s: init priors for %llu outputs", cname,
+                            (unsigned long long)K);
+            for (uint64_t c = 0; c < K; c++)
+                base[c] = pk_array_f64(&pr, c);
+        } else {
+            const char *an = !strcmp(iname, "MeanEstimator") ? "mean"
+                             : !strcmp(iname, "QuantileEstimator") ? "quantile"
+                             : !strcmp(iname, "ZeroEstimator") ? NULL : "prior";
+            double v = 0.0;
+            if (an && !pk_as_float(pk_attr(init, an), &v))
+                return fail(s, TROVE_E_MODEL, est, "%s: init %s without its %s", cname, iname,
+                            an);
+            if (K != 1 && an)
+                return fail(s, TROVE_E_MODEL, est, "%s: init %s with %llu outputs", cname,
+                            iname, (unsigned long long)K);
+            for (uint64_t c = 0; c < K; c++)
+                base[c] = v;
+        }
     } else if (!clf && iname && !strcmp(iname, "DummyRegressor")) {
         pk_array cst;
         if ((rc = get_array(s, init, "DummyRegressor", "constant_", &cst)))
@@ -994,6 +1024,164 @@ static int map_gb(sk *s, const pk_obj *est, const char *cname, const char *prefi
     mset(s, m, "aggregate", vstr(s, "sum"));
     mset(s, m, "compare", vstr(s, "float32"));
     mset(s, m, "scale", trove_value_float(s->alloc, lr));
+    mset(s, m, "link", vstr(s, clf ? (K == 1 ? "logistic" : "softmax") : "identity"));
+    mset(s, m, "task", vstr(s, clf ? "classification" : "regression"));
+    return TROVE_OK;
+}
+
+/* HistGradientBoosting: _predictors[iteration][k] are TreePredictor objects whose `nodes` are
+ * records (value, feature_idx, num_threshold (threshold before 0.24), missing_go_to_left
+ * (0.22+), left, right, is_leaf, is_categorical (0.24+), ...). Leaf values already include the
+ * learning rate; raw = baseline + sum of trees, comparisons in float64. */
+static int map_hgb(sk *s, const pk_obj *est, const char *cname, const char *prefix,
+                   trove_value *node, trove_value *m)
+{
+    bool clf = strstr(cname, "Classifier") != NULL;
+    const pk_obj *preds = pk_attr(est, "_predictors");
+    size_t iters = pk_len(preds);
+    int64_t K;
+    if (!attr_int(est, "n_trees_per_iteration_", &K) || K < 1 || K > 65536 || iters == 0)
+        return fail(s, TROVE_E_MODEL, est, "%s: no fitted trees (_predictors, "
+                    "n_trees_per_iteration_)", cname);
+    const pk_obj *cat = pk_attr(est, "is_categorical_");
+    if (!pk_is_none(cat)) {
+        pk_array ca;
+        trove_error e2;
+        if (pk_array_of(s->a, cat, &ca, &e2) == TROVE_OK)
+            for (uint64_t i = 0; i < ca.count; i++)
+                if (ca.dt.kind != 'O' && pk_array_i64(&ca, i))
+                    return fail(s, TROVE_E_UNSUPPORTED, est, "%s with categorical features: not "
+                                "supported by trove's model kinds yet", cname);
+    }
+    const pk_obj *loss = pk_attr(est, "loss");
+    if (clf) {
+        if (!(pk_text_eq(loss, "log_loss") || pk_text_eq(loss, "auto") ||
+              pk_text_eq(loss, "binary_crossentropy") ||
+              pk_text_eq(loss, "categorical_crossentropy")))
+            return fail(s, TROVE_E_UNSUPPORTED, est, "%s: this loss is not supported", cname);
+    } else if (!(pk_text_eq(loss, "squared_error") || pk_text_eq(loss, "least_squares") ||
+                 pk_text_eq(loss, "absolute_error") ||
+                 pk_text_eq(loss, "least_absolute_deviation") || pk_text_eq(loss, "quantile"))) {
+        return fail(s, TROVE_E_UNSUPPORTED, est, "%s: a loss whose link is not the identity "
+                    "(poisson, gamma): not supported by trove's model kinds yet", cname);
+    }
+    size_t nt = 0;
+    for (size_t i = 0; i < iters; i++) {
+        if (pk_len(pk_item(preds, i)) != (size_t)K)
+            return fail(s, TROVE_E_MODEL, est, "%s: iteration %zu has %zu trees, expected %lld",
+                        cname, i, pk_len(pk_item(preds, i)), (long long)K);
+        nt += (size_t)K;
+    }
+    pk_array *na = pk_alloc(s->a, nt * sizeof *na);
+    if (!na)
+        return nomem(s);
+    uint64_t total = 0;
+    int fv = -1, ff = -1, ft = -1, fm = -1, fl = -1, fr = -1, fleaf = -1, fcat = -1;
+    for (size_t t = 0; t < nt; t++) {
+        const pk_obj *p = pk_item(pk_item(preds, t / (size_t)K), t % (size_t)K);
+        trove_error e2;
+        int rc = pk_array_of(s->a, pk_attr(p, "nodes"), &na[t], &e2);
+        if (rc)
+            return fail(s, rc, est, "%s: tree %zu: %s", cname, t, e2.message);
+        const pk_dtype *d = &na[t].dt;
+        fv = pk_field_index(d, "value");
+        ff = pk_field_index(d, "feature_idx");
+        ft = pk_field_index(d, "num_threshold");
+        if (ft < 0)
+            ft = pk_field_index(d, "threshold");
+        fm = pk_field_index(d, "missing_go_to_left");
+        fl = pk_field_index(d, "left");
+        fr = pk_field_index(d, "right");
+        fleaf = pk_field_index(d, "is_leaf");
+        fcat = pk_field_index(d, "is_categorical");
+        if (d->kind != 'V' || na[t].rank != 1 || na[t].count == 0 || fv < 0 || ff < 0 ||
+            ft < 0 || fl < 0 || fr < 0 || fleaf < 0)
+            return fail(s, TROVE_E_MODEL, est, "%s: tree %zu: node records without value, "
+                        "feature_idx, threshold, left, right, is_leaf", cname, t);
+        total += na[t].count;
+    }
+    int64_t nf = 0;
+    int rc;
+    if (!attr_int(est, "_n_features", &nf))
+        attr_int(est, "n_features_", &nf);
+    if ((rc = n_features_of(s, est, cname, nf, &nf)))
+        return rc;
+    double *base = tensor(s, prefix, "base_score", TROVE_FLOAT64, 1, (uint64_t)K, 0);
+    if (!base)
+        return nomem(s);
+    const pk_obj *bo = pk_attr(est, "_baseline_prediction");
+    double bv;
+    if (pk_as_float(bo, &bv)) {
+        for (int64_t k = 0; k < K; k++)
+            base[k] = bv;
+    } else {
+        pk_array ba;
+        if ((rc = get_array(s, est, cname, "_baseline_prediction", &ba)))
+            return rc;
+        if (ba.count != (uint64_t)K)
+            return fail(s, TROVE_E_MODEL, est, "%s: baseline of %llu values for %lld outputs",
+                        cname, (unsigned long long)ba.count, (long long)K);
+        for (int64_t k = 0; k < K; k++)
+            base[k] = pk_array_f64(&ba, (uint64_t)k);
+    }
+    if (clf) {
+        trove_value *classes;
+        size_t k;
+        if ((rc = labels_value(s, est, cname, "classes_", &classes, &k)))
+            return rc;
+        mset(s, m, "classes", classes);
+        if (k < 2 || (k == 2 ? K != 1 : (int64_t)k != K))
+            return fail(s, TROVE_E_MODEL, est, "%s: %zu classes with %lld trees per iteration",
+                        cname, k, (long long)K);
+    } else if (K != 1) {
+        return fail(s, TROVE_E_MODEL, est, "%s: %lld trees per iteration", cname, (long long)K);
+    }
+    if (total > INT32_MAX)
+        return fail(s, TROVE_E_LIMIT, est, "%s: too many nodes", cname);
+    int64_t *offs = tensor(s, prefix, "trees/offsets", TROVE_INT64, 1, nt + 1, 0);
+    int32_t *feat = tensor(s, prefix, "trees/feature", TROVE_INT32, 1, total, 0);
+    double *thr = tensor(s, prefix, "trees/threshold", TROVE_FLOAT64, 1, total, 0);
+    int32_t *left = tensor(s, prefix, "trees/left", TROVE_INT32, 1, total, 0);
+    int32_t *right = tensor(s, prefix, "trees/right", TROVE_INT32, 1, total, 0);
+    double *val = tensor(s, prefix, "trees/value", TROVE_FLOAT64, 2, total, 1);
+    uint8_t *dl = fm >= 0 ? tensor(s, prefix, "trees/default_left", TROVE_UINT8, 1, total, 0)
+                          : NULL;
+    int32_t *outc = K > 1 ? tensor(s, prefix, "trees/output", TROVE_INT32, 1, nt, 0) : NULL;
+    if (!offs || !feat || !thr || !left || !right || !val || (fm >= 0 && !dl) || (K > 1 && !outc))
+        return nomem(s);
+    uint64_t at = 0;
+    offs[0] = 0;
+    for (size_t t = 0; t < nt; t++) {
+        const pk_array *x = &na[t];
+        for (uint64_t i = 0; i < x->count; i++, at++) {
+            bool leaf = pk_field_i64(x, (uint32_t)fleaf, i) != 0;
+            if (!leaf && fcat >= 0 && pk_field_i64(x, (uint32_t)fcat, i))
+                return fail(s, TROVE_E_UNSUPPORTED, est, "%s: categorical split: not "
+                            "supported by trove's model kinds yet", cname);
+            int64_t l = pk_field_i64(x, (uint32_t)fl, i), r = pk_field_i64(x, (uint32_t)fr, i);
+            int64_t f = pk_field_i64(x, (uint32_t)ff, i);
+            if (!leaf && (l < 0 || l > INT32_MAX || r < 0 || r > INT32_MAX || f < 0 ||
+                          f > INT32_MAX))
+                return fail(s, TROVE_E_MODEL, est, "%s: tree %zu node %llu out of range", cname,
+                            t, (unsigned long long)i);
+            left[at] = leaf ? -1 : (int32_t)l;
+            right[at] = leaf ? -1 : (int32_t)r;
+            feat[at] = leaf ? 0 : (int32_t)f;
+            thr[at] = pk_field_f64(x, (uint32_t)ft, i);
+            val[at] = pk_field_f64(x, (uint32_t)fv, i);
+            if (dl)
+                dl[at] = pk_field_i64(x, (uint32_t)fm, i) ? 1 : 0;
+        }
+        offs[t + 1] = (int64_t)at;
+        if (outc)
+            outc[t] = (int32_t)(t % (size_t)K);
+    }
+    mset(s, node, "kind", vstr(s, "tree_ensemble"));
+    mset(s, m, "n_features", trove_value_int(s->alloc, nf));
+    mset(s, m, "n_outputs", trove_value_int(s->alloc, K));
+    mset(s, m, "aggregate", vstr(s, "sum"));
+    mset(s, m, "compare", vstr(s, "float64"));
+    mset(s, m, "scale", trove_value_float(s->alloc, 1.0));
     mset(s, m, "link", vstr(s, clf ? (K == 1 ? "logistic" : "softmax") : "identity"));
     mset(s, m, "task", vstr(s, clf ? "classification" : "regression"));
     return TROVE_OK;
@@ -1146,8 +1334,6 @@ static const char *refusal_reason(const char *cname)
         {"KNeighborsClassifier", "nearest neighbours: the training set is the model"},
         {"KNeighborsRegressor", "nearest neighbours: the training set is the model"},
         {"LabelEncoder", "label encoder: text labels to integers"},
-        {"HistGradientBoostingClassifier", "histogram gradient boosting importer not written"},
-        {"HistGradientBoostingRegressor", "histogram gradient boosting importer not written"},
         {"ColumnTransformer", "column transformer"},
     };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
@@ -1208,6 +1394,9 @@ static int map_estimator(sk *s, const pk_obj *est, const char *prefix, int depth
     else if (!strcmp(cname, "GradientBoostingClassifier") ||
              !strcmp(cname, "GradientBoostingRegressor"))
         rc = map_gb(s, est, cname, prefix, node, m);
+    else if (!strcmp(cname, "HistGradientBoostingClassifier") ||
+             !strcmp(cname, "HistGradientBoostingRegressor"))
+        rc = map_hgb(s, est, cname, prefix, node, m);
     else if (!strcmp(cname, "MLPClassifier") || !strcmp(cname, "MLPRegressor"))
         rc = map_mlp(s, est, cname, prefix, node, m);
     else if (!strcmp(cname, "Pipeline"))

@@ -12,6 +12,7 @@ import pytest
 from sklearn import datasets
 from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor,
                               GradientBoostingClassifier, GradientBoostingRegressor,
+                              HistGradientBoostingClassifier, HistGradientBoostingRegressor,
                               RandomForestClassifier, RandomForestRegressor)
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import (ElasticNet, Lasso, LinearRegression, LogisticRegression, Ridge,
@@ -76,6 +77,14 @@ def _models():
     yield "gbr", GradientBoostingRegressor(n_estimators=20, random_state=0), "diabetes", 1e-12
     yield "gbr_huber", GradientBoostingRegressor(loss="huber", n_estimators=10,
                                                  random_state=0), "diabetes", 1e-12
+    yield "hgbc_bin", HistGradientBoostingClassifier(max_iter=15, random_state=0), "cancer", \
+        1e-12
+    yield "hgbc_multi", HistGradientBoostingClassifier(max_iter=10, random_state=0), "iris", \
+        1e-12
+    yield "hgbr", HistGradientBoostingRegressor(max_iter=20, random_state=0), "diabetes", 1e-12
+    yield "hgbr_nan", HistGradientBoostingRegressor(max_iter=20, random_state=0), \
+        "diabetes_nan", 1e-12
+    yield "dtr_nan_free", DecisionTreeRegressor(max_depth=4, random_state=0), "diabetes", 1e-12
     yield "mlpc", MLPClassifier(hidden_layer_sizes=(16, 8), max_iter=300, random_state=0), \
         "wine", 1e-10
     yield "mlpc_bin", MLPClassifier(hidden_layer_sizes=(10,), activation="tanh", max_iter=300,
@@ -96,7 +105,10 @@ WRITERS = ["pickle0", "pickle1", "pickle2", "pickle3", "pickle4", "pickle5", "jo
 
 
 def _fit(est, dname):
-    X, y = _data(dname.rstrip("2"))
+    X, y = _data(dname.rstrip("2").replace("_nan", ""))
+    if dname.endswith("_nan"):  # missing values: learnt default directions
+        X = X.copy()
+        X[np.random.RandomState(0).rand(*X.shape) < 0.15] = np.nan
     if dname == "diabetes2":  # two targets
         y = np.c_[y, np.sqrt(np.abs(y)) * 3]
     if isinstance(est, (StandardScaler, MinMaxScaler, SimpleImputer)):
