@@ -27,7 +27,9 @@ static const char *usage_text =
     "                canonical order)\n"
     "  --no-digest   do not compute the digest (fast on huge files without stored digests)\n"
     "\n"
-    "exit codes: 0 ok, 1 malformed file or digest failed, 2 usage, 3 cannot read the file.\n";
+    "exit codes: 0 ok, 1 malformed file, or the digest could not be computed (e.g. a damaged\n"
+    "compressed tensor: everything else is still printed, the digest as unavailable/null),\n"
+    "2 usage, 3 cannot read the file.\n";
 
 static int is_scalar(const trove_value *v)
 {
@@ -266,9 +268,7 @@ static int inspect_json(trove_file *f, const char *path, int want_digest)
     const char *source = NULL;
     int code = CLI_OK;
     if (want_digest)
-        code = digest_of(f, path, hex, &source);
-    if (code != CLI_OK)
-        return code;
+        code = digest_of(f, path, hex, &source); /* on failure: reported, "digest": null */
 
     char *meta = NULL;
     size_t metalen = 0;
@@ -325,7 +325,7 @@ static int inspect_json(trove_file *f, const char *path, int want_digest)
     }
     fprintf(out, "%s],\n  \"version\": \"%" PRIu32 ".%" PRIu32 "\"\n}\n", n ? "\n  " : "", major,
             minor);
-    return CLI_OK;
+    return code;
 }
 
 static int inspect_human(trove_file *f, const char *path, int want_digest)

@@ -70,6 +70,10 @@ off=$("$TROVE" inspect --json --no-digest fx.trove | "$PY" -c \
     'import json,sys; print([t["offset"] for t in json.load(sys.stdin)["tensors"] if t["name"]=="dtype/float64"][0])')
 cp fx.trove flipped.trove
 printf '\001' | dd of=flipped.trove bs=1 seek=$((off + 3)) conv=notrunc 2>/dev/null
+zoff=$("$TROVE" inspect --json --no-digest fx.trove | "$PY" -c \
+    'import json,sys; print([t["offset"] for t in json.load(sys.stdin)["tensors"] if t["name"]=="compressed"][0])')
+cp fx.trove badzstd.trove
+printf '\377\377\377\377' | dd of=badzstd.trove bs=1 seek=$((zoff + 8)) conv=notrunc 2>/dev/null
 
 # ---- outputs against expected files -----------------------------------------------------------
 same inspect.txt "$TROVE" inspect fx.trove
@@ -162,6 +166,15 @@ rc 3 "diff missing file" "$TROVE" diff fx.trove nope.trove
 rc 7 "diff truncated file" "$TROVE" diff truncated.trove fx.trove
 rc 7 "diff text file" "$TROVE" diff fx.trove text.trove
 rc 2 "diff one file" "$TROVE" diff fx.trove
+rc 1 "inspect: damaged zstd frame, digest unavailable" "$TROVE" inspect badzstd.trove
+has "inspect names the damaged tensor" "tensor 'compressed'" "$work/err"
+has "inspect still prints the table" "poids/été" "$work/out"
+rc 1 "inspect --json: damaged zstd frame" "$TROVE" inspect --json badzstd.trove
+"$PY" -c 'import json,sys; d = json.load(open(sys.argv[1])); assert d["digest"] is None and len(d["tensors"]) == 22' \
+    "$work/out" && ok || bad "inspect --json of a damaged zstd frame is not JSON with a null digest"
+rc 4 "cat: damaged zstd frame fails its checksum" "$TROVE" cat badzstd.trove compressed
+rc 1 "cat --no-verify: damaged zstd frame" "$TROVE" cat --no-verify badzstd.trove compressed
+rc 4 "verify: damaged zstd frame" "$TROVE" verify badzstd.trove
 
 # ---- digest: the same model has the same digest whatever the layout --------------------------
 for f in fx.trove fx-plain.trove fx-digests.trove; do
