@@ -27,7 +27,9 @@ static const char *usage_text =
     "                canonical order)\n"
     "  --no-digest   do not compute the digest (fast on huge files without stored digests)\n"
     "\n"
-    "exit codes: 0 ok, 1 malformed file or digest failed, 2 usage, 3 cannot read the file.\n";
+    "exit codes: 0 ok, 1 malformed file, or the digest could not be computed (e.g. a damaged\n"
+    "compressed tensor: everything else is still printed, the digest as unavailable/null),\n"
+    "2 usage, 3 cannot read the file.\n";
 
 static int is_scalar(const trove_value *v)
 {
@@ -158,11 +160,13 @@ static entry *sorted_entries(const trove_value *map, size_t *count)
     return e;
 }
 
-/* The value after "key:" or "- ": a scalar or inline array on the same line, else a nested
- * block on the following lines. Returns -1 on allocation failure. */
-static int put_tree(FILE *out, const trove_value *v, int depth);
+/* Metadata as an indented tree, YAML-like: "key: value", nested maps indented by two, array
+ * items as "- item" (a map item starts on the dash's line). `hang`: the first line's indent
+ * was already printed (after "- "). Returns -1 on allocation failure. */
+static int put_tree(FILE *out, const trove_value *v, int depth, int hang);
 
-static int put_item(FILE *out, const trove_value *v, int depth)
+/* The value after "key:": a scalar or an inline array on the same line, else a block below. */
+static int put_value(FILE *out, const trove_value *v, int depth)
 {
     char *line;
     if (is_scalar(v) || trove_value_count(v) == 0) {
@@ -177,10 +181,10 @@ static int put_item(FILE *out, const trove_value *v, int depth)
         return 0;
     }
     fputc('\n', out);
-    return put_tree(out, v, depth + 1);
+    return put_tree(out, v, depth + 1, 0);
 }
 
-static int put_tree(FILE *out, const trove_value *v, int depth)
+static int put_tree(FILE *out, const trove_value *v, int depth, int hang)
 {
     if (trove_value_type_of(v) == TROVE_VALUE_MAP) {
         size_t n;
@@ -188,10 +192,11 @@ static int put_tree(FILE *out, const trove_value *v, int depth)
         if (!e)
             return -1;
         for (size_t i = 0; i < n; i++) {
-            fprintf(out, "%*s", 2 * depth, "");
+            if (i || !hang)
+                fprintf(out, "%*s", 2 * depth, "");
             cli_put_escaped(out, e[i].key, e[i].keylen);
             fputc(':', out);
-            if (put_item(out, e[i].item, depth) != 0) {
+            if (put_value(out, e[i].item, depth) != 0) {
                 free(e);
                 return -1;
             }
@@ -202,9 +207,21 @@ static int put_tree(FILE *out, const trove_value *v, int depth)
     size_t n = trove_value_count(v);
     size_t shown = n > ARRAY_SHOWN ? ARRAY_SHOWN : n;
     for (size_t i = 0; i < shown; i++) {
-        fprintf(out, "%*s-", 2 * depth, "");
-        if (put_item(out, trove_value_at(v, i), depth) != 0)
+        const trove_value *item = trove_value_at(v, i);
+        char *line = NULL;
+        if (i || !hang)
+            fprintf(out, "%*s", 2 * depth, "");
+        fputs("- ", out);
+        if (is_scalar(item) || trove_value_count(item) == 0) {
+            put_scalar(out, item);
+            fputc('\n', out);
+        } else if (trove_value_type_of(item) == TROVE_VALUE_ARRAY &&
+                   (line = inline_array(item)) != NULL) {
+            fprintf(out, "%s\n", line);
+            free(line);
+        } else if (put_tree(out, item, depth + 1, 1) != 0) {
             return -1;
+        }
     }
     if (shown < n)
         fprintf(out, "%*s... (%zu more items, %zu in all)\n", 2 * depth, "", n - shown, n);
@@ -251,9 +268,7 @@ static int inspect_json(trove_file *f, const char *path, int want_digest)
     const char *source = NULL;
     int code = CLI_OK;
     if (want_digest)
-        code = digest_of(f, path, hex, &source);
-    if (code != CLI_OK)
-        return code;
+        code = digest_of(f, path, hex, &source); /* on failure: reported, "digest": null */
 
     char *meta = NULL;
     size_t metalen = 0;
@@ -310,7 +325,7 @@ static int inspect_json(trove_file *f, const char *path, int want_digest)
     }
     fprintf(out, "%s],\n  \"version\": \"%" PRIu32 ".%" PRIu32 "\"\n}\n", n ? "\n  " : "", major,
             minor);
-    return CLI_OK;
+    return code;
 }
 
 static int inspect_human(trove_file *f, const char *path, int want_digest)
@@ -355,7 +370,7 @@ static int inspect_human(trove_file *f, const char *path, int want_digest)
         fputs("metadata:  {}\n", out);
     } else {
         fputs("metadata:\n", out);
-        if (put_tree(out, meta, 1) != 0) {
+        if (put_tree(out, meta, 1, 0) != 0) {
             fprintf(stderr, "trove inspect: out of memory\n");
             return CLI_FAIL;
         }

@@ -55,6 +55,27 @@ static trove_value *metadata(int variant)
     set(m, "nothing", trove_value_null(NULL), &rc);
     set(m, "blob", trove_value_bytes(NULL, "\x00\x01\xfe\xff", 4), &rc);
     set(m, "dotted.key", trove_value_cstring(NULL, variant ? "changed" : "kept apart"), &rc);
+    /* an array of maps and an array of arrays (nested rendering) */
+    trove_value *layers = trove_value_array(NULL), *matrix = trove_value_array(NULL);
+    if (!layers || !matrix)
+        rc = TROVE_E_NOMEM;
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        trove_value *layer = trove_value_map(NULL), *row = trove_value_array(NULL);
+        set(layer, "units", trove_value_int(NULL, i ? 1 + variant : 4), &rc);
+        set(layer, "activation", trove_value_cstring(NULL, i ? "identity" : "relu"), &rc);
+        if (rc == 0)
+            rc = trove_value_array_take(layers, layer);
+        else
+            trove_value_free(layer);
+        for (int j = 0; j < 2 && rc == 0; j++)
+            rc = trove_value_array_take(row, trove_value_float(NULL, i * 2 + j + 0.5));
+        if (rc == 0)
+            rc = trove_value_array_take(matrix, row);
+        else
+            trove_value_free(row);
+    }
+    set(m, "layers", layers, &rc);
+    set(m, "matrix", matrix, &rc);
     /* terminal escapes in a key and a value: printed escaped, never raw */
     set(m, "evil\tkey", trove_value_cstring(NULL, "\x1b]0;pwned\x07\xe2\x80\xae"), &rc);
     if (variant)

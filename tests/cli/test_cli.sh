@@ -70,6 +70,10 @@ off=$("$TROVE" inspect --json --no-digest fx.trove | "$PY" -c \
     'import json,sys; print([t["offset"] for t in json.load(sys.stdin)["tensors"] if t["name"]=="dtype/float64"][0])')
 cp fx.trove flipped.trove
 printf '\001' | dd of=flipped.trove bs=1 seek=$((off + 3)) conv=notrunc 2>/dev/null
+zoff=$("$TROVE" inspect --json --no-digest fx.trove | "$PY" -c \
+    'import json,sys; print([t["offset"] for t in json.load(sys.stdin)["tensors"] if t["name"]=="compressed"][0])')
+cp fx.trove badzstd.trove
+printf '\377\377\377\377' | dd of=badzstd.trove bs=1 seek=$((zoff + 8)) conv=notrunc 2>/dev/null
 
 # ---- outputs against expected files -----------------------------------------------------------
 same inspect.txt "$TROVE" inspect fx.trove
@@ -162,6 +166,15 @@ rc 3 "diff missing file" "$TROVE" diff fx.trove nope.trove
 rc 7 "diff truncated file" "$TROVE" diff truncated.trove fx.trove
 rc 7 "diff text file" "$TROVE" diff fx.trove text.trove
 rc 2 "diff one file" "$TROVE" diff fx.trove
+rc 1 "inspect: damaged zstd frame, digest unavailable" "$TROVE" inspect badzstd.trove
+has "inspect names the damaged tensor" "tensor 'compressed'" "$work/err"
+has "inspect still prints the table" "poids/été" "$work/out"
+rc 1 "inspect --json: damaged zstd frame" "$TROVE" inspect --json badzstd.trove
+"$PY" -c 'import json,sys; d = json.load(open(sys.argv[1])); assert d["digest"] is None and len(d["tensors"]) == 22' \
+    "$work/out" && ok || bad "inspect --json of a damaged zstd frame is not JSON with a null digest"
+rc 4 "cat: damaged zstd frame fails its checksum" "$TROVE" cat badzstd.trove compressed
+rc 1 "cat --no-verify: damaged zstd frame" "$TROVE" cat --no-verify badzstd.trove compressed
+rc 4 "verify: damaged zstd frame" "$TROVE" verify badzstd.trove
 
 # ---- digest: the same model has the same digest whatever the layout --------------------------
 for f in fx.trove fx-plain.trove fx-digests.trove; do
@@ -189,6 +202,8 @@ assert m["huge"] == 2**64 - 1 and m["negative"] == -42 and m["ratio"] == 0.1
 assert m["enabled"] is True and m["nothing"] is None and m["blob"] == {"$bytes": "AAH+/w=="}
 assert m["producer"] == {"name": "tests/cli/gen_fixture", "version": "1.0"}
 assert m["squares"] == [i * i for i in range(25)]
+assert m["layers"] == [{"units": 4, "activation": "relu"}, {"units": 1, "activation": "identity"}]
+assert m["matrix"] == [[0.5, 1.5], [2.5, 3.5]]
 assert m["description"] == "CLI test fixture: every dtype \u2014 caf\u00e9\nsecond line"
 t = {x["name"]: x for x in d["tensors"]}
 assert len(d["tensors"]) == 22
@@ -201,6 +216,13 @@ assert t["compressed"]["nbytes"] == 8000 and t["big"]["compressed"] is False
 assert "poids/\u00e9t\u00e9" in t and "evil\x1b[2J\nname\u202e" in t
 assert m["evil\tkey"] == "\x1b]0;pwned\x07\u202e"
 assert all(x["offset"] % x["alignment"] == 0 for x in d["tensors"])
+PY
+
+"$TROVE" inspect --json --no-digest fx.trove >nodigest.json
+py no-digest <<'PY'
+import json
+d = json.load(open("nodigest.json"))
+assert d["digest"] is None and d["digest_source"] is None and len(d["tensors"]) == 22
 PY
 
 # ---- ls --json and diff --json -----------------------------------------------------------------
@@ -217,7 +239,7 @@ assert [x["path"] for x in md["added"]] == ["added_in_variant"]
 assert [x["path"] for x in md["removed"]] == ["removed_in_variant"]
 ch = {x["path"]: (x["a"], x["b"]) for x in md["changed"]}
 assert ch == {'["dotted.key"]': ("kept apart", "changed"), "feature_names[3]": ("petal_width", "petal_w"),
-              "producer.version": ("1.0", "1.1"), "ratio": (0.1, 0.25)}, ch
+              "producer.version": ("1.0", "1.1"), "ratio": (0.1, 0.25), "layers[1].units": (1, 2)}, ch
 t = d["tensors"]
 assert [x["name"] for x in t["only_in_a"]] == ["only_in_base"]
 assert [x["name"] for x in t["only_in_b"]] == ["only_in_variant"]
