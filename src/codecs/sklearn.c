@@ -395,13 +395,25 @@ static int linear_tensors(sk *s, const pk_obj *est, const char *cname, const cha
                           int64_t *nf_out, uint64_t *nout_out)
 {
     pk_array coef;
-    int rc = get_array(s, est, cname, "coef_", &coef);
-    if (rc)
+    int rc;
+    bool raw = pk_is_none(pk_attr(est, "coef_")) && !pk_is_none(pk_attr(est, "raw_coef_"));
+    /* sklearn <= 0.13 liblinear models kept raw_coef_ = [coef | intercept / scaling] */
+    if ((rc = get_array(s, est, cname, raw ? "raw_coef_" : "coef_", &coef)))
         return rc;
+    double raw_scale = 1.0;
+    bool raw_icpt = false;
+    if (raw) {
+        raw_icpt = attr_bool(est, "fit_intercept", true);
+        if (!pk_as_float(pk_attr(est, "intercept_scaling"), &raw_scale))
+            raw_scale = 1.0;
+        if (coef.rank != 2 || (raw_icpt && coef.shape[1] < 2))
+            return fail(s, TROVE_E_MODEL, est, "%s: raw_coef_ is not 2-D", cname);
+    }
     if (coef.rank != 1 && coef.rank != 2)
         return fail(s, TROVE_E_UNSUPPORTED, est, "%s.coef_ is %u-D", cname, coef.rank);
     uint64_t nout = coef.rank == 2 ? coef.shape[0] : 1;
-    uint64_t nfc = coef.rank == 2 ? coef.shape[1] : coef.shape[0];
+    uint64_t cols = coef.rank == 2 ? coef.shape[1] : coef.shape[0];
+    uint64_t nfc = cols - (raw_icpt ? 1 : 0);
     int64_t nf;
     if ((rc = n_features_of(s, est, cname, (int64_t)nfc, &nf)))
         return rc;
@@ -412,11 +424,15 @@ static int linear_tensors(sk *s, const pk_obj *est, const char *cname, const cha
     double *b = tensor(s, prefix, "intercept", TROVE_FLOAT64, 1, nout, 0);
     if (!c || !b)
         return nomem(s);
-    for (uint64_t i = 0; i < coef.count; i++)
-        c[i] = pk_array_f64(&coef, i);
+    for (uint64_t r = 0; r < nout; r++)
+        for (uint64_t j = 0; j < nfc; j++)
+            c[r * nfc + j] = pk_array_f64(&coef, r * cols + j);
     const pk_obj *io = pk_attr(est, "intercept_");
     double iv;
-    if (pk_is_none(io)) {
+    if (raw) {
+        for (uint64_t i = 0; i < nout; i++)
+            b[i] = raw_icpt ? raw_scale * pk_array_f64(&coef, i * cols + nfc) : 0.0;
+    } else if (pk_is_none(io)) {
         for (uint64_t i = 0; i < nout; i++)
             b[i] = 0.0;
     } else if (pk_as_float(io, &iv)) {
@@ -912,6 +928,8 @@ static int map_gb(sk *s, const pk_obj *est, const char *cname, const char *prefi
     if (!base)
         return nomem(s);
     const pk_obj *init = pk_attr(est, "init_");
+    if (!init && pk_attr(est, "init") && pk_attr(est, "init")->kind == PK_OBJECT)
+        init = pk_attr(est, "init"); /* very old versions kept the fitted init here */
     const char *iname = cls_name(init);
     size_t k = 0;
     if (clf) {
@@ -1043,6 +1061,9 @@ static int map_hgb(sk *s, const pk_obj *est, const char *cname, const char *pref
     if (!attr_int(est, "n_trees_per_iteration_", &K) || K < 1 || K > 65536 || iters == 0)
         return fail(s, TROVE_E_MODEL, est, "%s: no fitted trees (_predictors, "
                     "n_trees_per_iteration_)", cname);
+    if (!pk_is_none(pk_attr(est, "_preprocessor")))
+        return fail(s, TROVE_E_UNSUPPORTED, est, "%s with categorical features (a column "
+                    "preprocessor): not supported by trove's model kinds yet", cname);
     const pk_obj *cat = pk_attr(est, "is_categorical_");
     if (!pk_is_none(cat)) {
         pk_array ca;
@@ -1370,6 +1391,15 @@ static int map_estimator(sk *s, const pk_obj *est, const char *prefix, int depth
                     "(%s)", full, why);
     }
     const char *cname = cls->u.g.name;
+    if (!strcmp(cname, "GridSearchCV") || !strcmp(cname, "RandomizedSearchCV") ||
+        !strcmp(cname, "HalvingGridSearchCV") || !strcmp(cname, "HalvingRandomSearchCV")) {
+        /* a fitted search predicts with its refitted best estimator */
+        const pk_obj *best = pk_attr(est, "best_estimator_");
+        if (pk_is_none(best))
+            return fail(s, TROVE_E_UNSUPPORTED, est, "%s without best_estimator_ (refit=False): "
+                        "nothing to predict with", full);
+        return map_estimator(s, best, prefix, depth + 1, node_out);
+    }
     char pub[200];
     public_name(est, pub, sizeof pub);
     trove_value *node = trove_value_map(s->alloc), *m = trove_value_map(s->alloc);

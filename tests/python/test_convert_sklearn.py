@@ -214,6 +214,19 @@ def test_string_classes_and_feature_names(tmp_path):
     assert same_labels(labels(str(out), Xa, tmp_path), est.predict(X))
 
 
+def test_search_cv_uses_best_estimator(tmp_path):
+    from sklearn.model_selection import GridSearchCV
+    X, y = _data("wine")
+    gs = GridSearchCV(LogisticRegression(max_iter=1000), {"C": [0.1, 1.0]}, cv=3).fit(X, y)
+    src = tmp_path / "gs.joblib"
+    joblib.dump(gs, src)
+    out = tmp_path / "gs.trove"
+    r = convert(src, out)
+    assert r.returncode == 0, r.stderr
+    assert metadata(out)["params"]["C"] == gs.best_params_["C"]
+    _check(gs.best_estimator_, X, str(out), tmp_path, 1e-12)
+
+
 def test_container_split(tmp_path):
     a, X = _fit(StandardScaler(), "iris")
     b, _ = _fit(LogisticRegression(max_iter=500), "iris")

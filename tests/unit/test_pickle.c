@@ -585,10 +585,41 @@ static void test_pickle__convert_oom_torture_no_leak(void)
     CHECK(ok_seen);
 }
 
+/* sklearn <= 0.13 LinearSVC: no coef_, raw_coef_ = [coef | intercept / intercept_scaling] */
+static void test_pickle__old_liblinear_raw_coef(void)
+{
+    double raw[3] = {1.0, 2.0, 3.0};
+    int64_t cls[2] = {0, 1};
+    buf b = {.n = 0};
+    puts_(&b, "\x80\x02");
+    glob(&b, "sklearn.svm.classes", "LinearSVC");
+    puts_(&b, ")\x81}(");
+    sbu(&b, "fit_intercept"); op(&b, 0x88);
+    sbu(&b, "intercept_scaling"); puts_(&b, "K\x02");
+    sbu(&b, "raw_coef_");
+    array_obj(&b, "numpy.core.multiarray", "f8", "<", 1, 3, 0, raw, sizeof raw);
+    sbu(&b, "classes_");
+    array_obj(&b, "numpy.core.multiarray", "i8", "<", 2, 0, 0, cls, sizeof cls);
+    puts_(&b, "ub.");
+    trove_error err;
+    trove__conversion c;
+    CHECK_OK(trove__convert_buffer(NULL, b.d, b.n, "old.pkl", 0, &c, &err));
+    CHECK(c.n_models == 1 && c.models[0].n_tensors == 2);
+    const trove__tensor_out *coef = &c.models[0].tensors[0], *icpt = &c.models[0].tensors[1];
+    CHECK(!strcmp(coef->name, "coef") && coef->shape[0] == 1 && coef->shape[1] == 2);
+    CHECK(((const double *)coef->data)[0] == 1.0 && ((const double *)coef->data)[1] == 2.0);
+    CHECK(!strcmp(icpt->name, "intercept") && ((const double *)icpt->data)[0] == 6.0);
+    const char *e;
+    CHECK(trove_value_get_string(trove_value_get(c.models[0].meta, "estimator"), &e, NULL) == 0 &&
+          !strcmp(e, "sklearn.svm.LinearSVC"));
+    trove__conversion_free(&c);
+}
+
 TEST_MAIN(T(test_pickle__protocol0_text_opcodes), T(test_pickle__protocol2_binary_opcodes),
           T(test_pickle__objects_are_symbolic), T(test_pickle__inst_obj_reconstructor_and_folds),
           T(test_pickle__numpy_arrays_and_byte_order), T(test_pickle__numpy_bad_arrays_refused),
           T(test_pickle__joblib_inline_array_with_padding), T(test_pickle__joblib_containers),
           T(test_pickle__refusals_name_opcode_and_offset), T(test_pickle__limits),
           T(test_pickle__every_truncation_refused), T(test_pickle__oom_torture_no_leak),
-          T(test_pickle__convert_end_to_end), T(test_pickle__convert_oom_torture_no_leak))
+          T(test_pickle__convert_end_to_end), T(test_pickle__convert_oom_torture_no_leak),
+          T(test_pickle__old_liblinear_raw_coef))
