@@ -1326,7 +1326,10 @@ static int map_pipeline(sk *s, const pk_obj *est, const char *prefix, int depth,
         int rc = map_estimator(s, se, sub, depth + 1, &child);
         if (rc) {
             trove_value_free(arr);
-            return rc;
+            char msg[256];
+            snprintf(msg, sizeof msg, "%s", s->err->message);
+            return trove__fail(s->err, rc, s->err->offset, "Pipeline step '%.*s': %s",
+                               (int)(nn > 40 ? 40 : nn), np_, msg);
         }
         if (i == 0 && trove_value_get_int(trove_value_path(child, "model.n_features"), &nf)) {
             trove_value_free(child);
