@@ -18,7 +18,10 @@ SUPPORTED = {"LinearRegression", "Ridge", "Lasso", "ElasticNet", "LogisticRegres
              "DecisionTreeClassifier", "DecisionTreeRegressor", "RandomForestClassifier",
              "RandomForestRegressor", "ExtraTreesClassifier", "ExtraTreesRegressor",
              "GradientBoostingClassifier", "GradientBoostingRegressor", "MLPClassifier",
-             "MLPRegressor", "Pipeline", "SimpleImputer"}
+             "MLPRegressor", "Pipeline", "SimpleImputer", "HistGradientBoostingClassifier",
+             "HistGradientBoostingRegressor", "ExtraTreeClassifier", "ExtraTreeRegressor",
+             "RidgeCV", "LassoCV", "ElasticNetCV", "LogisticRegressionCV", "RidgeClassifier",
+             "GridSearchCV", "RandomizedSearchCV"}
 
 
 def _rows():
