@@ -542,6 +542,43 @@ static int map_scaler(sk *s, const pk_obj *est, const char *cname, const char *p
         mset(s, m, "n_features", trove_value_int(s->alloc, nf));
         return TROVE_OK;
     }
+    if (!strcmp(cname, "RobustScaler") || !strcmp(cname, "MaxAbsScaler")) {
+        /* RobustScaler: X -= center_ (with_centering); X /= scale_ (with_scaling).
+         * MaxAbsScaler: X /= scale_. Both are standardize with exact no-ops for what is off. */
+        bool robust = !strcmp(cname, "RobustScaler");
+        const pk_obj *co = robust ? pk_attr(est, "center_") : NULL;
+        const pk_obj *so = pk_attr(est, "scale_");
+        bool with_c = robust && attr_bool(est, "with_centering", true) && !pk_is_none(co);
+        bool with_s = (!robust || attr_bool(est, "with_scaling", true)) && !pk_is_none(so);
+        int64_t fb = 0;
+        if (with_c) {
+            if ((rc = get_array(s, est, cname, "center_", &a1)))
+                return rc;
+            fb = (int64_t)a1.count;
+        }
+        if (with_s) {
+            if ((rc = get_array(s, est, cname, "scale_", &a2)))
+                return rc;
+            fb = (int64_t)a2.count;
+        }
+        int64_t nf;
+        if ((rc = n_features_of(s, est, cname, fb, &nf)))
+            return rc;
+        if ((with_c && a1.count != (uint64_t)nf) || (with_s && a2.count != (uint64_t)nf))
+            return fail(s, TROVE_E_MODEL, est, "%s: statistics do not have %lld entries", cname,
+                        (long long)nf);
+        double *c = tensor(s, prefix, "center", TROVE_FLOAT64, 1, (uint64_t)nf, 0);
+        double *sc = tensor(s, prefix, "scale", TROVE_FLOAT64, 1, (uint64_t)nf, 0);
+        if (!c || !sc)
+            return nomem(s);
+        for (int64_t i = 0; i < nf; i++) {
+            c[i] = with_c ? pk_array_f64(&a1, (uint64_t)i) : 0.0;
+            sc[i] = with_s ? pk_array_f64(&a2, (uint64_t)i) : 1.0;
+        }
+        mset(s, m, "op", vstr(s, "standardize"));
+        mset(s, m, "n_features", trove_value_int(s->alloc, nf));
+        return TROVE_OK;
+    }
     /* MinMaxScaler */
     if ((rc = get_array(s, est, cname, "scale_", &a1)) ||
         (rc = get_array(s, est, cname, "min_", &a2)))
@@ -1416,7 +1453,8 @@ static int map_estimator(sk *s, const pk_obj *est, const char *prefix, int depth
         rc = map_linear(s, est, cname, prefix, node, m, false);
     else if (name_in(cname, LINEAR_CLS))
         rc = map_linear(s, est, cname, prefix, node, m, true);
-    else if (!strcmp(cname, "StandardScaler") || !strcmp(cname, "MinMaxScaler"))
+    else if (!strcmp(cname, "StandardScaler") || !strcmp(cname, "MinMaxScaler") ||
+             !strcmp(cname, "RobustScaler") || !strcmp(cname, "MaxAbsScaler"))
         rc = map_scaler(s, est, cname, prefix, node, m);
     else if (!strcmp(cname, "SimpleImputer"))
         rc = map_imputer(s, est, cname, prefix, node, m);

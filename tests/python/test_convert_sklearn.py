@@ -19,7 +19,7 @@ from sklearn.linear_model import (ElasticNet, Lasso, LinearRegression, LogisticR
                                   SGDClassifier, SGDRegressor)
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, RobustScaler, StandardScaler
 from sklearn.svm import LinearSVC
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
@@ -63,6 +63,9 @@ def _models():
     yield "minmax", MinMaxScaler(feature_range=(-1, 2)), "diabetes", 0
     yield "minmax_clip", MinMaxScaler(clip=True), "diabetes", 0
     yield "imputer", SimpleImputer(strategy="median"), "diabetes", 0
+    yield "robust", RobustScaler(), "diabetes", 0
+    yield "robust_noc", RobustScaler(with_centering=False, quantile_range=(10, 90)), "wine", 0
+    yield "maxabs", MaxAbsScaler(), "wine", 0
     yield "dtc", DecisionTreeClassifier(random_state=0), "iris", 1e-12
     yield "dtr", DecisionTreeRegressor(max_depth=6, random_state=0), "diabetes", 1e-12
     yield "rfc", RandomForestClassifier(n_estimators=15, random_state=0), "wine", 1e-12
@@ -111,7 +114,7 @@ def _fit(est, dname):
         X[np.random.RandomState(0).rand(*X.shape) < 0.15] = np.nan
     if dname == "diabetes2":  # two targets
         y = np.c_[y, np.sqrt(np.abs(y)) * 3]
-    if isinstance(est, (StandardScaler, MinMaxScaler, SimpleImputer)):
+    if isinstance(est, (StandardScaler, MinMaxScaler, SimpleImputer, RobustScaler, MaxAbsScaler)):
         est.fit(X)
     else:
         est.fit(X, y)
