@@ -1619,48 +1619,65 @@ int trove__sklearn_map(pk_arena *a, const trove_allocator *alloc, const pk_obj *
     if (!out)
         return trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
     int rc = TROVE_OK;
+    size_t w = 0; /* models written into out */
     for (size_t i = 0; i < n; i++) {
         const pk_obj *e = root;
+        char *key = out[w].key;
         if (container && root->kind == PK_DICT) {
             const uint8_t *kp;
             size_t kn;
             int64_t ki;
             e = root->u.seq.v[2 * i + 1];
             const pk_obj *k = root->u.seq.v[2 * i];
+            key[0] = 0;
             if (pk_text(k, &kp, &kn)) {
                 size_t j = 0;
-                for (size_t c = 0; c < kn && j + 1 < sizeof out[i].key; c++)
-                    out[i].key[j++] = (char)((kp[c] >= '0' && kp[c] <= '9') ||
-                                                     (kp[c] >= 'a' && kp[c] <= 'z') ||
-                                                     (kp[c] >= 'A' && kp[c] <= 'Z') ||
-                                                     kp[c] == '-' || kp[c] == '_'
-                                                 ? kp[c] : '_');
-                out[i].key[j] = 0;
+                for (size_t c = 0; c < kn && j + 1 < sizeof out[w].key; c++)
+                    key[j++] = (char)((kp[c] >= '0' && kp[c] <= '9') ||
+                                              (kp[c] >= 'a' && kp[c] <= 'z') ||
+                                              (kp[c] >= 'A' && kp[c] <= 'Z') || kp[c] == '-' ||
+                                              kp[c] == '_'
+                                          ? kp[c] : '_');
+                key[j] = 0;
             } else if (pk_as_int(k, &ki)) {
-                snprintf(out[i].key, sizeof out[i].key, "%lld", (long long)ki);
-            } else {
-                snprintf(out[i].key, sizeof out[i].key, "%zu", i);
+                snprintf(key, sizeof out[w].key, "%lld", (long long)ki);
             }
+            for (size_t j = 0; key[0] && j < w; j++) /* keys equal after sanitising */
+                if (!strcmp(out[j].key, key))
+                    key[0] = 0;
+            if (!key[0])
+                snprintf(key, sizeof out[w].key, "%zu", i);
         } else if (container) {
             e = root->u.seq.v[i];
-            snprintf(out[i].key, sizeof out[i].key, "%zu", i);
+            snprintf(key, sizeof out[w].key, "%zu", i);
         }
-        rc = top_level(&s, e, src, &out[i]);
+        /* plain data next to the estimators (feature lists, names, arrays): not a model */
+        const pk_obj *ec = pk_class_of(e);
+        if (container && (!e || e->kind != PK_OBJECT ||
+                          (ec && !strncmp(ec->u.g.module, "numpy", 5))))
+            continue;
+        rc = top_level(&s, e, src, &out[w]);
         if (rc) {
             if (container) {
                 char msg[256];
                 snprintf(msg, sizeof msg, "%s", s.err->message);
                 trove__fail(err, rc, s.err->offset, "top-level %s item %s: %s",
-                            pk_kind_name(root->kind), out[i].key, msg);
+                            pk_kind_name(root->kind), key, msg);
             }
+            w++;
             break;
         }
+        w++;
     }
+    if (!rc && w == 0)
+        rc = trove__fail(err, TROVE_E_UNSUPPORTED, root->offset,
+                         "the pickle holds a %s of %zu items and none is an estimator",
+                         pk_kind_name(root->kind), n);
     if (rc) {
-        trove__models_free(alloc, out, n);
+        trove__models_free(alloc, out, w);
         return rc;
     }
     *models = out;
-    *n_models = n;
+    *n_models = w;
     return TROVE_OK;
 }

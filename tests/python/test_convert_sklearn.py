@@ -246,6 +246,16 @@ def test_container_split(tmp_path):
     assert ok, how
     r = convert(src, tmp_path / "x.trove", "--no-split")
     assert r.returncode == 1 and "estimators" in r.stderr
+    # plain data next to the estimators (a feature list, a label array) is left out
+    bundle = tmp_path / "bundle.pkl"
+    with open(bundle, "wb") as f:
+        pickle.dump({"model": b, "features": ["a", "b", "c", "d"], "labels": np.arange(3),
+                     "version": 2}, f)
+    r = convert(bundle, tmp_path / "bundle.trove")
+    assert r.returncode == 0, r.stderr
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        ["both.pkl", "both.scaler.trove", "both.clf.trove", "bundle.pkl", "bundle.model.trove"]
+        + [p for p in os.listdir(tmp_path) if p.endswith(".npy")])
 
 
 class Custom:  # a class only this script defines: refused by name
@@ -258,8 +268,8 @@ class Custom:  # a class only this script defines: refused by name
     (lambda: _fit(__import__("sklearn.svm", fromlist=["SVC"]).SVC(), "iris")[0], "SVC"),
     (lambda: _fit(__import__("sklearn.naive_bayes", fromlist=["GaussianNB"]).GaussianNB(),
                   "iris")[0], "GaussianNB"),
-    (lambda: {"a": 1}, "not an estimator"),
-    (lambda: [LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0]), "text"], "item 1"),
+    (lambda: {"a": 1}, "none is an estimator"),
+    (lambda: [LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0]), Custom()], "item 1"),
 ])
 def test_refusals_name_the_reason(tmp_path, obj, needle):
     src = tmp_path / "x.pkl"
