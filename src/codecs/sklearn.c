@@ -85,16 +85,30 @@ static const char *cls_name(const pk_obj *est)
     return c ? c->u.g.name : NULL;
 }
 
+/* imbalanced-learn: its Pipeline is sklearn's plus samplers, which act only while fitting */
+static bool is_imblearn(const pk_obj *est, bool pipeline)
+{
+    const pk_obj *c = pk_class_of(est);
+    if (!c || strncmp(c->u.g.module, "imblearn.", 9))
+        return false;
+    return pipeline == (!strcmp(c->u.g.name, "Pipeline"));
+}
+
 static bool is_sklearn(const pk_obj *est)
 {
     const pk_obj *c = pk_class_of(est);
-    return c && (!strncmp(c->u.g.module, "sklearn.", 8) || !strcmp(c->u.g.module, "sklearn"));
+    return (c && (!strncmp(c->u.g.module, "sklearn.", 8) || !strcmp(c->u.g.module, "sklearn"))) ||
+           is_imblearn(est, true);
 }
 
 /* "sklearn.<subpackage>.<Class>": stable across the private-module moves. */
 static void public_name(const pk_obj *est, char *buf, size_t cap)
 {
     const pk_obj *c = pk_class_of(est);
+    if (is_imblearn(est, true)) {
+        snprintf(buf, cap, "imblearn.pipeline.Pipeline");
+        return;
+    }
     const char *m = c->u.g.module + 8;
     size_t n = strcspn(m, ".");
     snprintf(buf, cap, "sklearn.%.*s.%s", (int)n, m, c->u.g.name);
@@ -1341,6 +1355,7 @@ static int map_pipeline(sk *s, const pk_obj *est, const char *prefix, int depth,
     if (!arr)
         return nomem(s);
     int64_t nf = 0;
+    size_t k = 0; /* steps kept */
     for (size_t i = 0; i < n; i++) {
         const pk_obj *st = pk_item(steps, i);
         const uint8_t *np_;
@@ -1357,8 +1372,10 @@ static int map_pipeline(sk *s, const pk_obj *est, const char *prefix, int depth,
             return fail(s, TROVE_E_UNSUPPORTED, est, "Pipeline step '%.*s' is passthrough: not "
                         "supported by trove's model kinds yet", (int)(nn > 60 ? 60 : nn), np_);
         }
+        if (is_imblearn(se, false))
+            continue; /* an imbalanced-learn sampler: only resamples the training data */
         char sub[512];
-        snprintf(sub, sizeof sub, "%ssteps/%zu/", prefix, i);
+        snprintf(sub, sizeof sub, "%ssteps/%zu/", prefix, k);
         trove_value *child = NULL;
         int rc = map_estimator(s, se, sub, depth + 1, &child);
         if (rc) {
@@ -1368,13 +1385,17 @@ static int map_pipeline(sk *s, const pk_obj *est, const char *prefix, int depth,
             return trove__fail(s->err, rc, s->err->offset, "Pipeline step '%.*s': %s",
                                (int)(nn > 40 ? 40 : nn), np_, msg);
         }
-        if (i == 0 && trove_value_get_int(trove_value_path(child, "model.n_features"), &nf)) {
+        if (k++ == 0 && trove_value_get_int(trove_value_path(child, "model.n_features"), &nf)) {
             trove_value_free(child);
             trove_value_free(arr);
             return fail(s, TROVE_E_MODEL, est, "Pipeline: first step without n_features");
         }
         mset(s, child, "name", trove_value_string(s->alloc, (const char *)np_, nn));
         apush(s, arr, child);
+    }
+    if (k == 0) {
+        trove_value_free(arr);
+        return fail(s, TROVE_E_MODEL, est, "Pipeline without a step that predicts");
     }
     mset(s, node, "kind", vstr(s, "pipeline"));
     mset(s, m, "n_features", trove_value_int(s->alloc, nf));
@@ -1526,8 +1547,13 @@ static int top_level(sk *s, const pk_obj *est, const trove__source_info *src,
     const pk_obj *first = est;
     const trove_value *last = node;
     for (int d = 0; d < MAX_PIPE_DEPTH && cls_name(first) && !strcmp(cls_name(first), "Pipeline");
-         d++)
-        first = pk_item(pk_item(pk_attr(first, "steps"), 0), 1);
+         d++) {
+        const pk_obj *steps = pk_attr(first, "steps");
+        size_t j = 0;
+        while (j + 1 < pk_len(steps) && is_imblearn(pk_item(pk_item(steps, j), 1), false))
+            j++;
+        first = pk_item(pk_item(steps, j), 1);
+    }
     for (int d = 0; d < MAX_PIPE_DEPTH; d++) {
         const trove_value *steps = trove_value_path(last, "model.steps");
         size_t n = trove_value_count(steps);

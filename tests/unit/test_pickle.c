@@ -615,6 +615,40 @@ static void test_pickle__old_liblinear_raw_coef(void)
     trove__conversion_free(&c);
 }
 
+/* imbalanced-learn Pipeline([('smote', SMOTE), ('lr', LinearRegression)]): the sampler only acts
+ * while fitting, so the trove pipeline has one step */
+static void test_pickle__imblearn_pipeline_drops_samplers(void)
+{
+    buf lr;
+    linreg_pickle(&lr);
+    buf b = {.n = 0};
+    puts_(&b, "\x80\x02");
+    glob(&b, "imblearn.pipeline", "Pipeline");
+    puts_(&b, ")\x81}(");
+    sbu(&b, "steps");
+    puts_(&b, "](");
+    sbu(&b, "smote");
+    glob(&b, "imblearn.over_sampling._smote.base", "SMOTE");
+    puts_(&b, ")\x81}(");
+    sbu(&b, "k_neighbors"); puts_(&b, "K\x05");
+    puts_(&b, "ub\x86");
+    sbu(&b, "lr");
+    put(&b, lr.d + 2, lr.n - 3); /* the LinearRegression object, without PROTO and STOP */
+    puts_(&b, "\x86");
+    puts_(&b, "e");
+    puts_(&b, "ub.");
+    trove_error err;
+    trove__conversion c;
+    CHECK_OK(trove__convert_buffer(NULL, b.d, b.n, "imb.pkl", 0, &c, &err));
+    const trove_value *meta = c.models[0].meta;
+    const char *e;
+    CHECK(trove_value_get_string(trove_value_get(meta, "estimator"), &e, NULL) == 0 &&
+          !strcmp(e, "imblearn.pipeline.Pipeline"));
+    CHECK(trove_value_count(trove_value_path(meta, "model.steps")) == 1);
+    CHECK(c.models[0].n_tensors == 2 && !strcmp(c.models[0].tensors[0].name, "steps/0/coef"));
+    trove__conversion_free(&c);
+}
+
 TEST_MAIN(T(test_pickle__protocol0_text_opcodes), T(test_pickle__protocol2_binary_opcodes),
           T(test_pickle__objects_are_symbolic), T(test_pickle__inst_obj_reconstructor_and_folds),
           T(test_pickle__numpy_arrays_and_byte_order), T(test_pickle__numpy_bad_arrays_refused),
@@ -622,4 +656,4 @@ TEST_MAIN(T(test_pickle__protocol0_text_opcodes), T(test_pickle__protocol2_binar
           T(test_pickle__refusals_name_opcode_and_offset), T(test_pickle__limits),
           T(test_pickle__every_truncation_refused), T(test_pickle__oom_torture_no_leak),
           T(test_pickle__convert_end_to_end), T(test_pickle__convert_oom_torture_no_leak),
-          T(test_pickle__old_liblinear_raw_coef))
+          T(test_pickle__old_liblinear_raw_coef), T(test_pickle__imblearn_pipeline_drops_samplers))
