@@ -485,7 +485,12 @@ static int map_linear(sk *s, const pk_obj *est, const char *cname, const char *p
     }
     trove_value *classes;
     size_t k;
-    if ((rc = labels_value(s, est, cname, "classes_", &classes, &k)))
+    /* RidgeClassifier(CV): classes_ is a property of its _label_binarizer */
+    const pk_obj *holder = pk_is_none(pk_attr(est, "classes_")) &&
+                                   !pk_is_none(pk_attr(pk_attr(est, "_label_binarizer"),
+                                                       "classes_"))
+                               ? pk_attr(est, "_label_binarizer") : est;
+    if ((rc = labels_value(s, holder, cname, "classes_", &classes, &k)))
         return rc;
     mset(s, m, "classes", classes);
     if (k < 2 || (k == 2 ? nout != 1 : nout != k))

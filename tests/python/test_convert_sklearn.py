@@ -15,13 +15,15 @@ from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor,
                               HistGradientBoostingClassifier, HistGradientBoostingRegressor,
                               RandomForestClassifier, RandomForestRegressor)
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import (ElasticNet, Lasso, LinearRegression, LogisticRegression, Ridge,
-                                  SGDClassifier, SGDRegressor)
+from sklearn.linear_model import (ElasticNet, HuberRegressor, Lasso, LinearRegression,
+                                  LogisticRegression, LogisticRegressionCV, Perceptron, Ridge,
+                                  RidgeClassifier, RidgeCV, SGDClassifier, SGDRegressor)
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, RobustScaler, StandardScaler
-from sklearn.svm import LinearSVC
-from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+from sklearn.preprocessing import (MaxAbsScaler, MinMaxScaler, OneHotEncoder, RobustScaler,
+                                   StandardScaler)
+from sklearn.svm import LinearSVC, LinearSVR
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor, ExtraTreeRegressor
 
 from convert_helpers import close, convert, labels, metadata, predict, same_labels
 
@@ -36,6 +38,9 @@ def _data(name):
         X = StandardScaler().fit_transform(X)
     elif name == "iris":
         X, y = datasets.load_iris(return_X_y=True)
+    elif name == "codes":  # small integer codes, as fed to a one-hot encoder
+        X, y = datasets.load_iris(return_X_y=True)
+        X = np.round(X).astype(np.float64)
     elif name == "wine":
         X, y = datasets.load_wine(return_X_y=True)
         X = StandardScaler().fit_transform(X)
@@ -63,6 +68,15 @@ def _models():
     yield "minmax", MinMaxScaler(feature_range=(-1, 2)), "diabetes", 0
     yield "minmax_clip", MinMaxScaler(clip=True), "diabetes", 0
     yield "imputer", SimpleImputer(strategy="median"), "diabetes", 0
+    yield "imputer_nan", SimpleImputer(strategy="mean"), "diabetes_nan", 0
+    yield "onehot", OneHotEncoder(handle_unknown="ignore"), "codes", 0
+    yield "ridgecv", RidgeCV(), "diabetes", 1e-12
+    yield "huber", HuberRegressor(max_iter=500), "diabetes", 1e-12
+    yield "linsvr", LinearSVR(max_iter=5000, random_state=0), "diabetes", 1e-12
+    yield "ridgeclf", RidgeClassifier(), "wine", 1e-12
+    yield "perceptron", Perceptron(random_state=0), "cancer", 1e-12
+    yield "logregcv", LogisticRegressionCV(max_iter=1000, cv=3), "iris", 1e-12
+    yield "etr_single", ExtraTreeRegressor(random_state=0), "diabetes", 1e-12
     yield "robust", RobustScaler(), "diabetes", 0
     yield "robust_noc", RobustScaler(with_centering=False, quantile_range=(10, 90)), "wine", 0
     yield "maxabs", MaxAbsScaler(), "wine", 0
@@ -114,7 +128,8 @@ def _fit(est, dname):
         X[np.random.RandomState(0).rand(*X.shape) < 0.15] = np.nan
     if dname == "diabetes2":  # two targets
         y = np.c_[y, np.sqrt(np.abs(y)) * 3]
-    if isinstance(est, (StandardScaler, MinMaxScaler, SimpleImputer, RobustScaler, MaxAbsScaler)):
+    if isinstance(est, (StandardScaler, MinMaxScaler, SimpleImputer, RobustScaler, MaxAbsScaler,
+                        OneHotEncoder)):
         est.fit(X)
     else:
         est.fit(X, y)
@@ -137,7 +152,9 @@ def _check(est, X, model, tmp, rtol):
     last = est.steps[-1][1] if isinstance(est, Pipeline) else est
     if not hasattr(last, "predict"):
         got = predict(model, X, tmp, "transform")
-        ok, how = close(got, est.transform(X), rtol)
+        want = est.transform(X)
+        want = want.toarray() if hasattr(want, "toarray") else want
+        ok, how = close(got, want, rtol)
         assert ok, "transform: " + how
         return
     if hasattr(last, "classes_"):
