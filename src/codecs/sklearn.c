@@ -504,6 +504,8 @@ static int map_linear(sk *s, const pk_obj *est, const char *cname, const char *p
             ovr = true;
         else if (pk_text_eq(mc, "multinomial"))
             ovr = false;
+        else if (pk_is_none(mc) && pk_is_none(pk_attr(est, "_sklearn_version")))
+            ovr = true; /* sklearn < 0.18: one-vs-rest was the only scheme */
         else /* "auto", "deprecated", absent (sklearn >= 1.8) */
             ovr = k <= 2 || attr_str_eq(est, "solver", "liblinear");
         link = ovr ? (k == 2 ? "logistic" : "ovr") : "softmax";
