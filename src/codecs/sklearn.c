@@ -1351,6 +1351,78 @@ static int map_mlp(sk *s, const pk_obj *est, const char *cname, const char *pref
     return TROVE_OK;
 }
 
+/* OneVsRestClassifier of linear binary classifiers: one coefficient row per class; decision
+ * = each estimator's decision; probabilities (LogisticRegression members only) = each
+ * member's sigmoid, normalised: the linear kind's "ovr" link (logistic for 2 classes). */
+static int map_ovr(sk *s, const pk_obj *est, const char *cname, const char *prefix,
+                   trove_value *node, trove_value *m)
+{
+    const pk_obj *lb = pk_attr(est, "label_binarizer_");
+    if (attr_str_eq(lb, "y_type_", "multilabel-indicator"))
+        return fail(s, TROVE_E_UNSUPPORTED, est, "multilabel %s: not supported by trove's model "
+                    "kinds yet", cname);
+    const pk_obj *ests = pk_attr(est, "estimators_");
+    size_t n = pk_len(ests);
+    trove_value *classes;
+    size_t k;
+    int rc = labels_value(s, lb, cname, "classes_", &classes, &k);
+    if (rc)
+        return rc;
+    mset(s, m, "classes", classes);
+    if (k < 2 || n != (k == 2 ? 1 : k))
+        return fail(s, TROVE_E_MODEL, est, "%s: %zu estimators for %zu classes", cname, n, k);
+    bool proba = true;
+    int64_t nf = 0;
+    double *c = NULL, *b = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const pk_obj *e = pk_item(ests, i);
+        const char *en = cls_name(e);
+        if (!en || !is_sklearn(e) || !name_in(en, LINEAR_CLS))
+            return fail(s, TROVE_E_UNSUPPORTED, est, "%s of %s: only linear classifiers are "
+                        "supported by trove's model kinds yet", cname, en ? en : "?");
+        const pk_obj *mc = pk_attr(e, "multi_class");
+        if (!(!strcmp(en, "LogisticRegression") && !pk_text_eq(mc, "multinomial")))
+            proba = false;
+        pk_array co, io;
+        if ((rc = get_array(s, e, en, "coef_", &co)))
+            return rc;
+        if (co.rank != 2 || co.shape[0] != 1)
+            return fail(s, TROVE_E_MODEL, est, "%s: estimator %zu is not binary", cname, i);
+        if (i == 0) {
+            nf = (int64_t)co.shape[1];
+            c = tensor(s, prefix, "coef", TROVE_FLOAT64, 2, n, (uint64_t)nf);
+            b = tensor(s, prefix, "intercept", TROVE_FLOAT64, 1, n, 0);
+            if (!c || !b)
+                return nomem(s);
+        } else if (co.shape[1] != (uint64_t)nf) {
+            return fail(s, TROVE_E_MODEL, est, "%s: estimators disagree on features", cname);
+        }
+        for (int64_t j = 0; j < nf; j++)
+            c[i * (size_t)nf + (size_t)j] = pk_array_f64(&co, (uint64_t)j);
+        double iv;
+        if (pk_as_float(pk_attr(e, "intercept_"), &iv)) {
+            b[i] = iv;
+        } else {
+            if ((rc = get_array(s, e, en, "intercept_", &io)))
+                return rc;
+            if (io.count != 1)
+                return fail(s, TROVE_E_MODEL, est, "%s: estimator %zu intercept", cname, i);
+            b[i] = pk_array_f64(&io, 0);
+        }
+    }
+    int64_t nfa;
+    if ((rc = n_features_of(s, est, cname, nf, &nfa)))
+        return rc;
+    if (nfa != nf)
+        return fail(s, TROVE_E_MODEL, est, "%s: n_features_in_ differs from the estimators'",
+                    cname);
+    mset(s, node, "kind", vstr(s, "linear"));
+    mset(s, m, "n_features", trove_value_int(s->alloc, nf));
+    mset(s, m, "task", vstr(s, "classification"));
+    mset(s, m, "link", vstr(s, proba ? (k == 2 ? "logistic" : "ovr") : "none"));
+    return TROVE_OK;
+}
+
 static int map_pipeline(sk *s, const pk_obj *est, const char *prefix, int depth,
                         trove_value *node, trove_value *m)
 {
@@ -1500,6 +1572,8 @@ static int map_estimator(sk *s, const pk_obj *est, const char *prefix, int depth
         rc = map_mlp(s, est, cname, prefix, node, m);
     else if (!strcmp(cname, "Pipeline"))
         rc = map_pipeline(s, est, prefix, depth, node, m);
+    else if (!strcmp(cname, "OneVsRestClassifier"))
+        rc = map_ovr(s, est, cname, prefix, node, m);
     else
         rc = fail(s, TROVE_E_UNSUPPORTED, est, "%s: not supported by trove's model kinds yet "
                   "(%s)", full, refusal_reason(cname));

@@ -18,6 +18,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import (ElasticNet, HuberRegressor, Lasso, LinearRegression,
                                   LogisticRegression, LogisticRegressionCV, Perceptron, Ridge,
                                   RidgeClassifier, RidgeCV, SGDClassifier, SGDRegressor)
+from sklearn.multiclass import OneVsRestClassifier
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import (MaxAbsScaler, MinMaxScaler, OneHotEncoder, RobustScaler,
@@ -77,6 +78,8 @@ def _models():
     yield "perceptron", Perceptron(random_state=0), "cancer", 1e-12
     yield "logregcv", LogisticRegressionCV(max_iter=1000, cv=3), "iris", 1e-12
     yield "etr_single", ExtraTreeRegressor(random_state=0), "diabetes", 1e-12
+    yield "ovr_logreg", OneVsRestClassifier(LogisticRegression(max_iter=1000)), "wine", 1e-12
+    yield "ovr_svc_bin", OneVsRestClassifier(LinearSVC(dual=False)), "cancer", 1e-12
     yield "robust", RobustScaler(), "diabetes", 0
     yield "robust_noc", RobustScaler(with_centering=False, quantile_range=(10, 90)), "wine", 0
     yield "maxabs", MaxAbsScaler(), "wine", 0
