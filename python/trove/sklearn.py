@@ -269,8 +269,12 @@ def _sk(mod, cls):
     return getattr(importlib.import_module(mod), cls)
 
 
-_LINEAR_REG = ["LinearRegression", "Ridge", "Lasso", "ElasticNet", "SGDRegressor"]
-_LINEAR_CLS = ["LogisticRegression", "LinearSVC", "SGDClassifier"]
+_LINEAR_REG = ["LinearRegression", "Ridge", "Lasso", "ElasticNet", "SGDRegressor",
+               # same prediction (X coef^T + intercept), different fitting
+               "RidgeCV", "LassoCV", "ElasticNetCV", "Lars", "LassoLars", "BayesianRidge",
+               "ARDRegression", "HuberRegressor"]
+_LINEAR_CLS = ["LogisticRegression", "LinearSVC", "SGDClassifier", "LogisticRegressionCV",
+               "Perceptron", "PassiveAggressiveClassifier"]
 _TREES = {"DecisionTreeClassifier": "sklearn.tree", "DecisionTreeRegressor": "sklearn.tree",
           "RandomForestClassifier": "sklearn.ensemble", "RandomForestRegressor": "sklearn.ensemble",
           "ExtraTreesClassifier": "sklearn.ensemble", "ExtraTreesRegressor": "sklearn.ensemble"}
@@ -280,7 +284,8 @@ _MLP = ["MLPClassifier", "MLPRegressor"]
 _PRE = {"StandardScaler": "sklearn.preprocessing", "MinMaxScaler": "sklearn.preprocessing",
         "OneHotEncoder": "sklearn.preprocessing", "SimpleImputer": "sklearn.impute"}
 
-SUPPORTED = sorted(["sklearn.linear_model." + n for n in _LINEAR_REG + _LINEAR_CLS if n != "LinearSVC"]
+SUPPORTED = sorted(["sklearn.linear_model." + n for n in _LINEAR_REG + _LINEAR_CLS
+                    if n != "LinearSVC"]
                    + ["sklearn.svm.LinearSVC"]
                    + [m + "." + n for n, m in _TREES.items()]
                    + ["sklearn.ensemble." + n for n in _GB + _HGB]
@@ -357,7 +362,7 @@ def _node(est, prefix):
     elif cls in _LINEAR_CLS:
         classes, cdt = _classes(est)
         k = len(classes)
-        if cls == "LogisticRegression":
+        if cls in ("LogisticRegression", "LogisticRegressionCV"):
             mc = est.multi_class
             ovr = mc == "ovr" or (mc == "auto" and (k <= 2 or est.solver == "liblinear"))
             link = ("logistic" if k == 2 else "ovr") if ovr else "softmax"
@@ -567,10 +572,13 @@ def _dump_hgb(est, cls, prefix, m, t):
         m.update(task="classification", link="logistic" if K == 1 else "softmax",
                  classes=classes, sklearn={"classes_dtype": cdt})
     else:
-        if lossname not in ("HalfSquaredError", "AbsoluteError", "PinballLoss"):
-            raise TypeError("trove.sklearn.dump: %s(loss=%r) is not supported (its link is "
-                            "not the identity)" % (cls, est.loss))
-        m.update(task="regression", link="identity", sklearn={})
+        if lossname in ("HalfSquaredError", "AbsoluteError", "PinballLoss"):
+            link = "identity"
+        elif lossname in ("HalfPoissonLoss", "HalfGammaLoss"):
+            link = "exp"  # log link: predict = exp(raw)
+        else:
+            raise TypeError("trove.sklearn.dump: %s(loss=%r) is not supported" % (cls, est.loss))
+        m.update(task="regression", link=link, sklearn={})
     base = np.asarray(est._baseline_prediction, dtype=np.float64)
     m["sklearn"].update(baseline_shape=list(base.shape), n_iter=len(est._predictors))
     m.update(aggregate="sum", compare="float64", scale=1.0, n_outputs=K)
@@ -705,7 +713,7 @@ def _build(node, t, prefix):
         est.coef_ = t[prefix + "coef"]
         est.intercept_ = t[prefix + "intercept"]
         est.classes_ = _classes_array(m)
-        if name == "SGDClassifier":
+        if name in ("SGDClassifier", "Perceptron", "PassiveAggressiveClassifier"):
             est.t_ = 1.0
     elif name == "StandardScaler":
         est.mean_ = t.get(prefix + "sklearn/mean", t[prefix + "center"]) \

@@ -9,11 +9,15 @@
 typedef enum { K_LINEAR, K_SCALER, K_IMPUTER, K_ONEHOT, K_TREES, K_MLP, K_PIPELINE } mkind;
 typedef enum { TASK_REGRESSION, TASK_CLASSIFICATION, TASK_TRANSFORM } mtask;
 /* LINK_PROBA: the raw values already are class probabilities (forests). */
-typedef enum { LINK_IDENTITY, LINK_LOGISTIC, LINK_SOFTMAX, LINK_OVR, LINK_NONE, LINK_PROBA } mlink;
+/* LINK_EXP: regression on a log scale (HistGradientBoosting poisson/gamma, XGBoost count:poisson). */
+typedef enum {
+    LINK_IDENTITY, LINK_LOGISTIC, LINK_SOFTMAX, LINK_OVR, LINK_NONE, LINK_EXP, LINK_PROBA
+} mlink;
 typedef enum { ACT_IDENTITY, ACT_RELU, ACT_TANH, ACT_LOGISTIC, ACT_SOFTMAX } mact;
 
 /* A tree node packed for traversal: 16 bytes; children adjacent (right = left + 1), global
- * indices. A leaf has v = +inf, TN_LEAF|TN_DL and left = itself: every step stays on it. */
+ * indices. A leaf has v = +inf, left = itself and TN_DL (NaN goes left: stays), or, when the
+ * ensemble has no default directions, the feature n_in: a constant-0 column appended to x. */
 typedef struct tnode {
     double v;          /* threshold: go left when x <= v (or x is NaN and TN_DL) */
     uint32_t f;        /* feature | TN_DL | TN_LEAF */
@@ -47,7 +51,7 @@ struct mnode {
             double *value;                  /* [n_nodes * width] */
             double *base;                   /* [n_raw] */
             double scale;
-            int mean, cmp32;
+            int mean, cmp32, nan_right;
         } tr;
         struct {
             size_t n_layers;
@@ -96,7 +100,7 @@ typedef struct tview {
 } tview;
 int trove__tensor_view(bindctx *c, const char *name, int required, uint32_t rank, size_t *shape,
                        const trove_dtype *ok, size_t nok, tview *out);
-static inline int64_t tview_i(const tview *v, size_t i)
+static inline __attribute__((always_inline)) int64_t tview_i(const tview *v, size_t i)
 {
     switch (v->dt) {
     case TROVE_INT64: { int64_t x; memcpy(&x, v->p + 8 * i, 8); return x; }
@@ -104,7 +108,7 @@ static inline int64_t tview_i(const tview *v, size_t i)
     default: return v->p[i];
     }
 }
-static inline double tview_f(const tview *v, size_t i)
+static inline __attribute__((always_inline)) double tview_f(const tview *v, size_t i)
 {
     if (v->dt == TROVE_FLOAT32) {
         float x;
