@@ -82,4 +82,20 @@ for t in $targets; do
         grep -E 'ERROR|SUMMARY|runtime error' "$log" | head -5
     fi
 done
+
+# Source coverage of the merged corpora (clang source-based coverage, replay driver).
+if command -v llvm-profdata-14 >/dev/null && command -v llvm-cov-14 >/dev/null; then
+    echo "== line coverage of the corpora (llvm-cov-14)"
+    for t in $targets; do
+        name=${t#fuzz_}
+        $CC $cflags -fprofile-instr-generate -fcoverage-mapping -o "$out/$t.cov" "fuzz/$t.c" \
+            fuzz/replay.c src/core/*.c src/format/*.c $libs || continue
+        LLVM_PROFILE_FILE="$out/$t.profraw" "$out/$t.cov" "fuzz/corpus/$name" >/dev/null 2>&1
+        llvm-profdata-14 merge -sparse "$out/$t.profraw" -o "$out/$t.profdata" || continue
+        echo "   $t:"
+        llvm-cov-14 report "$out/$t.cov" -instr-profile="$out/$t.profdata" src/format/*.c \
+            src/core/*.c 2>/dev/null | awk 'NR > 2 && $1 != "" && $1 !~ /^-/ {
+                printf "     %-28s lines %6s  branches %6s\n", $1, $10, $13 }'
+    done
+fi
 exit $status

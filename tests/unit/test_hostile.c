@@ -275,6 +275,30 @@ static void test_hostile__builder_makes_valid_files(void)
           ti.rank == 2 && ti.dtype == TROVE_INT64);
 }
 
+/* No tensors at all (regression: UBSan found qsort_r called with a NULL array for n == 0 when
+ * the fuzz corpus was first replayed; fuzz/corpus/reader/empty.trove). */
+static void test_hostile__no_tensors(void)
+{
+    tb b;
+    tb_init(&b);
+    size_t n;
+    unsigned char *file = tb_build(&b, &n);
+    tb_free(&b);
+    trove_file *f = NULL;
+    trove_error err = {0};
+    trove_open_options o = TROVE_OPEN_OPTIONS_INIT;
+    o.flags = TROVE_OPEN_VERIFY;
+    int ok = opens(file, n, &o, &f);
+    size_t idx = 0;
+    uint8_t dig[TROVE_DIGEST_BYTES];
+    int found = ok ? trove_file_find(f, "a", &idx) : 0;
+    int drc = ok ? trove_file_digest(f, 0, 2, dig, &err) : -1;
+    size_t count = ok ? trove_file_tensor_count(f) : 1;
+    trove_close(f);
+    free(file);
+    CHECK(ok && count == 0 && found == TROVE_E_NOT_FOUND && drc == TROVE_OK);
+}
+
 static void test_hostile__offsets(void)
 {
     tb b;
@@ -881,7 +905,8 @@ static void test_hostile__framing(void)
     free(good);
 }
 
-TEST_MAIN(T(test_hostile__builder_makes_valid_files), T(test_hostile__offsets),
+TEST_MAIN(T(test_hostile__builder_makes_valid_files), T(test_hostile__no_tensors),
+          T(test_hostile__offsets),
           T(test_hostile__shapes), T(test_hostile__tensor_counts), T(test_hostile__nesting),
           T(test_hostile__names), T(test_hostile__fields), T(test_hostile__zstd),
           T(test_hostile__framing))
