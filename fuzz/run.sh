@@ -41,6 +41,13 @@ for t in $targets; do
     work="$out/new-$name"
     rm -rf "$work" && mkdir -p "$work"
     log="$out/$t.log"
+    # The crafted files of tests/unit/test_hostile.c seed the reader too (when it is built).
+    extra=""
+    if [ "$name" = reader ] && [ -x build/tests/test_hostile ]; then
+        rm -rf "$out/hostile" && mkdir -p "$out/hostile"
+        TROVE_HOSTILE_DUMP="$out/hostile" build/tests/test_hostile >/dev/null 2>&1
+        extra="$out/hostile"
+    fi
     before=$(ls "$out/artifacts" | wc -l)
     echo "== fuzz $t for ${per}s (max_len $maxlen), log $log"
     # One process on one core (equivalent of -jobs=1 without the extra supervisor process).
@@ -48,7 +55,7 @@ for t in $targets; do
     [ -f "fuzz/$name.dict" ] && dict="-dict=fuzz/$name.dict"
     nice -n 10 "$out/$t" $dict -max_total_time="$per" -max_len="$maxlen" -timeout=10 -rss_limit_mb=2048 \
         -malloc_limit_mb=1024 -print_final_stats=1 -artifact_prefix="$out/artifacts/$name-" \
-        "$work" "fuzz/corpus/$name" >"$log" 2>&1
+        "$work" "fuzz/corpus/$name" $extra >"$log" 2>&1
     rc=$?
     after=$(ls "$out/artifacts" | wc -l)
     # Merge, keeping the corpus small: named files (seeds, regressions: they have a dot) stay;
@@ -63,7 +70,7 @@ for t in $targets; do
         esac
     done
     if nice -n 10 "$out/$t" -set_cover_merge=1 -use_counters=0 -max_len="$maxlen" \
-        "$fresh" "$old" "$work" >"$out/$t.merge.log" 2>&1; then
+        "$fresh" "$old" "$work" $extra >"$out/$t.merge.log" 2>&1; then
         for f in "$fresh"/*; do
             case "$(basename "$f")" in *.*) ;; *) mv "$f" "fuzz/corpus/$name/" ;; esac
         done

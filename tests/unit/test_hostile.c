@@ -196,6 +196,20 @@ static int patch(unsigned char *f, size_t n, const char *from, const char *to, s
 }
 
 /* ---- expectations ---------------------------------------------------------------------- */
+/* With TROVE_HOSTILE_DUMP=DIR set, every crafted file up to 64 KiB is also written to DIR, to
+ * seed the fuzz corpus (fuzz/run.sh merges the ones that add coverage). */
+static void dump(const unsigned char *file, size_t len)
+{
+    static int counter;
+    const char *dir = getenv("TROVE_HOSTILE_DUMP");
+    if (!dir || len > 65536)
+        return;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/hostile-%03d.trove", dir, counter++);
+    if (test_write_file(path, file, len) != 0)
+        fprintf(stderr, "  cannot write %s\n", path);
+}
+
 /* trove_open_fd on the read end of a pipe that a child fills with file[0..len). */
 static int open_from_pipe(trove_file **out, const unsigned char *file, size_t len,
                           const trove_open_options *o, trove_error *err)
@@ -234,6 +248,7 @@ static int refused_with(const unsigned char *file, size_t len, const trove_open_
     if (opts)
         o = *opts;
     const char *path = test_path("hostile.trove");
+    dump(file, len);
     if (test_write_file(path, file, len) != 0)
         return 0;
     for (int mode = 0; mode < 6; mode++) {
@@ -282,6 +297,7 @@ static int opens(const unsigned char *file, size_t len, const trove_open_options
                  trove_file **out)
 {
     trove_error err = {0};
+    dump(file, len);
     int rc = trove_open_memory(out, file, len, o, &err);
     if (rc)
         fprintf(stderr, "  open: %s\n", err.message);
