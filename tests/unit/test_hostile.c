@@ -966,8 +966,33 @@ static void test_hostile__framing(void)
     free(good);
 }
 
+/* Names from the file are quoted in messages: control characters (an escape sequence that
+ * would clear the terminal or set its title, a C1 CSI) must not reach whoever prints them. */
+static void test_hostile__messages_carry_no_control_characters(void)
+{
+    static const char evil[] = "w\x1b[2J\x1b]0;owned\x07\xc2\x9b" "1m\x7f";
+    tb b;
+    tb_init(&b);
+    tb_add(&b, evil, "float32", 1, S4);
+    tb_add(&b, evil, "int64", 2, S23);
+    size_t n;
+    unsigned char *file = tb_build(&b, &n);
+    tb_free(&b);
+    trove_file *f = (trove_file *)1;
+    trove_error err = {0};
+    int rc = trove_open_memory(&f, file, n, NULL, &err);
+    int clean = 1;
+    for (const unsigned char *m = (const unsigned char *)err.message; *m; m++)
+        clean &= *m >= 0x20 && *m != 0x7f && !(m[0] == 0xc2 && m[1] >= 0x80 && m[1] <= 0x9f);
+    free(file);
+    if (!clean || !strstr(err.message, "duplicate tensor name 'w?[2J?]0;owned???1m?'"))
+        fprintf(stderr, "  message: %s\n", err.message);
+    CHECK(rc == TROVE_E_CORRUPT && f == NULL && clean);
+    CHECK(strstr(err.message, "duplicate tensor name 'w?[2J?]0;owned???1m?'"));
+}
+
 TEST_MAIN(T(test_hostile__builder_makes_valid_files), T(test_hostile__no_tensors),
           T(test_hostile__offsets),
           T(test_hostile__shapes), T(test_hostile__tensor_counts), T(test_hostile__nesting),
           T(test_hostile__names), T(test_hostile__fields), T(test_hostile__zstd),
-          T(test_hostile__framing))
+          T(test_hostile__framing), T(test_hostile__messages_carry_no_control_characters))
