@@ -513,7 +513,7 @@ static void test_hostile__tensor_counts(void)
     trove_open_options oa = TROVE_OPEN_OPTIONS_INIT;
     oa.alloc = &ta.a;
     int ok2 = refused_with(file, n, &oa, TROVE_E_CORRUPT,
-                           "header: array of 1099511627776 items at 15 cannot fit in the 1 bytes");
+                           "header: array of 1099511627776 items at 79 cannot fit in the 1 bytes");
     free(file);
     free(raw);
     CHECK(ok);
@@ -732,8 +732,8 @@ static void test_hostile__fields(void)
     /* Non-canonical header bytes: the same map with its keys swapped. */
     static const unsigned char swapped[] = {0xa2, 0x67, 't', 'e', 'n', 's', 'o', 'r', 's', 0x80,
                                             0x64, 'm', 'e', 't', 'a', 0xa0};
-    /* Positions in CBOR messages count from the start of the header; err.offset is the
-     * offset in the file (the header starts at 64 here). */
+    /* Positions in CBOR messages and err.offset are both offsets in the file (the header
+     * starts at 64 here). */
     tb_init(&b);
     b.raw_hdr = swapped;
     b.raw_len = sizeof swapped;
@@ -743,7 +743,7 @@ static void test_hostile__fields(void)
     int rc = trove_open_memory(&f, file, n, NULL, &err);
     free(file);
     CHECK(rc == TROVE_E_CORRUPT && f == NULL && err.offset == 74);
-    BUILD_REFUSED(&b, NULL, TROVE_E_CORRUPT, "header: map key 'meta' at 10 is out of canonical order");
+    BUILD_REFUSED(&b, NULL, TROVE_E_CORRUPT, "header: map key 'meta' at 74 is out of canonical order");
 }
 
 /* Compressed tensors: flags, codecs, and frames refused by trove_file_tensor_data. */
