@@ -49,6 +49,15 @@ static int vfail(trove_error *err, int code, uint64_t offset, const char *suffix
     int n = vsnprintf(err->message, sizeof err->message, fmt, ap);
     if (suffix && n >= 0 && (size_t)n < sizeof err->message)
         snprintf(err->message + n, sizeof err->message - (size_t)n, ": %s", suffix);
+    /* Messages quote names and keys taken from files: replace control characters (C0, DEL and
+     * C1 as UTF-8) so that printing a message cannot drive the terminal (escape sequences). */
+    unsigned char *m = (unsigned char *)err->message;
+    for (size_t i = 0; m[i]; i++) {
+        if (m[i] < 0x20 || m[i] == 0x7f)
+            m[i] = '?';
+        else if (m[i] == 0xc2 && m[i + 1] >= 0x80 && m[i + 1] <= 0x9f)
+            m[i] = m[i + 1] = '?';
+    }
     return code;
 }
 

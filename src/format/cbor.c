@@ -164,13 +164,15 @@ typedef struct dec {
 } dec;
 
 #define DFAIL(d, code, at, ...) trove__fail((d)->err, (code), (d)->base + (at), __VA_ARGS__)
+/* Positions in messages are file offsets too (base + position in the buffer). */
+#define POS(d, at) ((unsigned long long)((d)->base + (at)))
 
 /* Read an item head: major type and argument, refusing non-shortest and indefinite forms. */
 static int read_head(dec *d, unsigned *major, uint64_t *arg, uint8_t *ai_out)
 {
     size_t at = d->pos;
     if (d->pos >= d->len)
-        return DFAIL(d, TROVE_E_CORRUPT, at, "%s: CBOR ends early at byte %zu", d->what, at);
+        return DFAIL(d, TROVE_E_CORRUPT, at, "%s: CBOR ends early at byte %llu", d->what, POS(d, at));
     uint8_t ib = d->p[d->pos++];
     *major = ib >> 5;
     uint8_t ai = ib & 31;
@@ -181,11 +183,11 @@ static int read_head(dec *d, unsigned *major, uint64_t *arg, uint8_t *ai_out)
     }
     if (ai > 27)
         return DFAIL(d, TROVE_E_CORRUPT, at,
-                     "%s: CBOR byte 0x%02x at %zu: indefinite length or reserved encoding is not "
-                     "canonical", d->what, ib, at);
+                     "%s: CBOR byte 0x%02x at %llu: indefinite length or reserved encoding is not "
+                     "canonical", d->what, ib, POS(d, at));
     size_t n = (size_t)1 << (ai - 24);
     if (d->len - d->pos < n)
-        return DFAIL(d, TROVE_E_CORRUPT, at, "%s: CBOR item head at %zu ends early", d->what, at);
+        return DFAIL(d, TROVE_E_CORRUPT, at, "%s: CBOR item head at %llu ends early", d->what, POS(d, at));
     uint64_t v = 0;
     for (size_t i = 0; i < n; i++)
         v = (v << 8) | d->p[d->pos++];
@@ -195,7 +197,7 @@ static int read_head(dec *d, unsigned *major, uint64_t *arg, uint8_t *ai_out)
     static const uint64_t min_for[4] = {24, 0x100, 0x10000, UINT64_C(0x100000000)};
     if (v < min_for[ai - 24])
         return DFAIL(d, TROVE_E_CORRUPT, at,
-                     "%s: CBOR integer or length at %zu not in its shortest form", d->what, at);
+                     "%s: CBOR integer or length at %llu not in its shortest form", d->what, POS(d, at));
     return TROVE_OK;
 }
 
@@ -204,14 +206,14 @@ static int decode_item(dec *d, uint32_t depth, trove_value **out);
 static int decode_text(dec *d, uint64_t n, size_t at, bool is_key, char **out)
 {
     if (n > d->len - d->pos)
-        return DFAIL(d, TROVE_E_CORRUPT, at, "%s: %s of %llu bytes at %zu runs past the end",
-                     d->what, is_key ? "key" : "string", (unsigned long long)n, at);
+        return DFAIL(d, TROVE_E_CORRUPT, at, "%s: %s of %llu bytes at %llu runs past the end",
+                     d->what, is_key ? "key" : "string", (unsigned long long)n, POS(d, at));
     const char *s = (const char *)d->p + d->pos;
     if (!trove__utf8_valid(s, (size_t)n))
-        return DFAIL(d, TROVE_E_CORRUPT, at, "%s: %s at %zu is not valid UTF-8", d->what,
-                     is_key ? "key" : "string", at);
+        return DFAIL(d, TROVE_E_CORRUPT, at, "%s: %s at %llu is not valid UTF-8", d->what,
+                     is_key ? "key" : "string", POS(d, at));
     if (is_key && memchr(s, '\0', (size_t)n))
-        return DFAIL(d, TROVE_E_CORRUPT, at, "%s: key at %zu contains a NUL character", d->what, at);
+        return DFAIL(d, TROVE_E_CORRUPT, at, "%s: key at %llu contains a NUL character", d->what, POS(d, at));
     char *copy = trove__strndup(d->alloc, s, (size_t)n);
     if (!copy)
         return DFAIL(d, TROVE_E_NOMEM, at, "out of memory decoding %s", d->what);
@@ -239,8 +241,8 @@ static int decode_item(dec *d, uint32_t depth, trove_value **out)
         break;
     case 1:
         if (arg > (uint64_t)INT64_MAX)
-            return DFAIL(d, TROVE_E_CORRUPT, at, "%s: negative integer at %zu below INT64_MIN",
-                         d->what, at);
+            return DFAIL(d, TROVE_E_CORRUPT, at, "%s: negative integer at %llu below INT64_MIN",
+                         d->what, POS(d, at));
         v = trove_value_int(d->alloc, -1 - (int64_t)arg);
         break;
     case 2:
@@ -248,8 +250,8 @@ static int decode_item(dec *d, uint32_t depth, trove_value **out)
         char *s;
         if (major == 2) {
             if (arg > d->len - d->pos)
-                return DFAIL(d, TROVE_E_CORRUPT, at, "%s: byte string of %llu bytes at %zu runs "
-                             "past the end", d->what, (unsigned long long)arg, at);
+                return DFAIL(d, TROVE_E_CORRUPT, at, "%s: byte string of %llu bytes at %llu runs "
+                             "past the end", d->what, (unsigned long long)arg, POS(d, at));
             s = trove__strndup(d->alloc, (const char *)d->p + d->pos, (size_t)arg);
             if (!s)
                 return DFAIL(d, TROVE_E_NOMEM, at, "out of memory decoding %s", d->what);
@@ -266,15 +268,15 @@ static int decode_item(dec *d, uint32_t depth, trove_value **out)
     case 4:
     case 5: {
         if (depth >= d->max_depth)
-            return DFAIL(d, TROVE_E_LIMIT, at, "%s: nesting deeper than %u at %zu", d->what,
-                         d->max_depth, at);
+            return DFAIL(d, TROVE_E_LIMIT, at, "%s: nesting deeper than %u at %llu", d->what,
+                         d->max_depth, POS(d, at));
         /* Every element takes at least one byte (two for a map entry): a count larger than
          * what remains is a lie, refused before anything is allocated. */
         uint64_t min_bytes = major == 5 ? arg * 2 : arg;
         if (arg > d->len - d->pos || min_bytes > d->len - d->pos)
-            return DFAIL(d, TROVE_E_CORRUPT, at, "%s: %s of %llu items at %zu cannot fit in the "
+            return DFAIL(d, TROVE_E_CORRUPT, at, "%s: %s of %llu items at %llu cannot fit in the "
                          "%zu bytes that remain", d->what, major == 4 ? "array" : "map",
-                         (unsigned long long)arg, at, d->len - d->pos);
+                         (unsigned long long)arg, POS(d, at), d->len - d->pos);
         v = major == 4 ? trove_value_array(d->alloc) : trove_value_map(d->alloc);
         if (!v)
             return DFAIL(d, TROVE_E_NOMEM, at, "out of memory decoding %s", d->what);
@@ -287,9 +289,14 @@ static int decode_item(dec *d, uint32_t depth, trove_value **out)
                 uint8_t kai;
                 if ((rc = read_head(d, &km, &klen, &kai)) != TROVE_OK)
                     goto fail_v;
+                if (++d->items > TROVE_LIMIT_ITEMS) { /* keys cost memory like values */
+                    rc = DFAIL(d, TROVE_E_LIMIT, kat, "%s: more than %u items", d->what,
+                               TROVE_LIMIT_ITEMS);
+                    goto fail_v;
+                }
                 if (km != 3) {
-                    rc = DFAIL(d, TROVE_E_CORRUPT, kat, "%s: map key at %zu is not a text string",
-                               d->what, kat);
+                    rc = DFAIL(d, TROVE_E_CORRUPT, kat, "%s: map key at %llu is not a text string",
+                               d->what, POS(d, kat));
                     goto fail_v;
                 }
                 if ((rc = decode_text(d, klen, kat, true, &key)) != TROVE_OK)
@@ -300,7 +307,7 @@ static int decode_item(dec *d, uint32_t depth, trove_value **out)
                     int c = trove__key_cmp(prev->key, prev->keylen, key, keylen);
                     if (c >= 0) {
                         rc = DFAIL(d, TROVE_E_CORRUPT, kat,
-                                   "%s: map key '%.64s' at %zu is %s", d->what, key, kat,
+                                   "%s: map key '%.64s' at %llu is %s", d->what, key, POS(d, kat),
                                    c == 0 ? "a duplicate" : "out of canonical order");
                         trove__free(d->alloc, key);
                         goto fail_v;
@@ -329,7 +336,7 @@ static int decode_item(dec *d, uint32_t depth, trove_value **out)
         return rc;
     }
     case 6:
-        return DFAIL(d, TROVE_E_CORRUPT, at, "%s: CBOR tag at %zu is not allowed", d->what, at);
+        return DFAIL(d, TROVE_E_CORRUPT, at, "%s: CBOR tag at %llu is not allowed", d->what, POS(d, at));
     case 7:
         if (ai == 20 || ai == 21)
             v = trove_value_bool(d->alloc, ai == 21);
@@ -339,12 +346,12 @@ static int decode_item(dec *d, uint32_t depth, trove_value **out)
             double x;
             memcpy(&x, &arg, 8);
             if (isnan(x) && arg != UINT64_C(0x7ff8000000000000))
-                return DFAIL(d, TROVE_E_CORRUPT, at, "%s: NaN at %zu is not the canonical NaN",
-                             d->what, at);
+                return DFAIL(d, TROVE_E_CORRUPT, at, "%s: NaN at %llu is not the canonical NaN",
+                             d->what, POS(d, at));
             v = trove_value_float(d->alloc, x);
         } else
             return DFAIL(d, TROVE_E_CORRUPT, at, "%s: CBOR simple value or float width (0x%02x) "
-                         "at %zu is not allowed (floats are 64-bit)", d->what, d->p[at], at);
+                         "at %llu is not allowed (floats are 64-bit)", d->what, d->p[at], POS(d, at));
         break;
     }
     if (!v)

@@ -514,7 +514,8 @@ static int parse(trove_file *f, trove_error *err)
         return trove__fail(err, TROVE_E_CORRUPT, cursor,
                            "%llu bytes between the last tensor and the header are not accounted "
                            "for", (unsigned long long)(f->header_offset - cursor));
-    qsort_r(f->by_name, n, sizeof *f->by_name, name_cmp, f->t);
+    if (n > 1) /* qsort_r(NULL, 0, ...) is undefined behaviour: no tensors, no array */
+        qsort_r(f->by_name, n, sizeof *f->by_name, name_cmp, f->t);
     for (size_t i = 1; i < n; i++)
         if (name_cmp(&f->by_name[i - 1], &f->by_name[i], f->t) == 0)
             return HFAIL(TROVE_E_CORRUPT, "duplicate tensor name '%.100s'",
