@@ -13,7 +13,7 @@ secs=${1:-600}
 CC=${FUZZ_CC:-clang-14}
 out=build/fuzz
 mkdir -p "$out/artifacts"
-pkgs="libzstd libxxhash libsodium"
+pkgs="libzstd libxxhash libsodium sqlite3 zlib"
 cflags="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -Iinclude -Isrc $(pkg-config --cflags $pkgs)"
 san="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 libs="$(pkg-config --libs $pkgs) -lpthread -lm"
@@ -32,7 +32,7 @@ status=0
 for t in $targets; do
     name=${t#fuzz_}
     echo "== build $t"
-    $CC $cflags $san -o "$out/$t" "fuzz/$t.c" src/core/*.c src/format/*.c $libs || { status=1; continue; }
+    $CC $cflags $san -o "$out/$t" "fuzz/$t.c" src/*/*.c $libs || { status=1; continue; }
     case "$name" in
         cbor) maxlen=4096 ;;
         *) maxlen=32768 ;;
