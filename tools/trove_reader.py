@@ -172,7 +172,8 @@ class _Decoder:
             except UnicodeDecodeError as e:
                 self.fail("invalid UTF-8 in text string (%s)" % e.reason, start)
         if depth + 1 > self.max_depth:
-            self.fail("nesting deeper than %d" % self.max_depth, start)
+            _fail("limit", "header CBOR: nesting deeper than %d (section 8)" % self.max_depth,
+                  self.base + start)
         remaining = len(self.buf) - self.pos
         if major == 4:
             if arg > remaining:
@@ -382,8 +383,6 @@ class TroveFile:
             _fail("corrupt", "header has no 'meta' map", hoff)
         if "tensors" not in header or not isinstance(header["tensors"], list):
             _fail("corrupt", "header has no 'tensors' array", hoff)
-        if self.compat & COMPAT_SIGNED and "signatures" not in header:
-            _fail("corrupt", "feature bit SIGNED set but the header has no 'signatures'", hoff)
         self.header = header
         self.meta = header["meta"]
         dirs = header["tensors"]
@@ -485,8 +484,6 @@ class TroveFile:
         e.blake2b = d.get("blake2b")
         if e.blake2b is not None and (not isinstance(e.blake2b, bytes) or len(e.blake2b) != 32):
             bad("blake2b is not 32 bytes")
-        if e.blake2b is None and self.compat & COMPAT_DIGESTS:
-            bad("feature bit DIGESTS set but the entry has no blake2b")
         return e
 
     # ---- tensor bytes ----------------------------------------------------------------------

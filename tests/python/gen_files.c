@@ -2,6 +2,7 @@
  * so that tests/python/test_reader_agrees.py can compare tools/trove_reader.py against it.
  *
  *   gen_files write DIR     writes DIR/<case>.trove for every case, prints one name a line
+ *   gen_files check FILE    prints open/verify/tensor-data status codes and messages only
  *   gen_files dump FILE     prints one JSON object: open/verify codes and messages, version,
  *                           features, canonical CBOR of the metadata (hex), model digest (hex,
  *                           computed and trusted), every tensor (name, dtype, shape, data hex,
@@ -314,7 +315,7 @@ static void result(const char *key, int rc, const trove_error *err)
     printf(", ");
 }
 
-static int dump(const char *path)
+static int dump(const char *path, int with_data)
 {
     trove_file *f = NULL;
     trove_error err = {0};
@@ -336,6 +337,21 @@ static int dump(const char *path)
     trove_file_features(f, &c, &r, &in);
     printf("\"version\": [%u, %u], \"features\": [%llu, %llu, %llu], ", major, minor,
            (unsigned long long)c, (unsigned long long)r, (unsigned long long)in);
+    if (!with_data) {
+        size_t n = trove_file_tensor_count(f);
+        printf("\"tensors\": [");
+        for (size_t i = 0; i < n; i++) {
+            const void *data = NULL;
+            trove_error terr = {0};
+            int trc = trove_file_tensor_data(f, i, &data, &terr);
+            printf("%s{", i ? ", " : "");
+            result("data_rc", trc, &terr);
+            printf("\"i\": %zu}", i);
+        }
+        printf("]}\n");
+        trove_close(f);
+        return 0;
+    }
     uint8_t *cbor = NULL;
     size_t clen = 0;
     if (trove_value_encode(trove_file_metadata(f), NULL, &cbor, &clen, &err) == 0) {
@@ -406,7 +422,9 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc == 3 && !strcmp(argv[1], "dump"))
-        return dump(argv[2]);
-    fprintf(stderr, "usage: gen_files write DIR | gen_files dump FILE\n");
+        return dump(argv[2], 1);
+    if (argc == 3 && !strcmp(argv[1], "check"))
+        return dump(argv[2], 0);
+    fprintf(stderr, "usage: gen_files write DIR | gen_files dump|check FILE\n");
     return 2;
 }
