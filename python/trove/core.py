@@ -357,7 +357,7 @@ def _metadata(obj, meta, user_kwargs, created):
     return m
 
 
-def dump(obj, path, *, compress=False, digests=False, alignment=0, chunk_bytes=0,
+def dump(obj, path, /, *, compress=False, digests=False, alignment=0, chunk_bytes=0,
          zstd_level=0, sync=True, created=True, meta=None, **metadata):
     """Save a dict of numpy arrays / torch tensors (e.g. a state_dict) to path, atomically.
 

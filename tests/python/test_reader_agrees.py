@@ -246,7 +246,7 @@ def damaged_variants(buf):
     body, header, fields = split(buf)
     size = len(buf)
     out = []
-    for pos in list(range(0, 64, 3)) + list(range(size - 64, size)):
+    for pos in list(range(0, 64, 3)) + list(range(size - 64, size, 2)):
         b = bytearray(buf)
         b[pos] ^= 0x01
         out.append(("flip@%d" % pos, bytes(b)))
