@@ -115,6 +115,8 @@ _SIGS = {
     "trove_value_decode": (ctypes.c_int, [_P, ctypes.c_size_t, _P, ctypes.c_uint32,
                                           ctypes.POINTER(_P), _E]),
     "trove_value_free": (None, [_P]),
+    "trove_file_metadata": (_P, [_P]),
+    "trove_value_get": (_P, [_P, ctypes.c_char_p]),
 }
 for _name, (_res, _args) in _SIGS.items():
     _fn = getattr(lib, _name)

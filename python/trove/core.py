@@ -129,6 +129,10 @@ class File:
             self._header = _cbor.loads(self.header_bytes)
         return self._header
 
+    def has_meta_key(self, key):
+        """True when the metadata has a top-level key (without decoding the whole header)."""
+        return bool(lib.trove_value_get(lib.trove_file_metadata(self._ptr()), key.encode()))
+
     @property
     def metadata(self):
         return self.header["meta"]
@@ -274,7 +278,7 @@ def load(path, framework=None, verify=False, copy=None, bfloat16="float32", **kw
     verify=True checks every checksum first (TroveError on mismatch).
     """
     with File(path, verify=verify) as f:
-        if "kind" in f.metadata and framework is None:
+        if framework is None and f.has_meta_key("kind"):
             return _sklearn_module().load(path, **kwargs)
         if kwargs:
             raise TypeError("unexpected arguments: %s" % ", ".join(sorted(kwargs)))
