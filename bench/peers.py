@@ -120,7 +120,7 @@ def round_(d):
         warm_memory()
         t, r = timed(lambda: torch.load(tp))
         emit("torch.load", t, MODEL_BYTES, "load")
-        del r, sd
+        del r
         rm(tp)
     except ImportError:
         pass

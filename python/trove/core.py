@@ -17,7 +17,6 @@ from ._lib import (DIGEST_TRUST_STORED, DTYPE_CODES, DTYPE_NAMES, OPEN_VERIFY, T
 
 __all__ = ["TroveError", "File", "Tensor", "open", "load", "dump", "version"]
 
-_builtin_open = open
 
 # numpy dtype -> trove dtype name (bfloat16 has no numpy dtype: see _to_numpy)
 _NP_TO_TROVE = {np.dtype(np.bool_): "bool", np.dtype(np.int8): "int8",

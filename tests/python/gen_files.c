@@ -221,8 +221,10 @@ static int write_case(const char *dir, const char *name)
         memset(longname, 'n', 1024);
         memcpy(longname, "\xe6\x9d\x83", 3); /* 3-byte UTF-8 start, 1024 bytes total */
         longname[1024] = 0;
-        const char *names[] = {"\xc3\xa9t\xc3\xa9", "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e/\xe5\xb1\xa4.weight",
-                               "\xf0\x9f\x99\x82", "a", "A", "aa", "b", "Z", "with space", longname};
+        const char *names[] = {"\xc3\xa9t\xc3\xa9",
+                               "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e/\xe5\xb1\xa4.weight",
+                               "\xf0\x9f\x99\x82", "a", "A", "aa", "b", "Z", "with space",
+                               longname};
         for (unsigned i = 0; rc == 0 && i < sizeof names / sizeof *names; i++)
             rc = add(w, names[i], TROVE_FLOAT32, 1, s35, 0, 0, i, 0);
     } else if (!strcmp(name, "compressed")) {

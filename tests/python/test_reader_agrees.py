@@ -10,7 +10,6 @@ rule, feature bits) can catch them.
 import json
 import math
 import os
-import shutil
 import struct
 import subprocess
 import sys
