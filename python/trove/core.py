@@ -68,6 +68,18 @@ class _Handle:
             lib.trove_close(ptr)
 
 
+class _View:
+    """Exposes read-only memory of the file to numpy; numpy keeps it as the array's base, so
+    it holds the file (the _Handle) for as long as the array or any view of it lives."""
+
+    __slots__ = ("__array_interface__", "_trove_owner")
+
+    def __init__(self, address, shape, typestr, owner):
+        self.__array_interface__ = {"data": (address, True), "shape": shape,
+                                    "typestr": typestr, "version": 3}
+        self._trove_owner = owner
+
+
 class Tensor:
     """Directory entry of one tensor: name, dtype (trove name), shape, nbytes, compressed."""
 
@@ -180,17 +192,14 @@ class File:
         data = ctypes.c_void_p()
         _check(lib.trove_file_tensor_data(ptr, t.index, ctypes.byref(data), ctypes.byref(err)),
                err)
-        raw = (ctypes.c_uint8 * t.nbytes).from_address(data.value)
-        raw._trove_owner = self._h       # the mapping lives as long as this buffer does
-        view = memoryview(raw).toreadonly()
         if t.dtype == "bfloat16":
-            bits = np.frombuffer(view, dtype="<u2").reshape(t.shape)
+            bits = np.asarray(_View(data.value, t.shape, "<u2", self._h))
             if bfloat16 == "uint16":
                 return bits
             out = (bits.astype("<u4") << 16).view("<f4")
             out.flags.writeable = False
             return out
-        return np.frombuffer(view, dtype=_TROVE_TO_NP[t.dtype]).reshape(t.shape)
+        return np.asarray(_View(data.value, t.shape, _TROVE_TO_NP[t.dtype].str, self._h))
 
     def verify(self):
         """Check every chunk checksum and padding byte; raises TroveError (CHECKSUM) if not."""

@@ -192,8 +192,7 @@ def test_zero_copy_views_keep_the_file_alive(tmp_path):
     # the base chain holds the file: closing it and dropping it does not unmap
     holder = a
     while holder is not None and not hasattr(holder, "_trove_owner"):
-        holder = getattr(holder, "base", None) if not isinstance(holder, memoryview) \
-            else holder.obj
+        holder = getattr(holder, "base", None)
     assert holder is not None
     handle = weakref.ref(holder._trove_owner)
     del holder
