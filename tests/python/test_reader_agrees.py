@@ -167,16 +167,22 @@ def test_metadata_types(gen):
     assert m["x-\u20ac"] == "extension"
 
 
-def test_binding_digest_agrees(gen):
-    """The Python binding (python/trove) reports the same digest as both readers."""
+def test_binding_agrees(gen):
+    """The Python binding (python/trove) reports the same header, values and digest."""
     try:
         import trove
     except ImportError:
         pytest.skip("python/trove not importable")
     exe, files = gen
     for case in CASES:
-        with trove.open(files[case]) as f:
-            assert f.digest() == c_dump(exe, files[case])["digest"] == tr.digest(files[case])
+        with trove.open(files[case]) as f, tr.TroveFile(files[case]) as r:
+            assert f.digest() == c_dump(exe, files[case])["digest"] == r.model_digest().hex()
+            assert f.header == r.header and f.metadata == r.meta
+            assert list(f.tensors) == [e.name for e in r.tensors]
+            for e in r.tensors:
+                a = f.array(e.name, bfloat16="uint16")
+                assert a.shape == e.shape and not a.flags.writeable
+                assert a.tobytes() == raw_bytes(r, e), (case, e.name)
 
 
 def test_cli_json_summary(gen):
