@@ -26,6 +26,7 @@ extern "C" {
 #define TROVE_LIMIT_NAME_BYTES    1024u                 /* bytes of UTF-8 in a tensor name */
 #define TROVE_LIMIT_DEPTH         64u                   /* nesting depth of metadata */
 #define TROVE_LIMIT_ITEMS         (1u << 24)            /* CBOR items in one header */
+#define TROVE_LIMIT_ZSTD_RATIO    1024u                 /* logical : stored bytes, zstd */
 
 /* ---- Reading ---------------------------------------------------------------------------
  * Thread-safety: every function taking a `const trove_file *` may be called from many threads
@@ -51,7 +52,10 @@ typedef struct trove_open_options {
     uint32_t max_name_bytes;        /* 0 = TROVE_LIMIT_NAME_BYTES */
     uint32_t max_depth;             /* 0 = TROVE_LIMIT_DEPTH */
     uint32_t reserved_;
-    uint64_t max_decompressed_bytes;/* per tensor; 0 = no limit beyond the 64-bit size */
+    /* Per compressed tensor: 0 = the default rule (at most TROVE_LIMIT_ZSTD_RATIO times its
+     * stored size, plus 1 MiB: refuses decompression bombs); UINT64_MAX = no limit; otherwise a
+     * cap in bytes (the ratio rule then does not apply). */
+    uint64_t max_decompressed_bytes;
     /* trove_open_memory only: called once from trove_close() with the buffer, to release it
      * (e.g. wipe and free decrypted plaintext). NULL = the caller keeps ownership. */
     void (*release)(void *ctx, void *buf, size_t len);

@@ -15,6 +15,7 @@
 #define TROVE__KNOWN_RO_COMPAT UINT64_C(0)
 #define TROVE__KNOWN_INCOMPAT (TROVE_INCOMPAT_ZSTD)
 
+#define TROVE__ZSTD_SLACK (UINT64_C(1) << 20) /* bytes a tensor may decompress to anyway */
 #define TROVE__DEFAULT_ALIGN 64u
 #define TROVE__MAX_ALIGN 65536u
 #define TROVE__DEFAULT_CHUNK (UINT64_C(4) << 20)

@@ -379,10 +379,23 @@ static int parse_tensor(trove_file *f, size_t i, const trove_value *ev, uint64_t
             return HFAIL(TROVE_E_CORRUPT, "tensor '%.100s' is compressed but the file does not "
                          "declare the zstd feature", nm);
         t->zstd = true;
-        if (f->opts.max_decompressed_bytes && t->nbytes > f->opts.max_decompressed_bytes)
+        uint64_t cap = f->opts.max_decompressed_bytes;
+        if (cap == 0) {
+            /* Default: a decompression bomb (a tiny frame claiming gigabytes) is refused. */
+            if (!trove__mul_ok(t->stored, TROVE_LIMIT_ZSTD_RATIO, &cap) ||
+                !trove__add_ok(cap, TROVE__ZSTD_SLACK, &cap))
+                cap = UINT64_MAX;
+            if (t->nbytes > cap)
+                return HFAIL(TROVE_E_LIMIT, "tensor '%.100s' claims %llu bytes from %llu "
+                             "compressed bytes, beyond the %u:1 ratio accepted by default (a "
+                             "decompression bomb?); raise max_decompressed_bytes to read it", nm,
+                             (unsigned long long)t->nbytes, (unsigned long long)t->stored,
+                             TROVE_LIMIT_ZSTD_RATIO);
+        } else if (t->nbytes > cap) {
             return HFAIL(TROVE_E_LIMIT, "tensor '%.100s' decompresses to %llu bytes, above the "
                          "limit of %llu", nm, (unsigned long long)t->nbytes,
-                         (unsigned long long)f->opts.max_decompressed_bytes);
+                         (unsigned long long)cap);
+        }
     } else if (t->stored != t->nbytes) {
         return HFAIL(TROVE_E_CORRUPT, "tensor '%.100s': size %llu differs from shape x dtype = "
                      "%llu bytes", nm, (unsigned long long)t->stored,

@@ -517,8 +517,37 @@ static int add_pipelined(trove_writer *w, const uint8_t *p, uint64_t n, trove__t
     return TROVE_OK;
 }
 
+/* A compressed tensor may not claim more than TROVE_LIMIT_ZSTD_RATIO times its stored size
+ * (plus 1 MiB): readers refuse such decompression bombs by default. An honest tensor that
+ * compresses that well (all zeros) is rewritten uncompressed when the bytes are in memory and
+ * the output can seek back; otherwise the writer refuses, so that it never writes a file that
+ * readers refuse by default. */
+static int fix_extreme_ratio(trove_writer *w, entry *e, const uint8_t *mem, trove_error *err)
+{
+    uint64_t allowed;
+    if (!trove__mul_ok(e->stored, TROVE_LIMIT_ZSTD_RATIO, &allowed) ||
+        !trove__add_ok(allowed, TROVE__ZSTD_SLACK, &allowed) || e->nbytes <= allowed)
+        return TROVE_OK;
+    if (!mem || !w->tmp_path)
+        return trove__fail(err, TROVE_E_LIMIT, e->offset,
+                           "tensor '%s' compresses %llu bytes into %llu, beyond the %u:1 ratio "
+                           "readers accept by default: add it without TROVE_TENSOR_ZSTD", e->name,
+                           (unsigned long long)e->nbytes, (unsigned long long)e->stored,
+                           TROVE_LIMIT_ZSTD_RATIO);
+    int rc = flush_out(w, err);
+    if (rc)
+        return rc;
+    if (ftruncate(w->fd, (off_t)e->offset) != 0 || lseek(w->fd, (off_t)e->offset, SEEK_SET) < 0)
+        return trove__fail_errno(err, TROVE_E_IO, errno, "cannot rewind the temporary file");
+    w->pos = e->offset;
+    trove__chunk_hasher_reset(w->ch);
+    e->zstd = false;
+    return sink(w, mem, (size_t)e->nbytes, err);
+}
+
 static int add(trove_writer *w, const trove_tensor_spec *s, source *src, trove_error *err)
 {
+    const uint8_t *mem_start = src->mem;
     int rc = usable(w, err);
     if (rc)
         return rc;
@@ -619,6 +648,12 @@ static int add(trove_writer *w, const trove_tensor_spec *s, source *src, trove_e
         } while (left > 0);
     }
     e.stored = w->pos - e.offset;
+    if (zstd) {
+        if ((rc = fix_extreme_ratio(w, &e, mem_start, err)) != TROVE_OK)
+            goto fail;
+        e.stored = w->pos - e.offset;
+        zstd = e.zstd;
+    }
     const uint8_t *dig;
     if (trove__chunk_hasher_final(w->ch, &dig, &e.nchunks) != TROVE_OK) {
         rc = trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");

@@ -508,7 +508,60 @@ static void test_format__stream_constant_memory(void)
     unlink(path);
 }
 
-TEST_MAIN(T(test_format__stream_constant_memory), T(test_format__large_tensor_pipelined), T(test_format__roundtrip), T(test_format__deterministic),
+/* The writer never writes a tensor readers refuse as a decompression bomb: from memory to a
+ * path it falls back to storing it uncompressed; through a pipe it refuses. */
+static void test_format__extreme_ratio(void)
+{
+    trove_error err = {0};
+    size_t zn = (size_t)4 << 20;
+    unsigned char *zeros = calloc(1, zn);
+    CHECK(zeros);
+    uint64_t shape[1] = {zn};
+    trove_tensor_spec s = {"zeros", TROVE_UINT8, 1, shape, TROVE_TENSOR_ZSTD, 0};
+    trove_tensor_spec ok = {"fine", TROVE_UINT8, 1, shape, TROVE_TENSOR_ZSTD, 0};
+    uint64_t small[1] = {4096};
+    ok.shape = small;
+    trove_write_options wo = TROVE_WRITE_OPTIONS_INIT;
+    wo.flags = TROVE_WRITE_NO_SYNC;
+    trove_writer *w;
+    CHECK_OK(trove_writer_open(&w, test_path("ratio.trove"), &wo, &err));
+    CHECK_OK(trove_writer_add(w, &s, zeros, &err));
+    CHECK_OK(trove_writer_add(w, &ok, zeros, &err)); /* 4 KiB of zeros: within the slack */
+    CHECK_OK(trove_writer_commit(w, &err));
+    trove_writer_free(w);
+    trove_file *f;
+    CHECK_OK(trove_open(&f, test_path("ratio.trove"), NULL, &err));
+    CHECK_OK(trove_file_verify(f, &err));
+    trove_tensor_info a, b;
+    CHECK_OK(trove_file_tensor_info(f, 0, &a));
+    CHECK_OK(trove_file_tensor_info(f, 1, &b));
+    const void *p;
+    CHECK_OK(trove_file_tensor_data(f, 0, &p, &err));
+    int same = memcmp(p, zeros, zn) == 0;
+    trove_close(f);
+    CHECK(a.compressed == 0 && a.stored_bytes == zn && b.compressed == 1 && same);
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) { /* drain the pipe */
+        close(fds[1]);
+        char buf[65536];
+        while (read(fds[0], buf, sizeof buf) > 0) {
+        }
+        _exit(0);
+    }
+    close(fds[0]);
+    CHECK_OK(trove_writer_open_fd(&w, fds[1], &wo, &err));
+    int rc = trove_writer_add(w, &s, zeros, &err);
+    trove_writer_free(w);
+    close(fds[1]);
+    waitpid(pid, NULL, 0);
+    free(zeros);
+    CHECK(rc == TROVE_E_LIMIT && strstr(err.message, "without TROVE_TENSOR_ZSTD"));
+}
+
+TEST_MAIN(T(test_format__extreme_ratio), T(test_format__stream_constant_memory), T(test_format__large_tensor_pipelined), T(test_format__roundtrip), T(test_format__deterministic),
           T(test_format__digest_layout_independent), T(test_format__stream_and_fd),
           T(test_format__open_modes), T(test_format__truncation_and_flips),
           T(test_format__oom_torture), T(test_format__rewrite_keeps_digest),

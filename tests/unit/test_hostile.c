@@ -785,6 +785,35 @@ static void test_hostile__zstd(void)
     trove_close(f);
     free(file);
     CHECK(same && limited && at_limit);
+    /* A decompression bomb: 8 MiB of zeros in a frame of a few hundred bytes is refused by
+     * default, and reads when the caller lifts the limit. */
+    {
+        size_t zn = (size_t)8 << 20;
+        unsigned char *zeros = calloc(1, zn), *bomb = malloc(ZSTD_compressBound(zn));
+        CHECK(zeros && bomb);
+        size_t bl = ZSTD_compress(bomb, ZSTD_compressBound(zn), zeros, zn, 19);
+        CHECK(!ZSTD_isError(bl) && bl < 4096);
+        static const uint64_t sb[1] = {(uint64_t)8 << 18};
+        tb_init(&b);
+        set_v(tb_add_bytes(&b, "z", "float32", 1, sb, bomb, bl), "codec",
+              trove_value_cstring(NULL, "zstd"));
+        b.incompat = TROVE_INCOMPAT_ZSTD;
+        file = tb_build(&b, &n);
+        tb_free(&b);
+        int refused = refused_with(file, n, NULL, TROVE_E_LIMIT, "decompression bomb");
+        trove_open_options un = TROVE_OPEN_OPTIONS_INIT;
+        un.max_decompressed_bytes = UINT64_MAX;
+        f = NULL;
+        int lifted = opens(file, n, &un, &f);
+        const void *zp = NULL;
+        int zrc = lifted ? trove_file_tensor_data(f, 0, &zp, &err) : -1;
+        int all_zero = zrc == TROVE_OK && memcmp(zp, zeros, zn) == 0;
+        trove_close(f);
+        free(file);
+        free(zeros);
+        free(bomb);
+        CHECK(refused && lifted && all_zero);
+    }
     /* The codec without the feature bit. */
     tb_init(&b);
     set_v(tb_add_bytes(&b, "z", "float32", 1, s16, frame, fl), "codec",
