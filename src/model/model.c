@@ -1,0 +1,726 @@
+/* model.c: bind a model kind to a trove file (schema walk, pipelines) and run predictions. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "model/model_internal.h"
+
+#define BLOCK_ROWS 256
+
+struct trove_model {
+    const trove_allocator *a;
+    mnode *root;
+    char kind[32];
+    char **names;          /* n_names entries, or NULL */
+    size_t n_names;
+    trove_value *classes;  /* clone of the final classifier's classes, or NULL */
+    double *class_num;     /* numeric labels when every class is a number */
+    int classes_numeric;
+    size_t need;           /* scratch doubles per row of the root */
+};
+
+/* ---- errors and metadata helpers --------------------------------------------------------- */
+
+int trove__model_fail(bindctx *c, const char *fmt, ...)
+{
+    char msg[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (c->prefix[0])
+        return trove__fail(c->err, TROVE_E_MODEL, TROVE_NO_OFFSET, "model step '%s': %s",
+                           c->prefix, msg);
+    return trove__fail(c->err, TROVE_E_MODEL, TROVE_NO_OFFSET, "model: %s", msg);
+}
+
+int trove__meta_size(bindctx *c, const trove_value *cfg, const char *key, int required,
+                     size_t dflt, size_t *out)
+{
+    const trove_value *v = trove_value_get(cfg, key);
+    if (!v) {
+        if (required)
+            return trove__model_fail(c, "model.%s is missing", key);
+        *out = dflt;
+        return TROVE_OK;
+    }
+    int64_t i;
+    if (trove_value_get_int(v, &i) || i < 0 || (uint64_t)i > TROVE_MODEL_MAX_WIDTH)
+        return trove__model_fail(c, "model.%s must be an integer in 0..%u", key,
+                                 TROVE_MODEL_MAX_WIDTH);
+    *out = (size_t)i;
+    return TROVE_OK;
+}
+
+int trove__meta_float(bindctx *c, const trove_value *cfg, const char *key, int required,
+                      double dflt, double *out)
+{
+    const trove_value *v = trove_value_get(cfg, key);
+    if (!v) {
+        if (required)
+            return trove__model_fail(c, "model.%s is missing", key);
+        *out = dflt;
+        return TROVE_OK;
+    }
+    if (trove_value_get_float(v, out))
+        return trove__model_fail(c, "model.%s must be a number", key);
+    return TROVE_OK;
+}
+
+int trove__meta_string(bindctx *c, const trove_value *cfg, const char *key, const char *dflt,
+                       const char **out)
+{
+    const trove_value *v = trove_value_get(cfg, key);
+    if (!v) {
+        if (!dflt)
+            return trove__model_fail(c, "model.%s is missing", key);
+        *out = dflt;
+        return TROVE_OK;
+    }
+    if (trove_value_get_string(v, out, NULL))
+        return trove__model_fail(c, "model.%s must be a string", key);
+    return TROVE_OK;
+}
+
+/* Find <prefix><name>, check dtype class, rank and shape; returns its index via *idx, or
+ * TROVE_E_NOT_FOUND (not an error for optional tensors). */
+static int find_tensor(bindctx *c, const char *name, int required, uint32_t rank, size_t *shape,
+                       const trove_dtype *ok, size_t nok, trove_tensor_info *ti, size_t *idx)
+{
+    char full[640];
+    snprintf(full, sizeof full, "%s%s", c->prefix, name);
+    if (trove_file_find(c->f, full, idx) != TROVE_OK) {
+        if (required)
+            return trove__model_fail(c, "tensor '%s' is missing", full);
+        return TROVE_E_NOT_FOUND;
+    }
+    if (trove_file_tensor_info(c->f, *idx, ti) != TROVE_OK)
+        return trove__model_fail(c, "tensor '%s' unreadable", full);
+    size_t k = 0;
+    while (k < nok && ti->dtype != ok[k])
+        k++;
+    if (k == nok)
+        return trove__model_fail(c, "tensor '%s' has dtype %s, not one this kind accepts", full,
+                                 trove_dtype_name(ti->dtype) ? trove_dtype_name(ti->dtype) : "?");
+    if (ti->rank != rank)
+        return trove__model_fail(c, "tensor '%s' has rank %u, expected %u", full, ti->rank, rank);
+    for (uint32_t d = 0; d < rank; d++) {
+        if (shape[d] != SIZE_MAX && ti->shape[d] != shape[d])
+            return trove__model_fail(c, "tensor '%s' has shape[%u] = %llu, expected %zu", full, d,
+                                     (unsigned long long)ti->shape[d], shape[d]);
+        if (ti->shape[d] > SIZE_MAX / 16)
+            return trove__model_fail(c, "tensor '%s' is too large", full);
+        shape[d] = (size_t)ti->shape[d];
+    }
+    if (ti->count > SIZE_MAX / 16)
+        return trove__model_fail(c, "tensor '%s' is too large", full);
+    return TROVE_OK;
+}
+
+int trove__tensor_f64(bindctx *c, const char *name, int required, uint32_t rank, size_t *shape,
+                      int finite, double **out)
+{
+    static const trove_dtype ok[] = {TROVE_FLOAT64, TROVE_FLOAT32};
+    trove_tensor_info ti;
+    size_t idx;
+    *out = NULL;
+    int rc = find_tensor(c, name, required, rank, shape, ok, 2, &ti, &idx);
+    if (rc == TROVE_E_NOT_FOUND)
+        return TROVE_OK;
+    if (rc)
+        return rc;
+    const void *data;
+    if ((rc = trove_file_tensor_data(c->f, idx, &data, c->err)))
+        return rc;
+    size_t n = (size_t)ti.count;
+    double *d = trove__malloc(c->a, (n ? n : 1) * sizeof(double));
+    if (!d)
+        return trove__fail(c->err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory for '%s%s'",
+                           c->prefix, name);
+    if (ti.dtype == TROVE_FLOAT64) {
+        memcpy(d, data, n * sizeof(double)); /* the view may be unaligned (open_memory) */
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            float f;
+            memcpy(&f, (const char *)data + 4 * i, 4);
+            d[i] = (double)f;
+        }
+    }
+    for (size_t i = 0; finite && i < n; i++)
+        if (!isfinite(d[i])) {
+            trove__free(c->a, d);
+            return trove__model_fail(c, "tensor '%s%s'[%zu] is not finite", c->prefix, name, i);
+        }
+    *out = d;
+    return TROVE_OK;
+}
+
+int trove__tensor_i64(bindctx *c, const char *name, int required, uint32_t rank, size_t *shape,
+                      int allow_bytes, int64_t **out)
+{
+    static const trove_dtype ok[] = {TROVE_INT64, TROVE_INT32, TROVE_UINT8, TROVE_BOOL};
+    trove_tensor_info ti;
+    size_t idx;
+    *out = NULL;
+    int rc = find_tensor(c, name, required, rank, shape, ok, allow_bytes ? 4 : 2, &ti, &idx);
+    if (rc == TROVE_E_NOT_FOUND)
+        return TROVE_OK;
+    if (rc)
+        return rc;
+    const void *data;
+    if ((rc = trove_file_tensor_data(c->f, idx, &data, c->err)))
+        return rc;
+    size_t n = (size_t)ti.count;
+    int64_t *d = trove__malloc(c->a, (n ? n : 1) * sizeof(int64_t));
+    if (!d)
+        return trove__fail(c->err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory for '%s%s'",
+                           c->prefix, name);
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        if (ti.dtype == TROVE_INT64) {
+            memcpy(&d[i], p + 8 * i, 8);
+        } else if (ti.dtype == TROVE_INT32) {
+            int32_t v;
+            memcpy(&v, p + 4 * i, 4);
+            d[i] = v;
+        } else {
+            d[i] = p[i];
+        }
+    }
+    *out = d;
+    return TROVE_OK;
+}
+
+/* ---- binding ----------------------------------------------------------------------------- */
+
+static void node_free(const trove_allocator *a, mnode *n)
+{
+    if (!n)
+        return;
+    if (n->kind == K_PIPELINE) {
+        for (size_t i = 0; n->u.pipe.steps && i < n->u.pipe.n; i++)
+            node_free(a, n->u.pipe.steps[i]);
+        trove__free(a, n->u.pipe.steps);
+    } else {
+        trove__node_free_kind(a, n);
+    }
+    trove__free(a, n);
+}
+
+static int is_predictor(const mnode *n)
+{
+    return n->task != TASK_TRANSFORM;
+}
+
+static int bind_node(bindctx *c, const trove_value *meta, mnode **out,
+                     const trove_value **classes_out);
+
+static int bind_pipeline(bindctx *c, const trove_value *cfg, mnode *n,
+                         const trove_value **classes_out)
+{
+    const trove_value *steps = trove_value_get(cfg, "steps");
+    size_t ns = trove_value_count(steps);
+    if (trove_value_type_of(steps) != TROVE_VALUE_ARRAY || ns == 0)
+        return trove__model_fail(c, "model.steps must be a non-empty array of model nodes");
+    if (c->nesting >= TROVE_MODEL_MAX_NESTING)
+        return trove__model_fail(c, "pipelines nested deeper than %u", TROVE_MODEL_MAX_NESTING);
+    n->u.pipe.steps = trove__calloc(c->a, ns, sizeof(mnode *));
+    if (!n->u.pipe.steps)
+        return trove__fail(c->err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+    n->u.pipe.n = ns;
+    char saved[sizeof c->prefix];
+    memcpy(saved, c->prefix, sizeof saved);
+    int rc = TROVE_OK;
+    c->nesting++;
+    size_t maxw = 0, need_steps = 0;
+    for (size_t i = 0; i < ns && rc == 0; i++) {
+        int w = snprintf(c->prefix, sizeof c->prefix, "%ssteps/%zu/", saved, i);
+        if (w < 0 || (size_t)w >= sizeof c->prefix) {
+            memcpy(c->prefix, saved, sizeof saved);
+            rc = trove__model_fail(c, "step prefix too long");
+            break;
+        }
+        const trove_value *step = trove_value_at(steps, i);
+        const trove_value *cls = NULL;
+        rc = bind_node(c, step, &n->u.pipe.steps[i], &cls);
+        if (rc)
+            break;
+        mnode *s = n->u.pipe.steps[i];
+        if (i + 1 < ns && is_predictor(s)) {
+            rc = trove__model_fail(c, "step %zu predicts: only the last step may", i);
+            break;
+        }
+        if (i > 0 && s->n_in != n->u.pipe.steps[i - 1]->n_raw) {
+            rc = trove__model_fail(c, "step %zu takes %zu features but step %zu gives %zu", i,
+                                   s->n_in, i - 1, n->u.pipe.steps[i - 1]->n_raw);
+            break;
+        }
+        if (i + 1 == ns)
+            *classes_out = cls;
+        maxw = s->n_in > maxw ? s->n_in : maxw;
+        maxw = s->n_raw > maxw ? s->n_raw : maxw;
+        need_steps = s->scratch > need_steps ? s->scratch : need_steps;
+    }
+    c->nesting--;
+    memcpy(c->prefix, saved, sizeof saved);
+    if (rc)
+        return rc;
+    mnode *first = n->u.pipe.steps[0], *last = n->u.pipe.steps[ns - 1];
+    if (first->n_in != n->n_in)
+        return trove__model_fail(c, "model.n_features %zu but the first step takes %zu", n->n_in,
+                                 first->n_in);
+    n->task = last->task;
+    n->link = last->link;
+    n->n_raw = last->n_raw;
+    n->n_classes = last->n_classes;
+    n->maxw = maxw;
+    n->scratch = 2 * maxw + need_steps;
+    return TROVE_OK;
+}
+
+static int bind_node(bindctx *c, const trove_value *meta, mnode **out,
+                     const trove_value **classes_out)
+{
+    *out = NULL;
+    *classes_out = NULL;
+    if (trove_value_type_of(meta) != TROVE_VALUE_MAP)
+        return trove__model_fail(c, "model node is not a map");
+    const char *kind;
+    if (trove_value_get_string(trove_value_get(meta, "kind"), &kind, NULL))
+        return trove__model_fail(c, "no \"kind\" (a file of plain tensors is not a model)");
+    int64_t kv = 1;
+    const trove_value *kvv = trove_value_get(meta, "kind_version");
+    if (kvv && trove_value_get_int(kvv, &kv))
+        return trove__model_fail(c, "kind_version must be an integer");
+    if (kv > 1)
+        return trove__fail(c->err, TROVE_E_VERSION, TROVE_NO_OFFSET,
+                           "model kind '%s' version %lld: this library reads version 1", kind,
+                           (long long)kv);
+    if (kv < 1)
+        return trove__model_fail(c, "kind_version %lld is not valid", (long long)kv);
+    static const struct { const char *name; mkind k; mtask t; } kinds[] = {
+        {"linear", K_LINEAR, TASK_REGRESSION},   {"scaler", K_SCALER, TASK_TRANSFORM},
+        {"imputer", K_IMPUTER, TASK_TRANSFORM},  {"onehot", K_ONEHOT, TASK_TRANSFORM},
+        {"tree_ensemble", K_TREES, TASK_REGRESSION}, {"mlp", K_MLP, TASK_REGRESSION},
+        {"pipeline", K_PIPELINE, TASK_TRANSFORM},
+    };
+    size_t ki = 0;
+    while (ki < sizeof kinds / sizeof kinds[0] && strcmp(kinds[ki].name, kind))
+        ki++;
+    if (ki == sizeof kinds / sizeof kinds[0])
+        return trove__model_fail(c, "unknown kind '%s'", kind);
+    const trove_value *cfg = trove_value_get(meta, "model");
+    if (trove_value_type_of(cfg) != TROVE_VALUE_MAP)
+        return trove__model_fail(c, "kind '%s' needs a \"model\" map", kind);
+    mnode *n = trove__calloc(c->a, 1, sizeof *n);
+    if (!n)
+        return trove__fail(c->err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+    n->kind = kinds[ki].k;
+    n->task = kinds[ki].t;
+    n->link = LINK_IDENTITY;
+    int rc = trove__meta_size(c, cfg, "n_features", 1, 0, &n->n_in);
+    if (rc)
+        goto fail;
+    if (n->n_in == 0) {
+        rc = trove__model_fail(c, "model.n_features is 0");
+        goto fail;
+    }
+    if (n->kind == K_LINEAR || n->kind == K_TREES || n->kind == K_MLP) {
+        const char *task, *link;
+        if ((rc = trove__meta_string(c, cfg, "task", NULL, &task)))
+            goto fail;
+        if (!strcmp(task, "classification")) {
+            n->task = TASK_CLASSIFICATION;
+        } else if (strcmp(task, "regression")) {
+            rc = trove__model_fail(c, "model.task '%s': need regression or classification", task);
+            goto fail;
+        }
+        if ((rc = trove__meta_string(c, cfg, "link", "identity", &link)))
+            goto fail;
+        static const char *links[] = {"identity", "logistic", "softmax", "ovr", "none"};
+        int li = 0;
+        while (li < 5 && strcmp(links[li], link))
+            li++;
+        if (li == 5) {
+            rc = trove__model_fail(c, "model.link '%s' unknown", link);
+            goto fail;
+        }
+        n->link = (mlink)li;
+        if (n->kind == K_TREES && n->link == LINK_NONE)
+            n->link = LINK_PROBA; /* forests: the raw values are class probabilities */
+        if (n->task == TASK_CLASSIFICATION) {
+            const trove_value *cls = trove_value_get(cfg, "classes");
+            n->n_classes = trove_value_count(cls);
+            if (trove_value_type_of(cls) != TROVE_VALUE_ARRAY || n->n_classes < 2 ||
+                n->n_classes > TROVE_MODEL_MAX_WIDTH) {
+                rc = trove__model_fail(c, "model.classes must be an array of at least 2 labels");
+                goto fail;
+            }
+            for (size_t i = 0; i < n->n_classes; i++) {
+                trove_value_type t = trove_value_type_of(trove_value_at(cls, i));
+                if (t != TROVE_VALUE_INT && t != TROVE_VALUE_UINT && t != TROVE_VALUE_FLOAT &&
+                    t != TROVE_VALUE_STRING && t != TROVE_VALUE_BOOL) {
+                    rc = trove__model_fail(c, "model.classes[%zu] is not a number or string", i);
+                    goto fail;
+                }
+            }
+            *classes_out = cls;
+        }
+    }
+    switch (n->kind) {
+    case K_LINEAR: rc = trove__bind_linear(c, cfg, n); break;
+    case K_SCALER: rc = trove__bind_scaler(c, cfg, n); break;
+    case K_IMPUTER: rc = trove__bind_imputer(c, cfg, n); break;
+    case K_ONEHOT: rc = trove__bind_onehot(c, cfg, n); break;
+    case K_TREES: rc = trove__bind_trees(c, cfg, n); break;
+    case K_MLP: rc = trove__bind_mlp(c, cfg, n); break;
+    case K_PIPELINE: rc = bind_pipeline(c, cfg, n, classes_out); break;
+    }
+    if (rc)
+        goto fail;
+    if (n->kind != K_PIPELINE) {
+        n->maxw = n->n_in > n->n_raw ? n->n_in : n->n_raw;
+        /* predictors keep raw and probabilities beside the kind's own scratch */
+        if (is_predictor(n))
+            n->scratch += n->n_raw + n->n_classes;
+    }
+    *out = n;
+    return TROVE_OK;
+fail:
+    node_free(c->a, n);
+    *classes_out = NULL;
+    return rc;
+}
+
+TROVE_API int trove_model_open(trove_model **out, const trove_file *f,
+                               const trove_allocator *alloc, trove_error *err)
+{
+    if (!out || !f)
+        return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET, "trove_model_open: NULL");
+    *out = NULL;
+    const trove_allocator *a = trove__alloc_or_default(alloc);
+    trove_model *m = trove__calloc(a, 1, sizeof *m);
+    if (!m)
+        return trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+    m->a = a;
+    bindctx c = {f, a, err, "", 0};
+    const trove_value *meta = trove_file_metadata(f), *cls = NULL;
+    int rc = bind_node(&c, meta, &m->root, &cls);
+    if (rc)
+        goto fail;
+    const char *k = NULL;
+    (void)trove_value_get_string(trove_value_get(meta, "kind"), &k, NULL);
+    snprintf(m->kind, sizeof m->kind, "%s", k);
+    m->need = m->root->scratch;
+    if (cls) {
+        m->classes = trove_value_clone(cls);
+        m->class_num = trove__calloc(a, m->root->n_classes, sizeof(double));
+        if (!m->classes || !m->class_num) {
+            rc = trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+            goto fail;
+        }
+        m->classes_numeric = 1;
+        for (size_t i = 0; i < m->root->n_classes; i++) {
+            const trove_value *v = trove_value_at(cls, i);
+            int b;
+            if (trove_value_get_bool(v, &b) == TROVE_OK)
+                m->class_num[i] = b;
+            else if (trove_value_get_float(v, &m->class_num[i]) != TROVE_OK)
+                m->classes_numeric = 0;
+        }
+    }
+    /* feature names from the signature, when present they must match n_features */
+    const trove_value *names = trove_value_path(meta, "signature.inputs.names");
+    if (names && trove_value_type_of(names) != TROVE_VALUE_NULL) {
+        size_t nn = trove_value_count(names);
+        if (trove_value_type_of(names) != TROVE_VALUE_ARRAY || nn != m->root->n_in) {
+            rc = trove__model_fail(&c, "signature.inputs.names must list %zu feature names",
+                                   m->root->n_in);
+            goto fail;
+        }
+        m->names = trove__calloc(a, nn, sizeof(char *));
+        m->n_names = nn;
+        if (!m->names) {
+            rc = trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+            goto fail;
+        }
+        for (size_t i = 0; i < nn; i++) {
+            const char *s;
+            size_t len;
+            if (trove_value_get_string(trove_value_at(names, i), &s, &len)) {
+                rc = trove__model_fail(&c, "signature.inputs.names[%zu] is not a string", i);
+                goto fail;
+            }
+            if (!(m->names[i] = trove__strndup(a, s, len))) {
+                rc = trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+                goto fail;
+            }
+        }
+    }
+    *out = m;
+    return TROVE_OK;
+fail:
+    trove_model_free(m);
+    return rc;
+}
+
+TROVE_API void trove_model_free(trove_model *m)
+{
+    if (!m)
+        return;
+    const trove_allocator *a = m->a;
+    node_free(a, m->root);
+    for (size_t i = 0; m->names && i < m->n_names; i++)
+        trove__free(a, m->names[i]);
+    trove__free(a, m->names);
+    trove_value_free(m->classes);
+    trove__free(a, m->class_num);
+    trove__free(a, m);
+}
+
+/* ---- getters ----------------------------------------------------------------------------- */
+
+TROVE_API const char *trove_model_kind(const trove_model *m)
+{
+    return m ? m->kind : NULL;
+}
+
+TROVE_API size_t trove_model_n_features(const trove_model *m)
+{
+    return m ? m->root->n_in : 0;
+}
+
+TROVE_API const char *trove_model_feature_name(const trove_model *m, size_t i)
+{
+    if (!m || !m->names || i >= m->root->n_in)
+        return NULL;
+    return m->names[i];
+}
+
+static size_t node_outputs(const mnode *n, trove_model_op op)
+{
+    if (n->kind == K_PIPELINE)
+        return node_outputs(n->u.pipe.steps[n->u.pipe.n - 1], op);
+    switch (n->task) {
+    case TASK_TRANSFORM: return op == TROVE_MODEL_TRANSFORM ? n->n_raw : 0;
+    case TASK_REGRESSION: return op == TROVE_MODEL_PREDICT ? n->n_raw : 0;
+    case TASK_CLASSIFICATION:
+        if (op == TROVE_MODEL_PREDICT)
+            return 1;
+        if (op == TROVE_MODEL_PROBA)
+            return n->link == LINK_NONE ? 0 : n->n_classes;
+        if (op == TROVE_MODEL_DECISION)
+            return (n->kind == K_MLP || n->link == LINK_PROBA) ? 0 : n->n_raw;
+        return 0;
+    }
+    return 0;
+}
+
+TROVE_API size_t trove_model_n_outputs(const trove_model *m, trove_model_op op)
+{
+    return m ? node_outputs(m->root, op) : 0;
+}
+
+TROVE_API int trove_model_is_classifier(const trove_model *m)
+{
+    return m && m->root->task == TASK_CLASSIFICATION;
+}
+
+TROVE_API size_t trove_model_n_classes(const trove_model *m)
+{
+    return m ? m->root->n_classes : 0;
+}
+
+TROVE_API const trove_value *trove_model_class(const trove_model *m, size_t i)
+{
+    if (!m || !m->classes)
+        return NULL;
+    return trove_value_at(m->classes, i);
+}
+
+/* ---- running ----------------------------------------------------------------------------- */
+
+static double expit(double x)
+{
+    return 1.0 / (1.0 + exp(-x));
+}
+
+/* raw [R, n_raw] -> probabilities [R, n_classes] (may alias when widths agree). */
+static void to_proba(const mnode *n, const double *raw, size_t R, double *p)
+{
+    const size_t K = n->n_classes, w = n->n_raw;
+    switch (n->link) {
+    case LINK_LOGISTIC:
+        for (size_t r = R; r-- > 0;) { /* backwards: p may alias raw (width 1 -> 2) */
+            double s = expit(raw[r]);
+            p[2 * r] = 1.0 - s;
+            p[2 * r + 1] = s;
+        }
+        break;
+    case LINK_SOFTMAX:
+        for (size_t r = 0; r < R; r++) {
+            const double *v = raw + r * w;
+            double *o = p + r * K, mx = v[0], s = 0;
+            for (size_t j = 1; j < K; j++)
+                mx = v[j] > mx ? v[j] : mx;
+            for (size_t j = 0; j < K; j++)
+                s += (o[j] = exp(v[j] - mx));
+            for (size_t j = 0; j < K; j++)
+                o[j] /= s;
+        }
+        break;
+    case LINK_OVR:
+        for (size_t r = 0; r < R; r++) {
+            const double *v = raw + r * w;
+            double *o = p + r * K, s = 0;
+            for (size_t j = 0; j < K; j++)
+                s += (o[j] = expit(v[j]));
+            for (size_t j = 0; j < K; j++)
+                o[j] /= s;
+        }
+        break;
+    default:
+        if (p != raw)
+            memcpy(p, raw, R * K * sizeof(double));
+        break;
+    }
+}
+
+static size_t argmax(const double *v, size_t k)
+{
+    size_t best = 0;
+    for (size_t j = 1; j < k; j++)
+        if (v[j] > v[best])
+            best = j;
+    return best;
+}
+
+static int run_node(const trove_model *m, const mnode *n, trove_model_op op, const double *in,
+                    size_t R, double *out, double *tmp, size_t row0, trove_error *err)
+{
+    if (n->kind == K_PIPELINE) {
+        double *bufs[2] = {tmp, tmp + R * n->maxw};
+        double *rest = tmp + 2 * R * n->maxw;
+        const double *x = in;
+        for (size_t i = 0; i + 1 < n->u.pipe.n; i++) {
+            int rc = trove__run_raw(n->u.pipe.steps[i], x, R, bufs[i & 1], rest, row0, err);
+            if (rc)
+                return rc;
+            x = bufs[i & 1];
+        }
+        return run_node(m, n->u.pipe.steps[n->u.pipe.n - 1], op, x, R, out, rest, row0, err);
+    }
+    if (!is_predictor(n))
+        return trove__run_raw(n, in, R, out, tmp, row0, err);
+    double *raw = tmp, *prob = tmp + R * n->n_raw, *kt = prob + R * n->n_classes;
+    int rc = trove__run_raw(n, in, R, raw, kt, row0, err);
+    if (rc)
+        return rc;
+    if (n->task == TASK_REGRESSION || op == TROVE_MODEL_DECISION) {
+        memcpy(out, raw, R * n->n_raw * sizeof(double));
+        return TROVE_OK;
+    }
+    if (op == TROVE_MODEL_PROBA) {
+        to_proba(n, raw, R, out);
+        return TROVE_OK;
+    }
+    /* PREDICT on a classifier: the class index as sklearn picks it, then its label */
+    const int from_raw = n->kind == K_LINEAR; /* linear models decide on the decision function */
+    const int mlp_bin = n->kind == K_MLP && n->link == LINK_LOGISTIC; /* LabelBinarizer: > 0.5 */
+    if (!from_raw && !mlp_bin)
+        to_proba(n, raw, R, prob);
+    for (size_t r = 0; r < R; r++) {
+        size_t c;
+        if (from_raw)
+            c = n->n_raw == 1 ? (raw[r] > 0) : argmax(raw + r * n->n_raw, n->n_raw);
+        else if (mlp_bin)
+            c = expit(raw[r]) > 0.5;
+        else
+            c = argmax(prob + r * n->n_classes, n->n_classes);
+        out[r] = m->classes_numeric ? m->class_num[c] : (double)c;
+    }
+    return TROVE_OK;
+}
+
+TROVE_API int trove_model_run(const trove_model *m, trove_model_op op, trove_dtype dtype,
+                              const void *X, size_t rows, size_t cols, double *out,
+                              size_t out_len, trove_error *err)
+{
+    if (!m || (rows && (!X || !out)))
+        return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET, "predict: NULL argument");
+    if (dtype != TROVE_FLOAT64 && dtype != TROVE_FLOAT32)
+        return trove__fail(err, TROVE_E_SHAPE, TROVE_NO_OFFSET,
+                           "predict: input dtype must be float32 or float64");
+    const mnode *root = m->root;
+    if (cols != root->n_in)
+        return trove__fail(err, TROVE_E_SHAPE, TROVE_NO_OFFSET,
+                           "predict: input has %zu columns, the model takes %zu features", cols,
+                           root->n_in);
+    size_t k = node_outputs(root, op);
+    static const char *opn[] = {"predict", "predict_proba", "decision_function", "transform"};
+    if ((unsigned)op > 3)
+        return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET, "predict: unknown op %d",
+                           (int)op);
+    if (k == 0)
+        return trove__fail(err, TROVE_E_UNSUPPORTED, TROVE_NO_OFFSET,
+                           "%s is not available for this model (kind '%s', %s)", opn[op],
+                           m->kind, root->task == TASK_CLASSIFICATION ? "classifier"
+                                    : root->task == TASK_REGRESSION ? "regressor"
+                                                                    : "transformer");
+    uint64_t need_out;
+    if (!trove__mul_ok(rows, k, &need_out) || need_out > out_len)
+        return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET,
+                           "predict: output holds %zu values, %zu rows x %zu needed", out_len,
+                           rows, k);
+    if (rows == 0)
+        return TROVE_OK;
+    size_t R = rows < BLOCK_ROWS ? rows : BLOCK_ROWS;
+    size_t per_row = cols + (m->need > root->maxw ? m->need : root->maxw) + root->maxw;
+    double *buf = trove__malloc_aligned(m->a, R * per_row * sizeof(double), 64);
+    if (!buf)
+        return trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory for scratch");
+    double *in = buf, *tmp = buf + R * cols;
+    int rc = TROVE_OK;
+    for (size_t r0 = 0; r0 < rows && rc == 0; r0 += R) {
+        size_t nr = rows - r0 < R ? rows - r0 : R;
+        if (dtype == TROVE_FLOAT64) {
+            memcpy(in, (const double *)X + r0 * cols, nr * cols * sizeof(double));
+        } else {
+            const float *xf = (const float *)X + r0 * cols;
+            for (size_t i = 0; i < nr * cols; i++)
+                in[i] = (double)xf[i];
+        }
+        rc = run_node(m, root, op, in, nr, out + r0 * k, tmp, r0, err);
+    }
+    trove__free_aligned(m->a, buf);
+    return rc;
+}
+
+TROVE_API int trove_model_predict(const trove_model *m, trove_dtype dtype, const void *X,
+                                  size_t rows, size_t cols, double *out, size_t out_len,
+                                  trove_error *err)
+{
+    return trove_model_run(m, TROVE_MODEL_PREDICT, dtype, X, rows, cols, out, out_len, err);
+}
+
+TROVE_API int trove_model_predict_proba(const trove_model *m, trove_dtype dtype, const void *X,
+                                        size_t rows, size_t cols, double *out, size_t out_len,
+                                        trove_error *err)
+{
+    return trove_model_run(m, TROVE_MODEL_PROBA, dtype, X, rows, cols, out, out_len, err);
+}
+
+TROVE_API int trove_model_decision_function(const trove_model *m, trove_dtype dtype,
+                                            const void *X, size_t rows, size_t cols, double *out,
+                                            size_t out_len, trove_error *err)
+{
+    return trove_model_run(m, TROVE_MODEL_DECISION, dtype, X, rows, cols, out, out_len, err);
+}
+
+TROVE_API int trove_model_transform(const trove_model *m, trove_dtype dtype, const void *X,
+                                    size_t rows, size_t cols, double *out, size_t out_len,
+                                    trove_error *err)
+{
+    return trove_model_run(m, TROVE_MODEL_TRANSFORM, dtype, X, rows, cols, out, out_len, err);
+}

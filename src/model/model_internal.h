@@ -1,0 +1,101 @@
+/* model_internal.h: the bound form of model kinds (nodes), shared by model.c and the kind files. */
+#ifndef TROVE_MODEL_INTERNAL_H
+#define TROVE_MODEL_INTERNAL_H
+
+#include "core/internal.h"
+
+typedef enum { K_LINEAR, K_SCALER, K_IMPUTER, K_ONEHOT, K_TREES, K_MLP, K_PIPELINE } mkind;
+typedef enum { TASK_REGRESSION, TASK_CLASSIFICATION, TASK_TRANSFORM } mtask;
+/* LINK_PROBA: the raw values already are class probabilities (forests). */
+typedef enum { LINK_IDENTITY, LINK_LOGISTIC, LINK_SOFTMAX, LINK_OVR, LINK_NONE, LINK_PROBA } mlink;
+typedef enum { ACT_IDENTITY, ACT_RELU, ACT_TANH, ACT_LOGISTIC, ACT_SOFTMAX } mact;
+
+/* A tree node packed for traversal: 24 bytes. Children are global indices. */
+typedef struct tnode {
+    double thr;
+    int32_t feature;
+    int32_t left;      /* -1 at a leaf */
+    int32_t right;
+    uint32_t default_left;
+} tnode;
+
+typedef struct mnode mnode;
+struct mnode {
+    mkind kind;
+    mtask task;
+    mlink link;
+    size_t n_in;       /* input columns */
+    size_t n_raw;      /* raw output width (transform: output width) */
+    size_t n_classes;  /* classification only */
+    size_t scratch;    /* doubles of scratch needed per row to run this node */
+    size_t maxw;       /* widest intermediate row of this node (for pipelines) */
+    union {
+        struct { double *coef, *intercept; } lin;
+        struct { int minmax, clip; double *a, *b, lo, hi; } sc;
+        struct { double *stats, missing; int miss_nan; size_t *keep; } imp;
+        struct { double *cats; size_t *offs; int ignore; } oh;
+        struct {
+            tnode *nodes;
+            size_t n_trees, n_nodes, width; /* width W of leaf values */
+            size_t *roots;                  /* global index of each tree's root */
+            size_t *out_col;                /* per tree, when width == 1 < n_raw; else NULL */
+            double *value;                  /* [n_nodes * width] */
+            double *base;                   /* [n_raw] */
+            double scale;
+            int mean, cmp32;
+        } tr;
+        struct {
+            size_t n_layers;
+            size_t *dims;                   /* n_layers + 1 */
+            double **w, **b;                /* w[i]: [dims[i+1], dims[i]] */
+            mact *act;                      /* n_layers: hidden activations then output */
+        } mlp;
+        struct { mnode **steps; size_t n; } pipe;
+    } u;
+};
+
+/* Context of a bind: the file, the allocator, the error, and the current tensor prefix. */
+typedef struct bindctx {
+    const trove_file *f;
+    const trove_allocator *a;
+    trove_error *err;
+    char prefix[512];
+    unsigned nesting;
+} bindctx;
+
+/* Schema error: TROVE_E_MODEL with "model 'prefix': " before the message. */
+int trove__model_fail(bindctx *c, const char *fmt, ...) TROVE_PRINTF(2, 3);
+
+/* Metadata helpers: missing or ill-typed keys fail with TROVE_E_MODEL naming "model.<key>". */
+int trove__meta_size(bindctx *c, const trove_value *cfg, const char *key, int required,
+                     size_t dflt, size_t *out);
+int trove__meta_float(bindctx *c, const trove_value *cfg, const char *key, int required,
+                      double dflt, double *out);
+int trove__meta_string(bindctx *c, const trove_value *cfg, const char *key, const char *dflt,
+                       const char **out);
+
+/* Load tensor <prefix><name> as doubles (float32/float64 accepted) into memory owned by the
+ * model (free with trove__free). shape[] of rank entries: each entry must match (SIZE_MAX =
+ * any; the actual size is written back). required=0: *out = NULL when absent. finite=1: refuse
+ * NaN/inf. */
+int trove__tensor_f64(bindctx *c, const char *name, int required, uint32_t rank, size_t *shape,
+                      int finite, double **out);
+/* Same, for index tensors (int32/int64; uint8/bool accepted when allow_bytes) into int64. */
+int trove__tensor_i64(bindctx *c, const char *name, int required, uint32_t rank, size_t *shape,
+                      int allow_bytes, int64_t **out);
+
+/* Kind binders (model_kinds.c): fill n fields from cfg (the node's "model" map). */
+int trove__bind_linear(bindctx *c, const trove_value *cfg, mnode *n);
+int trove__bind_scaler(bindctx *c, const trove_value *cfg, mnode *n);
+int trove__bind_imputer(bindctx *c, const trove_value *cfg, mnode *n);
+int trove__bind_onehot(bindctx *c, const trove_value *cfg, mnode *n);
+int trove__bind_trees(bindctx *c, const trove_value *cfg, mnode *n);
+int trove__bind_mlp(bindctx *c, const trove_value *cfg, mnode *n);
+void trove__node_free_kind(const trove_allocator *a, mnode *n);
+
+/* Run the raw part of a kind on R rows: in [R, n_in] -> out [R, n_raw]. tmp has
+ * n->scratch * R doubles. Returns TROVE_OK or an error (unknown category). */
+int trove__run_raw(const mnode *n, const double *in, size_t R, double *out, double *tmp,
+                   size_t row0, trove_error *err);
+
+#endif

@@ -1,0 +1,713 @@
+/* model_kinds.c: schema validation and raw evaluation of each model kind (docs/MODELS.md 2). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "model/model_internal.h"
+
+#define ANY SIZE_MAX
+
+/* ---- linear ------------------------------------------------------------------------------ */
+
+int trove__bind_linear(bindctx *c, const trove_value *cfg, mnode *n)
+{
+    (void)cfg;
+    size_t cs[2] = {ANY, n->n_in};
+    int rc = trove__tensor_f64(c, "coef", 1, 2, cs, 1, &n->u.lin.coef);
+    if (rc)
+        return rc;
+    n->n_raw = cs[0];
+    if (n->n_raw == 0 || n->n_raw > TROVE_MODEL_MAX_WIDTH)
+        return trove__model_fail(c, "tensor 'coef' has %zu rows: need 1..%u outputs", n->n_raw,
+                                 TROVE_MODEL_MAX_WIDTH);
+    size_t is[1] = {n->n_raw};
+    rc = trove__tensor_f64(c, "intercept", 1, 1, is, 1, &n->u.lin.intercept);
+    if (rc)
+        return rc;
+    if (n->task == TASK_CLASSIFICATION) {
+        if (n->link == LINK_PROBA || n->link == LINK_IDENTITY)
+            return trove__model_fail(c, "model.link: a linear classifier takes logistic, "
+                                        "softmax, ovr or none");
+        if (n->n_raw == 1 && n->n_classes != 2)
+            return trove__model_fail(c, "one output column needs 2 classes, not %zu",
+                                     n->n_classes);
+        if (n->n_raw > 1 && n->n_raw != n->n_classes)
+            return trove__model_fail(c, "%zu output columns for %zu classes (must be equal)",
+                                     n->n_raw, n->n_classes);
+        if (n->n_raw == 1 && (n->link == LINK_SOFTMAX || n->link == LINK_OVR))
+            return trove__model_fail(c, "model.link: softmax/ovr need one column per class");
+        if (n->n_raw > 1 && n->link == LINK_LOGISTIC)
+            return trove__model_fail(c, "model.link: logistic needs one output column");
+    } else if (n->link != LINK_IDENTITY) {
+        return trove__model_fail(c, "model.link: a linear regressor takes identity");
+    }
+    return TROVE_OK;
+}
+
+static void run_linear(const mnode *n, const double *in, size_t R, double *out)
+{
+    const size_t d = n->n_in, k = n->n_raw;
+    for (size_t r = 0; r < R; r++) {
+        const double *x = in + r * d;
+        for (size_t j = 0; j < k; j++) {
+            const double *w = n->u.lin.coef + j * d;
+            /* four partial sums: vectorisable, and numpy's BLAS reorders too (MODELS.md 4) */
+            double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            size_t i = 0;
+            for (; i + 4 <= d; i += 4) {
+                s0 += x[i] * w[i];
+                s1 += x[i + 1] * w[i + 1];
+                s2 += x[i + 2] * w[i + 2];
+                s3 += x[i + 3] * w[i + 3];
+            }
+            for (; i < d; i++)
+                s0 += x[i] * w[i];
+            out[r * k + j] = ((s0 + s1) + (s2 + s3)) + n->u.lin.intercept[j];
+        }
+    }
+}
+
+/* ---- scaler ------------------------------------------------------------------------------ */
+
+int trove__bind_scaler(bindctx *c, const trove_value *cfg, mnode *n)
+{
+    const char *op;
+    int rc = trove__meta_string(c, cfg, "op", NULL, &op);
+    if (rc)
+        return rc;
+    size_t s[1] = {n->n_in};
+    if (!strcmp(op, "standardize")) {
+        n->u.sc.minmax = 0;
+        if ((rc = trove__tensor_f64(c, "center", 1, 1, s, 1, &n->u.sc.a)) ||
+            (rc = trove__tensor_f64(c, "scale", 1, 1, s, 1, &n->u.sc.b)))
+            return rc;
+    } else if (!strcmp(op, "minmax")) {
+        n->u.sc.minmax = 1;
+        if ((rc = trove__tensor_f64(c, "scale", 1, 1, s, 1, &n->u.sc.a)) ||
+            (rc = trove__tensor_f64(c, "offset", 1, 1, s, 1, &n->u.sc.b)))
+            return rc;
+        const trove_value *clip = trove_value_get(cfg, "clip");
+        if (clip && trove_value_type_of(clip) != TROVE_VALUE_NULL) {
+            if (trove_value_count(clip) != 2 ||
+                trove_value_get_float(trove_value_at(clip, 0), &n->u.sc.lo) ||
+                trove_value_get_float(trove_value_at(clip, 1), &n->u.sc.hi) ||
+                !(n->u.sc.lo <= n->u.sc.hi))
+                return trove__model_fail(c, "model.clip must be [lo, hi] numbers with lo <= hi");
+            n->u.sc.clip = 1;
+        }
+    } else {
+        return trove__model_fail(c, "model.op '%s' unknown (standardize or minmax)", op);
+    }
+    for (size_t i = 0; !n->u.sc.minmax && i < n->n_in; i++)
+        if (n->u.sc.b[i] == 0)
+            return trove__model_fail(c, "tensor 'scale'[%zu] is 0 (division by zero)", i);
+    n->n_raw = n->n_in;
+    return TROVE_OK;
+}
+
+static void run_scaler(const mnode *n, const double *in, size_t R, double *out)
+{
+    const size_t d = n->n_in;
+    const double *a = n->u.sc.a, *b = n->u.sc.b;
+    for (size_t r = 0; r < R; r++) {
+        const double *x = in + r * d;
+        double *y = out + r * d;
+        if (n->u.sc.minmax) {
+            for (size_t i = 0; i < d; i++)
+                y[i] = x[i] * a[i] + b[i]; /* sklearn: X *= scale_; X += min_ */
+            if (n->u.sc.clip)
+                for (size_t i = 0; i < d; i++)
+                    y[i] = y[i] < n->u.sc.lo ? n->u.sc.lo : y[i] > n->u.sc.hi ? n->u.sc.hi : y[i];
+        } else {
+            for (size_t i = 0; i < d; i++)
+                y[i] = (x[i] - a[i]) / b[i];
+        }
+    }
+}
+
+/* ---- imputer ----------------------------------------------------------------------------- */
+
+int trove__bind_imputer(bindctx *c, const trove_value *cfg, mnode *n)
+{
+    size_t s[1] = {n->n_in};
+    int rc = trove__tensor_f64(c, "statistics", 1, 1, s, 0, &n->u.imp.stats);
+    if (rc)
+        return rc;
+    const trove_value *mv = trove_value_get(cfg, "missing_value");
+    const char *str;
+    if (trove_value_get_string(mv, &str, NULL) == TROVE_OK && !strcmp(str, "nan")) {
+        n->u.imp.miss_nan = 1;
+    } else if (trove_value_get_float(mv, &n->u.imp.missing) == TROVE_OK) {
+        n->u.imp.miss_nan = 0;
+    } else {
+        return trove__model_fail(c, "model.missing_value must be a number or \"nan\"");
+    }
+    n->u.imp.keep = trove__calloc(c->a, n->n_in ? n->n_in : 1, sizeof(size_t));
+    if (!n->u.imp.keep)
+        return trove__fail(c->err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < n->n_in; i++) {
+        if (isinf(n->u.imp.stats[i]))
+            return trove__model_fail(c, "tensor 'statistics'[%zu] is infinite", i);
+        if (!isnan(n->u.imp.stats[i]))
+            n->u.imp.keep[k++] = i;
+    }
+    n->n_raw = k;
+    return TROVE_OK;
+}
+
+static void run_imputer(const mnode *n, const double *in, size_t R, double *out)
+{
+    for (size_t r = 0; r < R; r++) {
+        const double *x = in + r * n->n_in;
+        double *y = out + r * n->n_raw;
+        for (size_t j = 0; j < n->n_raw; j++) {
+            size_t i = n->u.imp.keep[j];
+            double v = x[i];
+            int miss = n->u.imp.miss_nan ? isnan(v) : v == n->u.imp.missing;
+            y[j] = miss ? n->u.imp.stats[i] : v;
+        }
+    }
+}
+
+/* ---- onehot ------------------------------------------------------------------------------ */
+
+int trove__bind_onehot(bindctx *c, const trove_value *cfg, mnode *n)
+{
+    const char *hu;
+    int rc = trove__meta_string(c, cfg, "handle_unknown", "error", &hu);
+    if (rc)
+        return rc;
+    if (!strcmp(hu, "ignore"))
+        n->u.oh.ignore = 1;
+    else if (strcmp(hu, "error"))
+        return trove__model_fail(c, "model.handle_unknown '%s' unknown (error or ignore)", hu);
+    size_t cs[1] = {ANY};
+    if ((rc = trove__tensor_f64(c, "categories", 1, 1, cs, 1, &n->u.oh.cats)))
+        return rc;
+    size_t os[1] = {n->n_in + 1};
+    int64_t *offs = NULL;
+    if ((rc = trove__tensor_i64(c, "offsets", 1, 1, os, 0, &offs)))
+        return rc;
+    n->u.oh.offs = (size_t *)offs; /* same size on LP64; checked below */
+    _Static_assert(sizeof(size_t) == sizeof(int64_t), "size_t is 64-bit");
+    if (offs[0] != 0 || (uint64_t)offs[n->n_in] != cs[0])
+        return trove__model_fail(c, "tensor 'offsets' must run from 0 to %zu categories", cs[0]);
+    for (size_t j = 0; j < n->n_in; j++) {
+        if (offs[j + 1] <= offs[j])
+            return trove__model_fail(c, "tensor 'offsets': feature %zu has no category", j);
+        for (int64_t k = offs[j] + 1; k < offs[j + 1]; k++)
+            if (!(n->u.oh.cats[k - 1] < n->u.oh.cats[k]))
+                return trove__model_fail(c, "tensor 'categories': feature %zu is not strictly "
+                                            "increasing at %lld", j, (long long)k);
+    }
+    n->n_raw = cs[0];
+    if (n->n_raw > TROVE_MODEL_MAX_WIDTH)
+        return trove__model_fail(c, "%zu categories: more than %u", n->n_raw,
+                                 TROVE_MODEL_MAX_WIDTH);
+    return TROVE_OK;
+}
+
+static int run_onehot(const mnode *n, const double *in, size_t R, double *out, size_t row0,
+                      trove_error *err)
+{
+    memset(out, 0, R * n->n_raw * sizeof(double));
+    for (size_t r = 0; r < R; r++) {
+        for (size_t j = 0; j < n->n_in; j++) {
+            double v = in[r * n->n_in + j];
+            size_t lo = n->u.oh.offs[j], hi = n->u.oh.offs[j + 1];
+            while (lo < hi) { /* binary search in the sorted categories */
+                size_t mid = lo + (hi - lo) / 2;
+                if (n->u.oh.cats[mid] < v)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            if (lo < n->u.oh.offs[j + 1] && n->u.oh.cats[lo] == v)
+                out[r * n->n_raw + lo] = 1.0;
+            else if (!n->u.oh.ignore)
+                return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET,
+                                   "row %zu, column %zu: unknown category %.17g "
+                                   "(handle_unknown is \"error\")", row0 + r, j, v);
+        }
+    }
+    return TROVE_OK;
+}
+
+/* ---- tree_ensemble ----------------------------------------------------------------------- */
+
+int trove__bind_trees(bindctx *c, const trove_value *cfg, mnode *n)
+{
+    int rc;
+    const char *agg, *cmp;
+    if ((rc = trove__meta_size(c, cfg, "n_outputs", 1, 0, &n->n_raw)) ||
+        (rc = trove__meta_string(c, cfg, "aggregate", "sum", &agg)) ||
+        (rc = trove__meta_string(c, cfg, "compare", "float64", &cmp)) ||
+        (rc = trove__meta_float(c, cfg, "scale", 0, 1.0, &n->u.tr.scale)))
+        return rc;
+    if (n->n_raw == 0 || n->n_raw > TROVE_MODEL_MAX_WIDTH)
+        return trove__model_fail(c, "model.n_outputs %zu out of range", n->n_raw);
+    if (!strcmp(agg, "mean"))
+        n->u.tr.mean = 1;
+    else if (strcmp(agg, "sum"))
+        return trove__model_fail(c, "model.aggregate '%s' unknown (sum or mean)", agg);
+    if (!strcmp(cmp, "float32"))
+        n->u.tr.cmp32 = 1;
+    else if (strcmp(cmp, "float64"))
+        return trove__model_fail(c, "model.compare '%s' unknown (float32 or float64)", cmp);
+    if (!isfinite(n->u.tr.scale))
+        return trove__model_fail(c, "model.scale is not finite");
+    if (n->task == TASK_CLASSIFICATION) {
+        int ok = (n->link == LINK_PROBA && n->n_raw == n->n_classes) ||
+                 (n->link == LINK_LOGISTIC && n->n_raw == 1 && n->n_classes == 2) ||
+                 (n->link == LINK_SOFTMAX && n->n_raw == n->n_classes);
+        if (!ok)
+            return trove__model_fail(c, "model.link with %zu outputs and %zu classes: need "
+                                        "none/softmax with one output per class or logistic "
+                                        "with 1 output and 2 classes", n->n_raw, n->n_classes);
+    } else if (n->link != LINK_IDENTITY) {
+        return trove__model_fail(c, "model.link: a tree regressor takes identity");
+    }
+
+    size_t os[1] = {ANY};
+    int64_t *offs = NULL, *feat = NULL, *left = NULL, *right = NULL, *dl = NULL, *outc = NULL;
+    double *thr = NULL;
+    if ((rc = trove__tensor_i64(c, "trees/offsets", 1, 1, os, 0, &offs)))
+        goto done;
+    if (os[0] < 2) {
+        rc = trove__model_fail(c, "tensor 'trees/offsets' needs at least 2 entries (1 tree)");
+        goto done;
+    }
+    size_t T = os[0] - 1, N = (size_t)offs[T];
+    if (offs[0] != 0 || offs[T] < 0 || offs[T] > INT32_MAX) {
+        rc = trove__model_fail(c, "tensor 'trees/offsets' must start at 0 and end at the node "
+                                  "count (at most %d)", INT32_MAX);
+        goto done;
+    }
+    for (size_t t = 0; t < T; t++)
+        if (offs[t + 1] <= offs[t]) {
+            rc = trove__model_fail(c, "tensor 'trees/offsets': tree %zu is empty or offsets "
+                                      "decrease", t);
+            goto done;
+        }
+    size_t ns[1] = {N};
+    if ((rc = trove__tensor_i64(c, "trees/feature", 1, 1, ns, 0, &feat)) ||
+        (rc = trove__tensor_i64(c, "trees/left", 1, 1, ns, 0, &left)) ||
+        (rc = trove__tensor_i64(c, "trees/right", 1, 1, ns, 0, &right)) ||
+        (rc = trove__tensor_i64(c, "trees/default_left", 0, 1, ns, 1, &dl)) ||
+        (rc = trove__tensor_f64(c, "trees/threshold", 1, 1, ns, 0, &thr)))
+        goto done;
+    size_t vs[2] = {N, ANY};
+    if ((rc = trove__tensor_f64(c, "trees/value", 1, 2, vs, 0, &n->u.tr.value)))
+        goto done;
+    size_t W = vs[1];
+    if (W != n->n_raw && W != 1) {
+        rc = trove__model_fail(c, "tensor 'trees/value' has %zu columns: need 1 or n_outputs "
+                                  "(%zu)", W, n->n_raw);
+        goto done;
+    }
+    size_t ts[1] = {T};
+    if ((rc = trove__tensor_i64(c, "trees/output", W == 1 && n->n_raw > 1, 1, ts, 0, &outc)))
+        goto done;
+    size_t bs[1] = {n->n_raw};
+    if ((rc = trove__tensor_f64(c, "base_score", 0, 1, bs, 1, &n->u.tr.base)))
+        goto done;
+    n->u.tr.n_trees = T;
+    n->u.tr.n_nodes = N;
+    n->scratch = n->u.tr.cmp32 ? n->n_in : 0;
+    n->u.tr.width = W;
+    n->u.tr.nodes = trove__malloc_aligned(c->a, N * sizeof(tnode), 64);
+    n->u.tr.roots = trove__calloc(c->a, T, sizeof(size_t));
+    uint16_t *depth = trove__calloc(c->a, N, sizeof(uint16_t)); /* 0 = no parent seen yet */
+    if (!n->u.tr.nodes || !n->u.tr.roots || !depth) {
+        trove__free(c->a, depth);
+        rc = trove__fail(c->err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory for %zu nodes",
+                         N);
+        goto done;
+    }
+    for (size_t t = 0; t < T && rc == 0; t++) {
+        size_t lo = (size_t)offs[t], hi = (size_t)offs[t + 1], sz = hi - lo;
+        n->u.tr.roots[t] = lo;
+        if (outc) {
+            if (outc[t] < 0 || (uint64_t)outc[t] >= n->n_raw) {
+                rc = trove__model_fail(c, "tensor 'trees/output'[%zu] = %lld: not an output "
+                                          "column (0..%zu)", t, (long long)outc[t], n->n_raw - 1);
+                break;
+            }
+        }
+        depth[lo] = 1;
+        for (size_t i = lo; i < hi; i++) {
+            size_t li = i - lo;
+            if (depth[i] == 0) {
+                rc = trove__model_fail(c, "tree %zu: node %zu is unreachable (no parent)", t, li);
+                break;
+            }
+            tnode *nd = &n->u.tr.nodes[i];
+            nd->thr = thr[i];
+            nd->default_left = dl ? (dl[i] != 0) : 0;
+            if (left[i] == -1 && right[i] == -1) {
+                nd->left = nd->right = -1;
+                nd->feature = 0;
+                for (size_t k = 0; k < W; k++)
+                    if (!isfinite(n->u.tr.value[i * W + k])) {
+                        rc = trove__model_fail(c, "tree %zu: leaf %zu has a non-finite value", t,
+                                               li);
+                        break;
+                    }
+                continue;
+            }
+            if (left[i] == -1 || right[i] == -1) {
+                rc = trove__model_fail(c, "tree %zu: node %zu has one child (need 0 or 2)", t, li);
+                break;
+            }
+            int64_t ch[2] = {left[i], right[i]};
+            for (int k = 0; k < 2 && rc == 0; k++) {
+                if (ch[k] <= (int64_t)li || (uint64_t)ch[k] >= sz) {
+                    rc = trove__model_fail(c, "tree %zu: node %zu has child %lld: must be after "
+                                              "its parent and below %zu (cycle or out of range)",
+                                           t, li, (long long)ch[k], sz);
+                    break;
+                }
+                size_t g = lo + (size_t)ch[k];
+                if (depth[g] != 0) {
+                    rc = trove__model_fail(c, "tree %zu: node %lld has two parents", t,
+                                           (long long)ch[k]);
+                    break;
+                }
+                if (depth[i] >= TROVE_MODEL_MAX_DEPTH) {
+                    rc = trove__model_fail(c, "tree %zu: deeper than %u levels", t,
+                                           TROVE_MODEL_MAX_DEPTH);
+                    break;
+                }
+                depth[g] = (uint16_t)(depth[i] + 1);
+            }
+            if (rc)
+                break;
+            if (left[i] == right[i]) {
+                rc = trove__model_fail(c, "tree %zu: node %zu has the same child twice", t, li);
+                break;
+            }
+            if (feat[i] < 0 || (uint64_t)feat[i] >= n->n_in) {
+                rc = trove__model_fail(c, "tree %zu: node %zu splits on feature %lld of %zu", t,
+                                       li, (long long)feat[i], n->n_in);
+                break;
+            }
+            if (isnan(thr[i])) {
+                rc = trove__model_fail(c, "tree %zu: node %zu has a NaN threshold", t, li);
+                break;
+            }
+            nd->feature = (int32_t)feat[i];
+            nd->left = (int32_t)(lo + (size_t)left[i]);
+            nd->right = (int32_t)(lo + (size_t)right[i]);
+        }
+    }
+    trove__free(c->a, depth);
+    if (rc == 0 && outc) {
+        n->u.tr.out_col = trove__calloc(c->a, T, sizeof(size_t));
+        if (!n->u.tr.out_col)
+            rc = trove__fail(c->err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+        for (size_t t = 0; rc == 0 && t < T; t++)
+            n->u.tr.out_col[t] = (size_t)outc[t];
+    }
+done:
+    trove__free(c->a, offs);
+    trove__free(c->a, feat);
+    trove__free(c->a, left);
+    trove__free(c->a, right);
+    trove__free(c->a, dl);
+    trove__free(c->a, outc);
+    trove__free(c->a, thr);
+    return rc;
+}
+
+/* Trees walked tree-outer, row-inner over the block: one tree's nodes stay in cache while all
+ * R rows go through it. Four rows are walked in lockstep to overlap their cache misses. */
+static void run_trees(const mnode *n, const double *in, size_t R, double *out, double *xin)
+{
+    const size_t d = n->n_in, K = n->n_raw, W = n->u.tr.width;
+    const tnode *nodes = n->u.tr.nodes;
+    const double *x = in;
+    if (n->u.tr.cmp32) { /* round through float32 once per block, as sklearn casts X */
+        for (size_t i = 0; i < R * d; i++)
+            xin[i] = (double)(float)in[i];
+        x = xin;
+    }
+    for (size_t r = 0; r < R; r++)
+        for (size_t k = 0; k < K; k++)
+            out[r * K + k] = n->u.tr.mean ? 0.0 : (n->u.tr.base ? n->u.tr.base[k] : 0.0);
+    const double scale = n->u.tr.scale;
+#define STEP(idx, row)                                                                             \
+    do {                                                                                           \
+        const tnode *nd_ = &nodes[idx];                                                            \
+        double v_ = (row)[nd_->feature];                                                           \
+        int gl_ = isnan(v_) ? (int)nd_->default_left : v_ <= nd_->thr;                             \
+        idx = gl_ ? nd_->left : nd_->right;                                                        \
+    } while (0)
+    for (size_t t = 0; t < n->u.tr.n_trees; t++) {
+        const int32_t root = (int32_t)n->u.tr.roots[t];
+        const size_t col = n->u.tr.out_col ? n->u.tr.out_col[t] : 0;
+        size_t r = 0;
+        for (; r + 4 <= R; r += 4) {
+            const double *x0 = x + r * d, *x1 = x0 + d, *x2 = x1 + d, *x3 = x2 + d;
+            int32_t i0 = root, i1 = root, i2 = root, i3 = root;
+            while (nodes[i0].left >= 0 || nodes[i1].left >= 0 || nodes[i2].left >= 0 ||
+                   nodes[i3].left >= 0) {
+                if (nodes[i0].left >= 0) STEP(i0, x0);
+                if (nodes[i1].left >= 0) STEP(i1, x1);
+                if (nodes[i2].left >= 0) STEP(i2, x2);
+                if (nodes[i3].left >= 0) STEP(i3, x3);
+            }
+            int32_t ids[4] = {i0, i1, i2, i3};
+            for (int q = 0; q < 4; q++) {
+                const double *v = n->u.tr.value + (size_t)ids[q] * W;
+                double *o = out + (r + (size_t)q) * K;
+                if (W == K)
+                    for (size_t k = 0; k < K; k++)
+                        o[k] += scale * v[k];
+                else
+                    o[col] += scale * v[0];
+            }
+        }
+        for (; r < R; r++) {
+            const double *xr = x + r * d;
+            int32_t i = root;
+            while (nodes[i].left >= 0)
+                STEP(i, xr);
+            const double *v = n->u.tr.value + (size_t)i * W;
+            double *o = out + r * K;
+            if (W == K)
+                for (size_t k = 0; k < K; k++)
+                    o[k] += scale * v[k];
+            else
+                o[col] += scale * v[0];
+        }
+    }
+#undef STEP
+    if (n->u.tr.mean) {
+        const double nt = (double)n->u.tr.n_trees;
+        for (size_t i = 0; i < R * K; i++)
+            out[i] /= nt;
+        if (n->u.tr.base)
+            for (size_t r = 0; r < R; r++)
+                for (size_t k = 0; k < K; k++)
+                    out[r * K + k] += n->u.tr.base[k];
+    }
+}
+
+/* ---- mlp --------------------------------------------------------------------------------- */
+
+static int parse_act(const char *s, mact *out)
+{
+    static const char *names[] = {"identity", "relu", "tanh", "logistic", "softmax"};
+    for (int i = 0; i < 5; i++)
+        if (!strcmp(s, names[i])) {
+            *out = (mact)i;
+            return 1;
+        }
+    return 0;
+}
+
+int trove__bind_mlp(bindctx *c, const trove_value *cfg, mnode *n)
+{
+    const trove_value *acts = trove_value_get(cfg, "activations");
+    if (trove_value_type_of(acts) != TROVE_VALUE_ARRAY)
+        return trove__model_fail(c, "model.activations must be an array of names");
+    size_t L = trove_value_count(acts) + 1;
+    if (L > TROVE_MODEL_MAX_LAYERS)
+        return trove__model_fail(c, "%zu layers: more than %u", L, TROVE_MODEL_MAX_LAYERS);
+    n->u.mlp.n_layers = L;
+    n->u.mlp.dims = trove__calloc(c->a, L + 1, sizeof(size_t));
+    n->u.mlp.w = trove__calloc(c->a, L, sizeof(double *));
+    n->u.mlp.b = trove__calloc(c->a, L, sizeof(double *));
+    n->u.mlp.act = trove__calloc(c->a, L, sizeof(mact));
+    if (!n->u.mlp.dims || !n->u.mlp.w || !n->u.mlp.b || !n->u.mlp.act)
+        return trove__fail(c->err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+    for (size_t i = 0; i + 1 < L; i++) {
+        const char *s = NULL;
+        if (trove_value_get_string(trove_value_at(acts, i), &s, NULL) ||
+            !parse_act(s, &n->u.mlp.act[i]) || n->u.mlp.act[i] == ACT_SOFTMAX)
+            return trove__model_fail(c, "model.activations[%zu]: need identity, relu, tanh or "
+                                        "logistic", i);
+    }
+    const char *oa;
+    int rc = trove__meta_string(c, cfg, "output_activation", NULL, &oa);
+    if (rc)
+        return rc;
+    if (!parse_act(oa, &n->u.mlp.act[L - 1]) || n->u.mlp.act[L - 1] == ACT_RELU ||
+        n->u.mlp.act[L - 1] == ACT_TANH)
+        return trove__model_fail(c, "model.output_activation '%s': need identity, logistic or "
+                                    "softmax", oa);
+    n->u.mlp.dims[0] = n->n_in;
+    size_t maxw = n->n_in;
+    for (size_t i = 0; i < L; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "layers/%zu/weight", i);
+        size_t ws[2] = {ANY, n->u.mlp.dims[i]};
+        if ((rc = trove__tensor_f64(c, name, 1, 2, ws, 1, &n->u.mlp.w[i])))
+            return rc;
+        if (ws[0] == 0 || ws[0] > TROVE_MODEL_MAX_WIDTH)
+            return trove__model_fail(c, "tensor '%s': %zu units out of range", name, ws[0]);
+        n->u.mlp.dims[i + 1] = ws[0];
+        if (ws[0] > maxw)
+            maxw = ws[0];
+        snprintf(name, sizeof name, "layers/%zu/bias", i);
+        size_t bs[1] = {ws[0]};
+        if ((rc = trove__tensor_f64(c, name, 1, 1, bs, 1, &n->u.mlp.b[i])))
+            return rc;
+    }
+    n->n_raw = n->u.mlp.dims[L];
+    mact out = n->u.mlp.act[L - 1];
+    if (n->task == TASK_CLASSIFICATION) {
+        if (!((out == ACT_LOGISTIC && n->n_raw == 1 && n->n_classes == 2) ||
+              (out == ACT_SOFTMAX && n->n_raw == n->n_classes && n->n_classes > 2)))
+            return trove__model_fail(c, "classifier output: need logistic with 1 unit and 2 "
+                                        "classes or softmax with one unit per class (%zu units, "
+                                        "%zu classes, %s)", n->n_raw, n->n_classes, oa);
+        n->link = out == ACT_LOGISTIC ? LINK_LOGISTIC : LINK_PROBA;
+    } else if (out == ACT_SOFTMAX) {
+        return trove__model_fail(c, "a regressor cannot end in softmax");
+    }
+    n->scratch = 2 * maxw;
+    return TROVE_OK;
+}
+
+static void activate(mact a, double *y, size_t R, size_t k)
+{
+    size_t m = R * k;
+    switch (a) {
+    case ACT_IDENTITY: break;
+    case ACT_RELU:
+        for (size_t i = 0; i < m; i++)
+            y[i] = y[i] > 0 ? y[i] : 0.0; /* sklearn: np.maximum(X, 0) */
+        break;
+    case ACT_TANH:
+        for (size_t i = 0; i < m; i++)
+            y[i] = tanh(y[i]);
+        break;
+    case ACT_LOGISTIC:
+        for (size_t i = 0; i < m; i++)
+            y[i] = 1.0 / (1.0 + exp(-y[i]));
+        break;
+    case ACT_SOFTMAX:
+        for (size_t r = 0; r < R; r++) {
+            double *v = y + r * k, mx = v[0], s = 0;
+            for (size_t j = 1; j < k; j++)
+                mx = v[j] > mx ? v[j] : mx;
+            for (size_t j = 0; j < k; j++)
+                s += (v[j] = exp(v[j] - mx));
+            for (size_t j = 0; j < k; j++)
+                v[j] /= s;
+        }
+        break;
+    }
+}
+
+/* y[R, m] = x[R, k] W^T + b with W [m, k]: 4 rows x 1 output per inner step, contiguous k. */
+static void dense(const double *x, size_t R, size_t k, const double *W, const double *b,
+                  size_t m, double *y)
+{
+    size_t r = 0;
+    for (; r + 4 <= R; r += 4) {
+        const double *x0 = x + r * k, *x1 = x0 + k, *x2 = x1 + k, *x3 = x2 + k;
+        for (size_t j = 0; j < m; j++) {
+            const double *w = W + j * k;
+            double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            for (size_t i = 0; i < k; i++) {
+                double wi = w[i];
+                s0 += x0[i] * wi;
+                s1 += x1[i] * wi;
+                s2 += x2[i] * wi;
+                s3 += x3[i] * wi;
+            }
+            y[r * m + j] = s0 + b[j];
+            y[(r + 1) * m + j] = s1 + b[j];
+            y[(r + 2) * m + j] = s2 + b[j];
+            y[(r + 3) * m + j] = s3 + b[j];
+        }
+    }
+    for (; r < R; r++) {
+        const double *xr = x + r * k;
+        for (size_t j = 0; j < m; j++) {
+            const double *w = W + j * k;
+            double s = 0;
+            for (size_t i = 0; i < k; i++)
+                s += xr[i] * w[i];
+            y[r * m + j] = s + b[j];
+        }
+    }
+}
+
+static void run_mlp(const mnode *n, const double *in, size_t R, double *out, double *tmp)
+{
+    const size_t L = n->u.mlp.n_layers;
+    size_t maxw = n->scratch / 2;
+    double *bufs[2] = {tmp, tmp + R * maxw};
+    const double *x = in;
+    for (size_t i = 0; i < L; i++) {
+        double *y = i + 1 == L ? out : bufs[i & 1];
+        dense(x, R, n->u.mlp.dims[i], n->u.mlp.w[i], n->u.mlp.b[i], n->u.mlp.dims[i + 1], y);
+        /* the output activation is applied by the caller (it is the link) */
+        if (i + 1 < L)
+            activate(n->u.mlp.act[i], y, R, n->u.mlp.dims[i + 1]);
+        x = y;
+    }
+    if (n->task != TASK_CLASSIFICATION)
+        activate(n->u.mlp.act[L - 1], out, R, n->n_raw);
+}
+
+/* ---- dispatch ---------------------------------------------------------------------------- */
+
+int trove__run_raw(const mnode *n, const double *in, size_t R, double *out, double *tmp,
+                   size_t row0, trove_error *err)
+{
+    switch (n->kind) {
+    case K_LINEAR: run_linear(n, in, R, out); return TROVE_OK;
+    case K_SCALER: run_scaler(n, in, R, out); return TROVE_OK;
+    case K_IMPUTER: run_imputer(n, in, R, out); return TROVE_OK;
+    case K_ONEHOT: return run_onehot(n, in, R, out, row0, err);
+    case K_TREES: run_trees(n, in, R, out, tmp); return TROVE_OK;
+    case K_MLP: run_mlp(n, in, R, out, tmp); return TROVE_OK;
+    case K_PIPELINE: break;
+    }
+    return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET, "internal: pipeline in run_raw");
+}
+
+void trove__node_free_kind(const trove_allocator *a, mnode *n)
+{
+    switch (n->kind) {
+    case K_LINEAR:
+        trove__free(a, n->u.lin.coef);
+        trove__free(a, n->u.lin.intercept);
+        break;
+    case K_SCALER:
+        trove__free(a, n->u.sc.a);
+        trove__free(a, n->u.sc.b);
+        break;
+    case K_IMPUTER:
+        trove__free(a, n->u.imp.stats);
+        trove__free(a, n->u.imp.keep);
+        break;
+    case K_ONEHOT:
+        trove__free(a, n->u.oh.cats);
+        trove__free(a, n->u.oh.offs);
+        break;
+    case K_TREES:
+        trove__free_aligned(a, n->u.tr.nodes);
+        trove__free(a, n->u.tr.roots);
+        trove__free(a, n->u.tr.out_col);
+        trove__free(a, n->u.tr.value);
+        trove__free(a, n->u.tr.base);
+        break;
+    case K_MLP:
+        for (size_t i = 0; n->u.mlp.w && i < n->u.mlp.n_layers; i++)
+            trove__free(a, n->u.mlp.w[i]);
+        for (size_t i = 0; n->u.mlp.b && i < n->u.mlp.n_layers; i++)
+            trove__free(a, n->u.mlp.b[i]);
+        trove__free(a, n->u.mlp.w);
+        trove__free(a, n->u.mlp.b);
+        trove__free(a, n->u.mlp.dims);
+        trove__free(a, n->u.mlp.act);
+        break;
+    case K_PIPELINE: break;
+    }
+}
