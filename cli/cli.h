@@ -85,5 +85,7 @@ CLI_COMMAND(cli_cmd_ls);
 CLI_COMMAND(cli_cmd_verify);
 CLI_COMMAND(cli_cmd_cat);
 CLI_COMMAND(cli_cmd_diff);
+CLI_COMMAND(cli_cmd_predict);
+CLI_COMMAND(cli_cmd_fit);
 
 #endif

@@ -10,6 +10,8 @@ static const cli_command commands[] = {
     {"verify", "check every checksum of a file (exit 0 only when all hold)", cli_cmd_verify},
     {"cat", "print a tensor, or export it as .npy", cli_cmd_cat},
     {"diff", "compare the metadata and tensors of two files", cli_cmd_diff},
+    {"predict", "run a model on a CSV or .npy batch (labels, --proba, --decision)", cli_cmd_predict},
+    {"fit", "fit linear, ridge or logistic regression on a CSV file, in C", cli_cmd_fit},
 };
 
 static void usage(FILE *out)

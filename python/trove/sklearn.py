@@ -1,0 +1,883 @@
+"""trove.sklearn: save fitted scikit-learn estimators as trove models, load them back.
+
+    import trove.sklearn
+    trove.sklearn.dump(estimator, "model.trove", description="...")
+    est = trove.sklearn.load("model.trove")   # a real, fitted scikit-learn estimator
+
+The file holds the model kind (docs/MODELS.md), the hyperparameters, the input/output signature
+and the weights as tensors; it is never a pickle, and loading executes nothing from the file:
+the estimator is rebuilt from its class name (looked up in a fixed table of supported classes),
+its parameters and its arrays. An estimator that has no kind raises TypeError naming it.
+The same file predicts from C (`trove predict`, trove_model_predict).
+"""
+import ctypes
+import ctypes.util
+import datetime
+import json
+import math
+import os
+
+import numpy as np
+
+__all__ = ["dump", "load", "SUPPORTED"]
+
+# ---- a minimal ctypes binding of the container API (include/trove/format.h) ----------------
+
+
+class _Err(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_int), ("offset", ctypes.c_uint64),
+                ("message", ctypes.c_char * 256)]
+
+
+class _Spec(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("dtype", ctypes.c_int), ("rank", ctypes.c_uint32),
+                ("shape", ctypes.POINTER(ctypes.c_uint64)), ("flags", ctypes.c_uint32),
+                ("alignment", ctypes.c_uint32)]
+
+
+class _Info(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("name_len", ctypes.c_size_t),
+                ("dtype", ctypes.c_int), ("rank", ctypes.c_uint32),
+                ("shape", ctypes.POINTER(ctypes.c_uint64)), ("count", ctypes.c_uint64),
+                ("nbytes", ctypes.c_uint64), ("offset", ctypes.c_uint64),
+                ("stored_bytes", ctypes.c_uint64), ("alignment", ctypes.c_uint32),
+                ("compressed", ctypes.c_uint32)]
+
+
+_DTYPES = {np.dtype(np.bool_): 1, np.dtype(np.int8): 2, np.dtype(np.int16): 3,
+           np.dtype(np.int32): 4, np.dtype(np.int64): 5, np.dtype(np.uint8): 6,
+           np.dtype(np.uint16): 7, np.dtype(np.uint32): 8, np.dtype(np.uint64): 9,
+           np.dtype(np.float16): 10, np.dtype(np.float32): 12, np.dtype(np.float64): 13}
+_NP = {v: k for k, v in _DTYPES.items()}
+_lib_handle = None
+
+
+def _lib():
+    global _lib_handle
+    if _lib_handle is not None:
+        return _lib_handle
+    cands = [os.environ.get("TROVE_LIB"),
+             os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build",
+                          "libtrove.so"),
+             ctypes.util.find_library("trove")]
+    for c in cands:
+        if c and (os.path.exists(c) or not os.path.dirname(c)):
+            try:
+                lib = ctypes.CDLL(c)
+                break
+            except OSError:
+                continue
+    else:
+        raise OSError("libtrove.so not found: set TROVE_LIB or build with make")
+    P, V = ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)
+    E = ctypes.POINTER(_Err)
+    sig = {
+        "trove_value_null": (P, [P]), "trove_value_bool": (P, [P, ctypes.c_int]),
+        "trove_value_int": (P, [P, ctypes.c_int64]), "trove_value_uint": (P, [P, ctypes.c_uint64]),
+        "trove_value_float": (P, [P, ctypes.c_double]),
+        "trove_value_string": (P, [P, ctypes.c_char_p, ctypes.c_size_t]),
+        "trove_value_array": (P, [P]), "trove_value_map": (P, [P]),
+        "trove_value_free": (None, [P]),
+        "trove_value_array_take": (ctypes.c_int, [P, P]),
+        "trove_value_map_take": (ctypes.c_int, [P, ctypes.c_char_p, ctypes.c_size_t, P]),
+        "trove_value_to_json": (ctypes.c_int, [P, P, ctypes.c_int, V,
+                                               ctypes.POINTER(ctypes.c_size_t), E]),
+        "trove_free": (None, [P, P]),
+        "trove_writer_open": (ctypes.c_int, [V, ctypes.c_char_p, P, E]),
+        "trove_writer_set_metadata": (ctypes.c_int, [P, P, E]),
+        "trove_writer_add": (ctypes.c_int, [P, ctypes.POINTER(_Spec), P, E]),
+        "trove_writer_commit": (ctypes.c_int, [P, E]),
+        "trove_writer_free": (None, [P]),
+        "trove_open": (ctypes.c_int, [V, ctypes.c_char_p, P, E]),
+        "trove_close": (None, [P]),
+        "trove_file_metadata": (P, [P]),
+        "trove_file_tensor_count": (ctypes.c_size_t, [P]),
+        "trove_file_tensor_info": (ctypes.c_int, [P, ctypes.c_size_t, ctypes.POINTER(_Info)]),
+        "trove_file_tensor_data": (ctypes.c_int, [P, ctypes.c_size_t, V, E]),
+    }
+    for name, (res, args) in sig.items():
+        fn = getattr(lib, name)
+        fn.restype, fn.argtypes = res, args
+    _lib_handle = lib
+    return lib
+
+
+def _check(rc, err, what):
+    if rc != 0:
+        raise OSError("trove: %s: %s (status %d)" % (what, err.message.decode("utf-8", "replace"),
+                                                     rc))
+
+
+def _value(lib, obj):
+    """A trove_value tree (caller owns) from JSON-like Python data."""
+    if obj is None:
+        v = lib.trove_value_null(None)
+    elif isinstance(obj, (bool, np.bool_)):
+        v = lib.trove_value_bool(None, int(bool(obj)))
+    elif isinstance(obj, (int, np.integer)):
+        i = int(obj)
+        v = lib.trove_value_int(None, i) if i < 2**63 else lib.trove_value_uint(None, i)
+    elif isinstance(obj, (float, np.floating)):
+        if not math.isfinite(float(obj)):
+            raise ValueError("non-finite float %r in metadata (encode it)" % (obj,))
+        v = lib.trove_value_float(None, float(obj))
+    elif isinstance(obj, str):
+        b = obj.encode("utf-8")
+        v = lib.trove_value_string(None, b, len(b))
+    elif isinstance(obj, (list, tuple)):
+        v = lib.trove_value_array(None)
+        for item in obj:
+            if lib.trove_value_array_take(v, _value(lib, item)) != 0:
+                lib.trove_value_free(v)
+                raise MemoryError("trove metadata array")
+    elif isinstance(obj, dict):
+        v = lib.trove_value_map(None)
+        for k, item in obj.items():
+            kb = str(k).encode("utf-8")
+            if lib.trove_value_map_take(v, kb, len(kb), _value(lib, item)) != 0:
+                lib.trove_value_free(v)
+                raise MemoryError("trove metadata map")
+    else:
+        raise TypeError("cannot store %r (%s) in trove metadata" % (obj, type(obj).__name__))
+    if not v:
+        raise MemoryError("trove metadata value")
+    return v
+
+
+def _write(path, meta, tensors):
+    lib = _lib()
+    err = _Err()
+    w = ctypes.c_void_p()
+    _check(lib.trove_writer_open(ctypes.byref(w), os.fsencode(path), None, ctypes.byref(err)),
+           err, "open %s for writing" % path)
+    try:
+        _check(lib.trove_writer_set_metadata(w, _value(lib, meta), ctypes.byref(err)), err,
+               "metadata")
+        for name in sorted(tensors):
+            a = np.ascontiguousarray(tensors[name])
+            if a.dtype not in _DTYPES:
+                raise TypeError("tensor %r: dtype %s has no trove dtype" % (name, a.dtype))
+            shape = (ctypes.c_uint64 * max(a.ndim, 1))(*a.shape)
+            spec = _Spec(name.encode("utf-8"), _DTYPES[a.dtype], a.ndim, shape, 0, 0)
+            _check(lib.trove_writer_add(w, ctypes.byref(spec), a.ctypes.data_as(ctypes.c_void_p),
+                                        ctypes.byref(err)), err, "tensor %r" % name)
+        _check(lib.trove_writer_commit(w, ctypes.byref(err)), err, "commit %s" % path)
+    finally:
+        lib.trove_writer_free(w)
+
+
+def _read(path):
+    """(metadata dict, {name: ndarray copy}) of a trove file."""
+    lib = _lib()
+    err = _Err()
+    f = ctypes.c_void_p()
+    _check(lib.trove_open(ctypes.byref(f), os.fsencode(path), None, ctypes.byref(err)), err,
+           "open %s" % path)
+    try:
+        out, n = ctypes.c_void_p(), ctypes.c_size_t()
+        _check(lib.trove_value_to_json(lib.trove_file_metadata(f), None, 0, ctypes.byref(out),
+                                       ctypes.byref(n), ctypes.byref(err)), err, "metadata")
+        try:
+            meta = json.loads(ctypes.string_at(out, n.value).decode("utf-8"))
+        finally:
+            lib.trove_free(None, out)
+        tensors = {}
+        for i in range(lib.trove_file_tensor_count(f)):
+            info = _Info()
+            _check(lib.trove_file_tensor_info(f, i, ctypes.byref(info)), err, "tensor info")
+            name = info.name.decode("utf-8")
+            dt = _NP.get(info.dtype)
+            if dt is None:
+                raise TypeError("tensor %r: dtype %d not supported here" % (name, info.dtype))
+            shape = tuple(info.shape[k] for k in range(info.rank))
+            data = ctypes.c_void_p()
+            _check(lib.trove_file_tensor_data(f, i, ctypes.byref(data), ctypes.byref(err)), err,
+                   "tensor %r" % name)
+            buf = ctypes.string_at(data, info.nbytes) if info.nbytes else b""
+            tensors[name] = np.frombuffer(buf, dtype=dt).reshape(shape).copy()
+        return meta, tensors
+    finally:
+        lib.trove_close(f)
+
+
+# ---- parameters: JSON-safe encoding of get_params() ----------------------------------------
+
+def _enc_param(name, v):
+    if v is None or isinstance(v, (bool, str)):
+        return v
+    if isinstance(v, (np.bool_,)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        return f if math.isfinite(f) else {"$float": repr(f)}
+    if isinstance(v, (list, tuple)):
+        return [_enc_param(name, x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _enc_param(name, x) for k, x in v.items()}
+    if isinstance(v, np.random.RandomState):
+        return None  # only seeds training; predictions do not depend on it
+    if isinstance(v, type) and issubclass(v, np.generic):
+        return {"$dtype": np.dtype(v).name}
+    if isinstance(v, np.dtype):
+        return {"$dtype": v.name}
+    raise TypeError("parameter %r = %r cannot be stored in a trove file" % (name, v))
+
+
+def _dec_param(v):
+    if isinstance(v, list):
+        return [_dec_param(x) for x in v]
+    if isinstance(v, dict):
+        if set(v) == {"$float"}:
+            return float(v["$float"])
+        if set(v) == {"$dtype"}:
+            return np.dtype(v["$dtype"]).type
+        return {k: _dec_param(x) for k, x in v.items()}
+    return v
+
+
+def _params(est):
+    return {k: _enc_param(k, v) for k, v in est.get_params(deep=False).items()}
+
+
+def _classes(est):
+    c = np.asarray(est.classes_)
+    if c.ndim != 1:
+        raise TypeError("%s: multi-output classification is not supported" % _name(est))
+    if c.dtype.kind in "iub":
+        lst = [int(x) for x in c]
+    elif c.dtype.kind == "f":
+        lst = [float(x) for x in c]
+    elif c.dtype.kind in "UO":
+        if not all(isinstance(x, str) for x in c):
+            raise TypeError("%s: class labels must be numbers or strings" % _name(est))
+        lst = [str(x) for x in c]
+    else:
+        raise TypeError("%s: class labels of dtype %s not supported" % (_name(est), c.dtype))
+    return lst, c.dtype.str
+
+
+def _name(est):
+    return type(est).__module__.split("._")[0] + "." + type(est).__name__
+
+
+# ---- the estimator table -------------------------------------------------------------------
+
+def _sk(mod, cls):
+    import importlib
+    return getattr(importlib.import_module(mod), cls)
+
+
+_LINEAR_REG = ["LinearRegression", "Ridge", "Lasso", "ElasticNet", "SGDRegressor"]
+_LINEAR_CLS = ["LogisticRegression", "LinearSVC", "SGDClassifier"]
+_TREES = {"DecisionTreeClassifier": "sklearn.tree", "DecisionTreeRegressor": "sklearn.tree",
+          "RandomForestClassifier": "sklearn.ensemble", "RandomForestRegressor": "sklearn.ensemble",
+          "ExtraTreesClassifier": "sklearn.ensemble", "ExtraTreesRegressor": "sklearn.ensemble"}
+_GB = ["GradientBoostingClassifier", "GradientBoostingRegressor"]
+_HGB = ["HistGradientBoostingClassifier", "HistGradientBoostingRegressor"]
+_MLP = ["MLPClassifier", "MLPRegressor"]
+_PRE = {"StandardScaler": "sklearn.preprocessing", "MinMaxScaler": "sklearn.preprocessing",
+        "OneHotEncoder": "sklearn.preprocessing", "SimpleImputer": "sklearn.impute"}
+
+SUPPORTED = sorted(["sklearn.linear_model." + n for n in _LINEAR_REG + _LINEAR_CLS if n != "LinearSVC"]
+                   + ["sklearn.svm.LinearSVC"]
+                   + [m + "." + n for n, m in _TREES.items()]
+                   + ["sklearn.ensemble." + n for n in _GB + _HGB]
+                   + ["sklearn.neural_network." + n for n in _MLP]
+                   + [m + "." + n for n, m in _PRE.items()] + ["sklearn.pipeline.Pipeline"])
+
+
+def _class_for(estimator_name):
+    """The sklearn class named in a file, only if it is one we support (no arbitrary import)."""
+    if estimator_name not in SUPPORTED:
+        raise TypeError("trove.sklearn.load: estimator %r is not supported (supported: %s)"
+                        % (estimator_name, ", ".join(SUPPORTED)))
+    mod, cls = estimator_name.rsplit(".", 1)
+    return _sk(mod, cls)
+
+
+def _f64(a):
+    return np.ascontiguousarray(np.asarray(a, dtype=np.float64))
+
+
+# ---- dump -------------------------------------------------------------------------------------
+
+def _node(est, prefix):
+    """(model node dict, {tensor name: array}) for one estimator, tensors under prefix."""
+    from sklearn.utils.validation import check_is_fitted
+    cls = type(est).__name__
+    name = _name(est)
+    if name not in SUPPORTED:
+        raise TypeError("trove.sklearn.dump: %s is not supported (supported: %s)"
+                        % (type(est).__module__ + "." + cls, ", ".join(SUPPORTED)))
+    if cls != "Pipeline":
+        check_is_fitted(est)
+    t = {}
+    node = {"kind": None, "kind_version": 1, "estimator": name}
+    if cls == "Pipeline":
+        steps = []
+        for i, (sname, step) in enumerate(est.steps):
+            if step is None or step == "passthrough":
+                raise TypeError("trove.sklearn.dump: Pipeline step %r is passthrough: not "
+                                "supported" % sname)
+            sub, st = _node(step, "%ssteps/%d/" % (prefix, i))
+            sub["name"] = sname
+            steps.append(sub)
+            t.update(st)
+        params = {k: _enc_param(k, v) for k, v in est.get_params(deep=False).items()
+                  if k != "steps"}
+        node.update(kind="pipeline", params=params,
+                    model={"n_features": steps[0]["model"]["n_features"], "steps": steps})
+        return node, t
+    node["params"] = _params(est)
+    nf = int(est.n_features_in_)
+    m = {"n_features": nf}
+    node["model"] = m
+    if cls in _LINEAR_REG:
+        coef = np.asarray(est.coef_)
+        icpt = np.asarray(est.intercept_)
+        m.update(task="regression", link="identity",
+                 sklearn={"coef_ndim": coef.ndim, "intercept_ndim": icpt.ndim})
+        t[prefix + "coef"] = _f64(coef).reshape(-1, nf)
+        t[prefix + "intercept"] = _f64(icpt).reshape(-1)
+        m["n_outputs"] = int(t[prefix + "coef"].shape[0])
+        if t[prefix + "intercept"].size == 1 and t[prefix + "coef"].shape[0] > 1:
+            t[prefix + "intercept"] = np.repeat(t[prefix + "intercept"],
+                                                t[prefix + "coef"].shape[0])
+        node["kind"] = "linear"
+    elif cls in _LINEAR_CLS:
+        classes, cdt = _classes(est)
+        k = len(classes)
+        if cls == "LogisticRegression":
+            mc = est.multi_class
+            ovr = mc == "ovr" or (mc == "auto" and (k <= 2 or est.solver == "liblinear"))
+            link = ("logistic" if k == 2 else "ovr") if ovr else "softmax"
+        elif cls == "SGDClassifier":
+            link = ("logistic" if k == 2 else "ovr") if est.loss == "log_loss" else "none"
+        else:
+            link = "none"
+        m.update(task="classification", link=link, classes=classes,
+                 sklearn={"classes_dtype": cdt})
+        t[prefix + "coef"] = _f64(est.coef_).reshape(-1, nf)
+        t[prefix + "intercept"] = _f64(est.intercept_).reshape(-1)
+        node["kind"] = "linear"
+    elif cls == "StandardScaler":
+        node["kind"] = "scaler"
+        m.update(task="transform", op="standardize",
+                 sklearn={"n_samples_seen": _enc_param("n", np.asarray(est.n_samples_seen_)
+                                                       .tolist()),
+                          "has_mean": est.mean_ is not None, "has_scale": est.scale_ is not None,
+                          "has_var": est.var_ is not None})
+        t[prefix + "center"] = _f64(est.mean_ if est.mean_ is not None else np.zeros(nf))
+        t[prefix + "scale"] = _f64(est.scale_ if est.scale_ is not None else np.ones(nf))
+        if est.var_ is not None:
+            t[prefix + "sklearn/var"] = _f64(est.var_)
+    elif cls == "MinMaxScaler":
+        node["kind"] = "scaler"
+        m.update(task="transform", op="minmax",
+                 sklearn={"n_samples_seen": int(est.n_samples_seen_)})
+        if est.clip:
+            m["clip"] = [float(est.feature_range[0]), float(est.feature_range[1])]
+        t[prefix + "scale"] = _f64(est.scale_)
+        t[prefix + "offset"] = _f64(est.min_)
+        for a in ("data_min_", "data_max_", "data_range_"):
+            t[prefix + "sklearn/" + a.rstrip("_")] = _f64(getattr(est, a))
+    elif cls == "SimpleImputer":
+        if est.add_indicator:
+            raise TypeError("trove.sklearn.dump: SimpleImputer(add_indicator=True) is not "
+                            "supported")
+        if getattr(est, "keep_empty_features", False):
+            raise TypeError("trove.sklearn.dump: SimpleImputer(keep_empty_features=True) is "
+                            "not supported")
+        mv = est.missing_values
+        if isinstance(mv, float) and math.isnan(mv):
+            mvv = "nan"
+        elif isinstance(mv, (int, float, np.number)) and not isinstance(mv, bool):
+            mvv = float(mv)
+        else:
+            raise TypeError("trove.sklearn.dump: SimpleImputer(missing_values=%r): only numbers "
+                            "and NaN are supported" % (mv,))
+        st = np.asarray(est.statistics_)
+        if st.dtype.kind not in "fiu":
+            raise TypeError("trove.sklearn.dump: SimpleImputer with non-numeric statistics")
+        node["kind"] = "imputer"
+        m.update(task="transform", missing_value=mvv)
+        t[prefix + "statistics"] = _f64(st)
+    elif cls == "OneHotEncoder":
+        if est.drop_idx_ is not None:
+            raise TypeError("trove.sklearn.dump: OneHotEncoder(drop=%r) is not supported"
+                            % (est.drop,))
+        if getattr(est, "_infrequent_enabled", False):
+            raise TypeError("trove.sklearn.dump: OneHotEncoder with infrequent categories is "
+                            "not supported")
+        if est.handle_unknown not in ("error", "ignore"):
+            raise TypeError("trove.sklearn.dump: OneHotEncoder(handle_unknown=%r) is not "
+                            "supported" % (est.handle_unknown,))
+        cats = est.categories_
+        if any(c.dtype.kind not in "fiub" for c in cats):
+            raise TypeError("trove.sklearn.dump: OneHotEncoder with non-numeric categories is "
+                            "not supported")
+        if any(np.isnan(np.asarray(c, dtype=np.float64)).any() for c in cats):
+            raise TypeError("trove.sklearn.dump: OneHotEncoder with NaN as a category is not "
+                            "supported")
+        node["kind"] = "onehot"
+        m.update(task="transform", handle_unknown=est.handle_unknown,
+                 sklearn={"categories_dtype": [c.dtype.str for c in cats]})
+        t[prefix + "categories"] = _f64(np.concatenate([np.asarray(c, np.float64) for c in cats]))
+        t[prefix + "offsets"] = np.cumsum([0] + [len(c) for c in cats]).astype(np.int64)
+    elif cls in _TREES:
+        _dump_sk_trees(est, cls, prefix, m, t)
+        node["kind"] = "tree_ensemble"
+    elif cls in _GB:
+        _dump_gb(est, cls, prefix, m, t)
+        node["kind"] = "tree_ensemble"
+    elif cls in _HGB:
+        _dump_hgb(est, cls, prefix, m, t)
+        node["kind"] = "tree_ensemble"
+    elif cls in _MLP:
+        node["kind"] = "mlp"
+        if cls == "MLPClassifier":
+            if est._label_binarizer.y_type_ == "multilabel-indicator":
+                raise TypeError("trove.sklearn.dump: multilabel MLPClassifier is not supported")
+            classes, cdt = _classes(est)
+            m.update(task="classification", classes=classes, sklearn={"classes_dtype": cdt})
+        else:
+            m.update(task="regression")
+        m["activations"] = [est.activation] * (len(est.coefs_) - 1)
+        m["output_activation"] = est.out_activation_
+        m.setdefault("sklearn", {})["n_outputs"] = int(est.n_outputs_)
+        m["n_outputs"] = int(est.coefs_[-1].shape[1])
+        for i, (w, b) in enumerate(zip(est.coefs_, est.intercepts_)):
+            t["%slayers/%d/weight" % (prefix, i)] = _f64(np.asarray(w).T)
+            t["%slayers/%d/bias" % (prefix, i)] = _f64(b)
+    else:  # pragma: no cover (SUPPORTED and the branches above agree)
+        raise TypeError("trove.sklearn.dump: %s is not supported" % name)
+    return node, t
+
+
+def _flat_trees(trees, leaf_fn, prefix, t):
+    """Flatten sklearn Tree objects into the tree_ensemble arrays."""
+    offs, feat, thr, left, right, val = [0], [], [], [], [], []
+    for tr in trees:
+        n = tr.node_count
+        offs.append(offs[-1] + n)
+        l = tr.children_left.astype(np.int32)
+        f = tr.feature.astype(np.int32)
+        f[l == -1] = 0
+        feat.append(f)
+        thr.append(tr.threshold.astype(np.float64))
+        left.append(l)
+        right.append(tr.children_right.astype(np.int32))
+        val.append(leaf_fn(tr.value))
+    t[prefix + "trees/offsets"] = np.asarray(offs, np.int64)
+    t[prefix + "trees/feature"] = np.concatenate(feat)
+    t[prefix + "trees/threshold"] = np.concatenate(thr)
+    t[prefix + "trees/left"] = np.concatenate(left)
+    t[prefix + "trees/right"] = np.concatenate(right)
+    t[prefix + "trees/value"] = np.ascontiguousarray(np.concatenate(val))
+
+
+def _dump_sk_trees(est, cls, prefix, m, t):
+    trees = [est.tree_] if cls.startswith("DecisionTree") else [e.tree_ for e in est.estimators_]
+    m.update(aggregate="mean", compare="float32", scale=1.0)
+    if cls.endswith("Classifier"):
+        if est.n_outputs_ != 1:
+            raise TypeError("trove.sklearn.dump: multi-output %s is not supported" % cls)
+        classes, cdt = _classes(est)
+        k = len(classes)
+
+        def leaf(v):  # sklearn's predict_proba normalisation, the same numpy operations
+            p = np.array(v[:, 0, :k], dtype=np.float64)
+            s = p.sum(axis=1)[:, np.newaxis]
+            s[s == 0.0] = 1.0
+            p /= s
+            return p
+        m.update(task="classification", link="none", classes=classes, n_outputs=k,
+                 sklearn={"classes_dtype": cdt})
+    else:
+        n_out = int(est.n_outputs_)
+
+        def leaf(v):
+            return np.array(v[:, :, 0], dtype=np.float64)
+        m.update(task="regression", link="identity", n_outputs=n_out,
+                 sklearn={"n_outputs": n_out})
+    _flat_trees(trees, leaf, prefix, t)
+
+
+def _dump_gb(est, cls, prefix, m, t):
+    init = est.init_
+    if isinstance(init, str) and init == "zero":
+        init_desc = "zero"
+    elif type(init).__name__ == "DummyClassifier" and init._strategy == "prior":
+        init_desc = {"strategy": "prior", "class_prior": [float(x) for x in init.class_prior_]}
+    elif type(init).__name__ == "DummyRegressor" and np.asarray(init.constant_).size == 1:
+        init_desc = {"strategy": init.strategy,
+                     "constant": float(np.asarray(init.constant_).ravel()[0])}
+    else:
+        raise TypeError("trove.sklearn.dump: %s with init=%r is not supported"
+                        % (cls, est.init))
+    K = est.estimators_.shape[1]
+    base = est._raw_predict_init(np.zeros((1, est.n_features_in_), dtype=np.float32))[0]
+    m.update(aggregate="sum", compare="float32", scale=float(est.learning_rate), n_outputs=K,
+             sklearn={"init": init_desc, "n_estimators": int(est.n_estimators_)})
+    if cls == "GradientBoostingClassifier":
+        if est.loss != "log_loss":
+            raise TypeError("trove.sklearn.dump: GradientBoostingClassifier(loss=%r) is not "
+                            "supported" % (est.loss,))
+        classes, cdt = _classes(est)
+        m.update(task="classification", link="logistic" if K == 1 else "softmax",
+                 classes=classes)
+        m["sklearn"]["classes_dtype"] = cdt
+    else:
+        m.update(task="regression", link="identity")
+    trees = [est.estimators_[i, k].tree_ for i in range(est.estimators_.shape[0])
+             for k in range(K)]
+    _flat_trees(trees, lambda v: np.array(v[:, 0, :1], dtype=np.float64), prefix, t)
+    if K > 1:
+        t[prefix + "trees/output"] = np.tile(np.arange(K, dtype=np.int32),
+                                             est.estimators_.shape[0])
+    t[prefix + "base_score"] = _f64(base).reshape(-1)
+
+
+def _dump_hgb(est, cls, prefix, m, t):
+    if est.is_categorical_ is not None and np.any(est.is_categorical_):
+        raise TypeError("trove.sklearn.dump: %s with categorical features is not supported"
+                        % cls)
+    lossname = type(est._loss).__name__
+    K = int(est.n_trees_per_iteration_)
+    if cls.endswith("Classifier"):
+        classes, cdt = _classes(est)
+        m.update(task="classification", link="logistic" if K == 1 else "softmax",
+                 classes=classes, sklearn={"classes_dtype": cdt})
+    else:
+        if lossname not in ("HalfSquaredError", "AbsoluteError", "PinballLoss"):
+            raise TypeError("trove.sklearn.dump: %s(loss=%r) is not supported (its link is "
+                            "not the identity)" % (cls, est.loss))
+        m.update(task="regression", link="identity", sklearn={})
+    base = np.asarray(est._baseline_prediction, dtype=np.float64)
+    m["sklearn"].update(baseline_shape=list(base.shape), n_iter=len(est._predictors))
+    m.update(aggregate="sum", compare="float64", scale=1.0, n_outputs=K)
+    offs, feat, thr, left, right, dl, val, outc = [0], [], [], [], [], [], [], []
+    for it in est._predictors:
+        for k, p in enumerate(it):
+            nodes = p.nodes
+            n = len(nodes)
+            offs.append(offs[-1] + n)
+            leaf = nodes["is_leaf"].astype(bool)
+            feat.append(np.where(leaf, 0, nodes["feature_idx"]).astype(np.int32))
+            thr.append(nodes["num_threshold"].astype(np.float64))
+            left.append(np.where(leaf, -1, nodes["left"].astype(np.int64)).astype(np.int32))
+            right.append(np.where(leaf, -1, nodes["right"].astype(np.int64)).astype(np.int32))
+            dl.append(nodes["missing_go_to_left"].astype(np.uint8))
+            val.append(nodes["value"].astype(np.float64).reshape(-1, 1))
+            outc.append(k)
+    t[prefix + "trees/offsets"] = np.asarray(offs, np.int64)
+    t[prefix + "trees/feature"] = np.concatenate(feat)
+    t[prefix + "trees/threshold"] = np.concatenate(thr)
+    t[prefix + "trees/left"] = np.concatenate(left)
+    t[prefix + "trees/right"] = np.concatenate(right)
+    t[prefix + "trees/default_left"] = np.concatenate(dl)
+    t[prefix + "trees/value"] = np.concatenate(val)
+    if K > 1:
+        t[prefix + "trees/output"] = np.asarray(outc, np.int32)
+    t[prefix + "base_score"] = base.reshape(-1)
+
+
+def dump(estimator, path, **metadata):
+    """Write a fitted scikit-learn estimator to path as a trove model (atomically).
+
+    metadata: extra top-level keys (description, license, user, metrics, ...). The producer,
+    estimator class, parameters, signature (feature count and names, classes) and creation
+    time are recorded automatically. Raises TypeError for an unsupported estimator (naming
+    it) or a setting that the model kinds cannot represent; nothing is silently dropped."""
+    import sklearn
+    node, tensors = _node(estimator, "")
+    nf = node["model"]["n_features"]
+    meta = dict(node)
+    meta["producer"] = {"name": "scikit-learn", "version": sklearn.__version__}
+    meta["created"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    sig = {"inputs": {"n_features": nf, "dtype": "float64"}}
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is not None:
+        sig["inputs"]["names"] = [str(x) for x in names]
+    last = node
+    while last["kind"] == "pipeline":
+        last = last["model"]["steps"][-1]
+    if last["model"].get("task") == "classification":
+        sig["classes"] = last["model"]["classes"]
+        sig["outputs"] = {"n_outputs": 1}
+    elif last["model"].get("task") == "regression":
+        sig["outputs"] = {"n_outputs": int(last["model"]["n_outputs"])}
+    meta["signature"] = sig
+    for k, v in metadata.items():
+        if k in ("kind", "kind_version", "model", "estimator", "params", "signature"):
+            raise ValueError("trove.sklearn.dump: %r is set by dump itself" % k)
+        meta[k] = v
+    _write(os.fspath(path), meta, tensors)
+
+
+# ---- load -------------------------------------------------------------------------------------
+
+def _classes_array(m):
+    dt = m.get("sklearn", {}).get("classes_dtype")
+    c = np.asarray(m["classes"])
+    return c.astype(np.dtype(dt)) if dt else c
+
+
+def _tree_object(n_features, n_classes, n_outputs, nodes_left, nodes_right, feature, threshold,
+                 value):
+    from sklearn.tree._tree import NODE_DTYPE, Tree
+    n = len(nodes_left)
+    nodes = np.zeros(n, dtype=NODE_DTYPE)
+    leaf = nodes_left == -1
+    nodes["left_child"] = nodes_left
+    nodes["right_child"] = nodes_right
+    nodes["feature"] = np.where(leaf, -2, feature)
+    nodes["threshold"] = np.where(leaf, -2.0, threshold)
+    # depth (needed by Tree.max_depth): children come after parents
+    depth = np.zeros(n, dtype=np.int64)
+    for i in range(n):
+        if not leaf[i]:
+            depth[nodes_left[i]] = depth[i] + 1
+            depth[nodes_right[i]] = depth[i] + 1
+    tree = Tree(n_features, np.asarray([n_classes] * n_outputs, dtype=np.intp), n_outputs)
+    tree.__setstate__({"max_depth": int(depth.max()), "node_count": n, "nodes": nodes,
+                       "values": np.ascontiguousarray(value)})
+    return tree
+
+
+def _split_trees(t, prefix):
+    offs = t[prefix + "trees/offsets"]
+    for i in range(len(offs) - 1):
+        lo, hi = int(offs[i]), int(offs[i + 1])
+        yield (i, t[prefix + "trees/left"][lo:hi].astype(np.int64),
+               t[prefix + "trees/right"][lo:hi].astype(np.int64),
+               t[prefix + "trees/feature"][lo:hi].astype(np.int64),
+               t[prefix + "trees/threshold"][lo:hi], t[prefix + "trees/value"][lo:hi])
+
+
+def _build(node, t, prefix):
+    cls = _class_for(node.get("estimator", ""))
+    name = cls.__name__
+    m = node["model"]
+    if name == "Pipeline":
+        steps = []
+        for i, s in enumerate(m["steps"]):
+            steps.append((s["name"], _build(s, t, "%ssteps/%d/" % (prefix, i))))
+        params = _dec_param(node.get("params", {}))
+        return cls(steps=steps, **params)
+    est = cls(**_dec_param(node.get("params", {})))
+    nf = int(m["n_features"])
+    est.n_features_in_ = nf
+    sk = m.get("sklearn", {})
+    if name in _LINEAR_REG:
+        coef, icpt = t[prefix + "coef"], t[prefix + "intercept"]
+        est.coef_ = coef.reshape(-1) if sk.get("coef_ndim") == 1 else coef
+        if sk.get("intercept_ndim") == 0:
+            est.intercept_ = float(icpt[0])
+        else:
+            est.intercept_ = icpt
+    elif name in _LINEAR_CLS:
+        est.coef_ = t[prefix + "coef"]
+        est.intercept_ = t[prefix + "intercept"]
+        est.classes_ = _classes_array(m)
+        if name == "SGDClassifier":
+            est.t_ = 1.0
+    elif name == "StandardScaler":
+        est.mean_ = t[prefix + "center"] if sk.get("has_mean", True) else None
+        est.scale_ = t[prefix + "scale"] if sk.get("has_scale", True) else None
+        est.var_ = t.get(prefix + "sklearn/var") if sk.get("has_var", True) else None
+        n = sk.get("n_samples_seen", 0)
+        est.n_samples_seen_ = np.asarray(n, dtype=np.int64) if isinstance(n, list) else n
+    elif name == "MinMaxScaler":
+        est.scale_ = t[prefix + "scale"]
+        est.min_ = t[prefix + "offset"]
+        est.data_min_ = t[prefix + "sklearn/data_min"]
+        est.data_max_ = t[prefix + "sklearn/data_max"]
+        est.data_range_ = t[prefix + "sklearn/data_range"]
+        est.n_samples_seen_ = sk.get("n_samples_seen", 0)
+    elif name == "SimpleImputer":
+        est.statistics_ = t[prefix + "statistics"]
+        est._fit_dtype = np.dtype(np.float64)
+        est.indicator_ = None
+    elif name == "OneHotEncoder":
+        offs = t[prefix + "offsets"]
+        cats = t[prefix + "categories"]
+        dts = sk.get("categories_dtype", ["<f8"] * nf)
+        est.categories_ = [cats[offs[j]:offs[j + 1]].astype(np.dtype(dts[j]))
+                           for j in range(nf)]
+        est.drop_idx_ = None
+        est._drop_idx_after_grouping = None
+        est._infrequent_enabled = False
+        est._n_features_outs = [len(c) for c in est.categories_]
+    elif name in _TREES:
+        _load_sk_trees(est, name, m, t, prefix)
+    elif name in _GB:
+        _load_gb(est, name, m, t, prefix)
+    elif name in _HGB:
+        _load_hgb(est, name, m, t, prefix)
+    elif name in _MLP:
+        L = len(m["activations"]) + 1
+        est.coefs_ = [np.ascontiguousarray(t["%slayers/%d/weight" % (prefix, i)].T)
+                      for i in range(L)]
+        est.intercepts_ = [t["%slayers/%d/bias" % (prefix, i)] for i in range(L)]
+        est.n_layers_ = L + 1
+        est.n_outputs_ = int(sk.get("n_outputs", est.coefs_[-1].shape[1]))
+        est.out_activation_ = m["output_activation"]
+        if name == "MLPClassifier":
+            from sklearn.preprocessing import LabelBinarizer
+            est.classes_ = _classes_array(m)
+            est._label_binarizer = LabelBinarizer().fit(est.classes_)
+    return est
+
+
+def _load_sk_trees(est, name, m, t, prefix):
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+    nf = int(m["n_features"])
+    clf = m["task"] == "classification"
+    if clf:
+        est.classes_ = _classes_array(m)
+        est.n_classes_ = len(est.classes_)
+        nc, no = est.n_classes_, 1
+    else:
+        nc, no = 1, int(m["n_outputs"])
+    est.n_outputs_ = no
+    trees = []
+    for _, l, r, f, th, v in _split_trees(t, prefix):
+        value = v.reshape(-1, 1, nc) if clf else v.reshape(-1, no, 1)
+        trees.append(_tree_object(nf, nc, no, l, r, f, th, value))
+    if name.startswith("DecisionTree"):
+        est.tree_ = trees[0]
+        est.max_features_ = nf
+        return
+    base = DecisionTreeClassifier if clf else DecisionTreeRegressor
+    ests = []
+    for tr in trees:
+        e = base()
+        e.tree_ = tr
+        e.n_features_in_ = nf
+        e.n_outputs_ = no
+        e.max_features_ = nf
+        if clf:
+            e.classes_ = est.classes_
+            e.n_classes_ = est.n_classes_
+        ests.append(e)
+    est.estimators_ = ests
+    est.estimator_ = base()
+
+
+def _load_gb(est, name, m, t, prefix):
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+    from sklearn.ensemble import _gb_losses
+    from sklearn.tree import DecisionTreeRegressor
+    nf = int(m["n_features"])
+    K = int(m["n_outputs"])
+    sk = m.get("sklearn", {})
+    trees = [(i, _tree_object(nf, 1, 1, l, r, f, th, v.reshape(-1, 1, 1)))
+             for i, l, r, f, th, v in _split_trees(t, prefix)]
+    n_stages = len(trees) // K
+    est.estimators_ = np.empty((n_stages, K), dtype=object)
+    for i, tr in trees:
+        e = DecisionTreeRegressor()
+        e.tree_ = tr
+        e.n_features_in_ = nf
+        e.n_outputs_ = 1
+        e.max_features_ = nf
+        est.estimators_[i // K, i % K] = e
+    est.n_estimators_ = n_stages
+    est.train_score_ = np.zeros(n_stages)
+    init = sk["init"]
+    if name == "GradientBoostingClassifier":
+        est.classes_ = _classes_array(m)
+        est.n_classes_ = len(est.classes_)
+        est._n_classes = est.n_classes_
+        est._loss = (_gb_losses.MultinomialDeviance(est.n_classes_) if est.n_classes_ > 2
+                     else _gb_losses.BinomialDeviance(2))
+        if init != "zero":
+            d = DummyClassifier(strategy="prior")
+            d.classes_ = est.classes_
+            d.n_classes_ = est.n_classes_
+            d.class_prior_ = np.asarray(init["class_prior"])
+            d.n_outputs_ = 1
+            d._strategy = "prior"
+            d.sparse_output_ = False
+            d.n_features_in_ = nf
+            init = d
+    else:
+        est.n_classes_ = 1
+        est._n_classes = 1
+        est._loss = _gb_losses.LOSS_FUNCTIONS[est.loss](1) if est.loss in (
+            "squared_error", "absolute_error") else (
+            _gb_losses.LOSS_FUNCTIONS[est.loss](1, alpha=est.alpha))
+        if init != "zero":
+            d = DummyRegressor(strategy=init["strategy"] if init["strategy"] in (
+                "mean", "median", "quantile", "constant") else "mean")
+            d.constant_ = np.asarray([[init["constant"]]])
+            d.n_outputs_ = 1
+            d.n_features_in_ = nf
+            init = d
+    est.init_ = init
+
+
+def _load_hgb(est, name, m, t, prefix):
+    from sklearn.ensemble._hist_gradient_boosting.binning import _BinMapper
+    from sklearn.ensemble._hist_gradient_boosting.common import PREDICTOR_RECORD_DTYPE
+    from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
+    nf = int(m["n_features"])
+    K = int(m["n_outputs"])
+    sk = m["sklearn"]
+    offs = t[prefix + "trees/offsets"]
+    dl = t[prefix + "trees/default_left"]
+    preds = []
+    for i, l, r, f, th, v in _split_trees(t, prefix):
+        lo = int(offs[i])
+        nodes = np.zeros(len(l), dtype=PREDICTOR_RECORD_DTYPE)
+        leaf = l == -1
+        nodes["is_leaf"] = leaf
+        nodes["left"] = np.where(leaf, 0, l)
+        nodes["right"] = np.where(leaf, 0, r)
+        nodes["feature_idx"] = f
+        nodes["num_threshold"] = th
+        nodes["missing_go_to_left"] = dl[lo:lo + len(l)]
+        nodes["value"] = v[:, 0]
+        p = TreePredictor(nodes, np.zeros((0, 8), dtype=np.uint32),
+                          np.zeros((0, 8), dtype=np.uint32))
+        if i % K == 0:
+            preds.append([])
+        preds[-1].append(p)
+    est._predictors = preds
+    est.n_trees_per_iteration_ = K
+    est._n_features = nf
+    est.n_iter_ = len(preds)
+    est.is_categorical_ = None
+    bm = _BinMapper()
+    bm.is_categorical_ = np.zeros(nf, dtype=np.uint8)
+    bm.bin_thresholds_ = [np.zeros(0)] * nf
+    bm.missing_values_bin_idx_ = bm.n_bins - 1
+    est._bin_mapper = bm
+    est._baseline_prediction = t[prefix + "base_score"].reshape(sk["baseline_shape"])
+    if name == "HistGradientBoostingClassifier":
+        est.classes_ = _classes_array(m)
+        est._loss = est._get_loss(sample_weight=None)
+    else:
+        est._loss = est._get_loss(sample_weight=None)
+    est.do_early_stopping_ = False
+
+
+def load(path):
+    """Rebuild the fitted scikit-learn estimator stored at path by dump() (or by another
+    producer using the same kinds and an sklearn estimator name). Never unpickles: the class
+    comes from a fixed table, the state from arrays and parameters."""
+    meta, tensors = _read(os.fspath(path))
+    if "kind" not in meta:
+        raise TypeError("trove.sklearn.load: %s holds no model (no 'kind'): use trove.load"
+                        % path)
+    est = _build(meta, tensors, "")
+    names = meta.get("signature", {}).get("inputs", {}).get("names")
+    if names is not None:
+        first = est
+        while type(first).__name__ == "Pipeline":
+            first = first.steps[0][1]
+        first.feature_names_in_ = np.asarray(names, dtype=object)
+    return est
