@@ -369,8 +369,16 @@ def _node(est, prefix):
                                                        .tolist()),
                           "has_mean": est.mean_ is not None, "has_scale": est.scale_ is not None,
                           "has_var": est.var_ is not None})
-        t[prefix + "center"] = _f64(est.mean_ if est.mean_ is not None else np.zeros(nf))
-        t[prefix + "scale"] = _f64(est.scale_ if est.scale_ is not None else np.ones(nf))
+        # sklearn subtracts mean_ only when with_mean, divides by scale_ only when with_std
+        # (mean_ is computed either way): the C kind gets exact no-ops for what is skipped
+        center = est.mean_ if (est.with_mean and est.mean_ is not None) else np.zeros(nf)
+        scale = est.scale_ if (est.with_std and est.scale_ is not None) else np.ones(nf)
+        t[prefix + "center"] = _f64(center)
+        t[prefix + "scale"] = _f64(scale)
+        if est.mean_ is not None:
+            t[prefix + "sklearn/mean"] = _f64(est.mean_)
+        if est.scale_ is not None:
+            t[prefix + "sklearn/scale"] = _f64(est.scale_)
         if est.var_ is not None:
             t[prefix + "sklearn/var"] = _f64(est.var_)
     elif cls == "MinMaxScaler":
@@ -685,8 +693,10 @@ def _build(node, t, prefix):
         if name == "SGDClassifier":
             est.t_ = 1.0
     elif name == "StandardScaler":
-        est.mean_ = t[prefix + "center"] if sk.get("has_mean", True) else None
-        est.scale_ = t[prefix + "scale"] if sk.get("has_scale", True) else None
+        est.mean_ = t.get(prefix + "sklearn/mean", t[prefix + "center"]) \
+            if sk.get("has_mean", True) else None
+        est.scale_ = t.get(prefix + "sklearn/scale", t[prefix + "scale"]) \
+            if sk.get("has_scale", True) else None
         est.var_ = t.get(prefix + "sklearn/var") if sk.get("has_var", True) else None
         n = sk.get("n_samples_seen", 0)
         est.n_samples_seen_ = np.asarray(n, dtype=np.int64) if isinstance(n, list) else n
@@ -764,7 +774,6 @@ def _load_sk_trees(est, name, m, t, prefix):
             e.n_classes_ = est.n_classes_
         ests.append(e)
     est.estimators_ = ests
-    est.estimator_ = base()
 
 
 def _load_gb(est, name, m, t, prefix):
@@ -807,9 +816,8 @@ def _load_gb(est, name, m, t, prefix):
     else:
         est.n_classes_ = 1
         est._n_classes = 1
-        est._loss = _gb_losses.LOSS_FUNCTIONS[est.loss](1) if est.loss in (
-            "squared_error", "absolute_error") else (
-            _gb_losses.LOSS_FUNCTIONS[est.loss](1, alpha=est.alpha))
+        lf = _gb_losses.LOSS_FUNCTIONS[est.loss]
+        est._loss = lf(alpha=est.alpha) if est.loss in ("huber", "quantile") else lf()
         if init != "zero":
             d = DummyRegressor(strategy=init["strategy"] if init["strategy"] in (
                 "mean", "median", "quantile", "constant") else "mean")
@@ -849,7 +857,6 @@ def _load_hgb(est, name, m, t, prefix):
     est._predictors = preds
     est.n_trees_per_iteration_ = K
     est._n_features = nf
-    est.n_iter_ = len(preds)
     est.is_categorical_ = None
     bm = _BinMapper()
     bm.is_categorical_ = np.zeros(nf, dtype=np.uint8)

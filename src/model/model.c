@@ -559,7 +559,13 @@ static void to_proba(const mnode *n, const double *raw, size_t R, double *p)
         }
         break;
     case LINK_SOFTMAX:
-        for (size_t r = 0; r < R; r++) {
+        for (size_t r = R; w == 1 && r-- > 0;) { /* binary multinomial: softmax([-d, d]) */
+            double d = raw[r], mx = d > -d ? d : -d;
+            double e0 = exp(-d - mx), e1 = exp(d - mx), s = e0 + e1;
+            p[2 * r] = e0 / s;
+            p[2 * r + 1] = e1 / s;
+        }
+        for (size_t r = 0; w > 1 && r < R; r++) {
             const double *v = raw + r * w;
             double *o = p + r * K, mx = v[0], s = 0;
             for (size_t j = 1; j < K; j++)
@@ -604,7 +610,10 @@ static int run_node(const trove_model *m, const mnode *n, trove_model_op op, con
         double *rest = tmp + 2 * R * n->maxw;
         const double *x = in;
         for (size_t i = 0; i + 1 < n->u.pipe.n; i++) {
-            int rc = trove__run_raw(n->u.pipe.steps[i], x, R, bufs[i & 1], rest, row0, err);
+            const mnode *s = n->u.pipe.steps[i];
+            int rc = s->kind == K_PIPELINE /* a nested pipeline of transforms */
+                         ? run_node(m, s, TROVE_MODEL_TRANSFORM, x, R, bufs[i & 1], rest, row0, err)
+                         : trove__run_raw(s, x, R, bufs[i & 1], rest, row0, err);
             if (rc)
                 return rc;
             x = bufs[i & 1];

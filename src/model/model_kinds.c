@@ -34,8 +34,8 @@ int trove__bind_linear(bindctx *c, const trove_value *cfg, mnode *n)
         if (n->n_raw > 1 && n->n_raw != n->n_classes)
             return trove__model_fail(c, "%zu output columns for %zu classes (must be equal)",
                                      n->n_raw, n->n_classes);
-        if (n->n_raw == 1 && (n->link == LINK_SOFTMAX || n->link == LINK_OVR))
-            return trove__model_fail(c, "model.link: softmax/ovr need one column per class");
+        if (n->n_raw == 1 && n->link == LINK_OVR)
+            return trove__model_fail(c, "model.link: ovr needs one column per class");
         if (n->n_raw > 1 && n->link == LINK_LOGISTIC)
             return trove__model_fail(c, "model.link: logistic needs one output column");
     } else if (n->link != LINK_IDENTITY) {
@@ -563,7 +563,7 @@ int trove__bind_mlp(bindctx *c, const trove_value *cfg, mnode *n)
             return trove__model_fail(c, "classifier output: need logistic with 1 unit and 2 "
                                         "classes or softmax with one unit per class (%zu units, "
                                         "%zu classes, %s)", n->n_raw, n->n_classes, oa);
-        n->link = out == ACT_LOGISTIC ? LINK_LOGISTIC : LINK_PROBA;
+        n->link = out == ACT_LOGISTIC ? LINK_LOGISTIC : LINK_SOFTMAX;
     } else if (out == ACT_SOFTMAX) {
         return trove__model_fail(c, "a regressor cannot end in softmax");
     }
