@@ -1,0 +1,487 @@
+/* test_model.c: model kinds from C: predictions of hand-built models against their definition,
+ * hostile models refused with TROVE_E_MODEL (cycles, out-of-range nodes, shapes that disagree,
+ * DAGs, deep chains, ...), input checks, concurrent predicts, OOM torture of bind. */
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "testlib.h"
+
+/* ---- building model files ----------------------------------------------------------------- */
+
+typedef struct tensor_def {
+    const char *name;
+    trove_dtype dtype;
+    uint32_t rank;
+    uint64_t shape[2];
+    const void *data;
+} tensor_def;
+
+static int put(trove_value *m, const char *k, trove_value *v)
+{
+    return trove_value_map_set(m, k, v);
+}
+
+/* meta: a map (taken); writes path with the tensors. */
+static int write_model(const char *path, trove_value *meta, const tensor_def *t, size_t n)
+{
+    trove_error err;
+    trove_writer *w = NULL;
+    trove_write_options wo = TROVE_WRITE_OPTIONS_INIT;
+    wo.flags = TROVE_WRITE_NO_SYNC;
+    int rc = trove_writer_open(&w, path, &wo, &err);
+    if (rc) {
+        trove_value_free(meta);
+        return rc;
+    }
+    rc = trove_writer_set_metadata(w, meta, &err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        trove_tensor_spec s = {t[i].name, t[i].dtype, t[i].rank, t[i].shape, 0, 0};
+        rc = trove_writer_add(w, &s, t[i].data, &err);
+    }
+    if (rc == 0)
+        rc = trove_writer_commit(w, &err);
+    if (rc)
+        fprintf(stderr, "  write_model: %s\n", err.message);
+    trove_writer_free(w);
+    return rc;
+}
+
+/* A model node {kind, kind_version: 1, model: cfg}; cfg is taken. */
+static trove_value *node(const char *kind, trove_value *cfg)
+{
+    trove_value *m = trove_value_map(NULL);
+    put(m, "kind", trove_value_cstring(NULL, kind));
+    put(m, "kind_version", trove_value_int(NULL, 1));
+    put(m, "model", cfg);
+    return m;
+}
+
+static trove_value *cfg_new(int64_t n_features, const char *task)
+{
+    trove_value *c = trove_value_map(NULL);
+    put(c, "n_features", trove_value_int(NULL, n_features));
+    if (task)
+        put(c, "task", trove_value_cstring(NULL, task));
+    return c;
+}
+
+static trove_value *int_array(const int64_t *v, size_t n)
+{
+    trove_value *a = trove_value_array(NULL);
+    for (size_t i = 0; i < n; i++)
+        if (trove_value_array_take(a, trove_value_int(NULL, v[i])))
+            return a;
+    return a;
+}
+
+/* Open path and bind; returns the bind status; *out gets the model on success. */
+static int bind_path(const char *path, trove_model **out, trove_error *err)
+{
+    trove_file *f = NULL;
+    int rc = trove_open(&f, path, NULL, err);
+    if (rc)
+        return rc;
+    rc = trove_model_open(out, f, NULL, err);
+    trove_close(f);
+    return rc;
+}
+
+/* ---- a linear model: y = 2 x0 - x1 + 0.5, second output y2 = x1 + 1 -------------------- */
+
+static const double LCOEF[4] = {2.0, -1.0, 0.0, 1.0};
+static const double LICPT[2] = {0.5, 1.0};
+
+static int write_linear(const char *path, uint64_t coef_rows, uint64_t coef_cols,
+                        uint64_t icpt_len)
+{
+    trove_value *c = cfg_new(2, "regression");
+    put(c, "link", trove_value_cstring(NULL, "identity"));
+    tensor_def t[] = {{"coef", TROVE_FLOAT64, 2, {coef_rows, coef_cols}, LCOEF},
+                      {"intercept", TROVE_FLOAT64, 1, {icpt_len, 0}, LICPT}};
+    return write_model(path, node("linear", c), t, 2);
+}
+
+static void test_model__linear_predicts_its_definition(void)
+{
+    trove_error err;
+    const char *p = test_path("lin.trove");
+    CHECK(write_linear(p, 2, 2, 2) == 0);
+    trove_model *m = NULL;
+    CHECK_OK(bind_path(p, &m, &err));
+    CHECK(trove_model_n_features(m) == 2);
+    CHECK(trove_model_n_outputs(m, TROVE_MODEL_PREDICT) == 2);
+    CHECK(trove_model_n_outputs(m, TROVE_MODEL_PROBA) == 0);
+    CHECK(!trove_model_is_classifier(m));
+    double X[600 * 2], out[600 * 2];
+    for (int i = 0; i < 600; i++) {
+        X[2 * i] = i * 0.25 - 3;
+        X[2 * i + 1] = 7 - i * 0.5;
+    }
+    CHECK_OK(trove_model_predict(m, TROVE_FLOAT64, X, 600, 2, out, 1200, &err));
+    for (int i = 0; i < 600; i++) {
+        CHECK(out[2 * i] == 2 * X[2 * i] - X[2 * i + 1] + 0.5);
+        CHECK(out[2 * i + 1] == X[2 * i + 1] + 1.0);
+    }
+    float Xf[4] = {1.5f, -2.0f, 0.25f, 4.0f};
+    CHECK_OK(trove_model_predict(m, TROVE_FLOAT32, Xf, 2, 2, out, 4, &err));
+    CHECK(out[0] == 2 * 1.5 + 2.0 + 0.5 && out[3] == 5.0);
+    /* input checks */
+    CHECK_RC(trove_model_predict(m, TROVE_FLOAT64, X, 2, 3, out, 4, &err), TROVE_E_SHAPE);
+    CHECK(strstr(err.message, "3 columns") != NULL);
+    CHECK_RC(trove_model_predict(m, TROVE_INT32, X, 2, 2, out, 4, &err), TROVE_E_SHAPE);
+    CHECK_RC(trove_model_predict(m, TROVE_FLOAT64, X, 2, 2, out, 3, &err), TROVE_E_INVALID);
+    CHECK_RC(trove_model_predict_proba(m, TROVE_FLOAT64, X, 2, 2, out, 4, &err),
+             TROVE_E_UNSUPPORTED);
+    CHECK_OK(trove_model_predict(m, TROVE_FLOAT64, NULL, 0, 2, NULL, 0, &err));
+    trove_model_free(m);
+}
+
+static void test_model__linear_shapes_disagree(void)
+{
+    trove_error err;
+    trove_model *m = NULL;
+    const char *p = test_path("lin_bad.trove");
+    CHECK(write_linear(p, 1, 4, 1) == 0); /* 4 coefficient columns, 2 features */
+    CHECK_RC(bind_path(p, &m, &err), TROVE_E_MODEL);
+    CHECK(strstr(err.message, "coef") != NULL);
+    CHECK(write_linear(p, 2, 2, 1) == 0); /* 2 outputs, 1 intercept */
+    CHECK_RC(bind_path(p, &m, &err), TROVE_E_MODEL);
+    CHECK(strstr(err.message, "intercept") != NULL);
+    CHECK(m == NULL);
+}
+
+static void test_model__plain_file_and_versions(void)
+{
+    trove_error err;
+    trove_model *m = NULL;
+    const char *p = test_path("plain.trove");
+    tensor_def t[] = {{"w", TROVE_FLOAT64, 1, {2, 0}, LICPT}};
+    CHECK(write_model(p, trove_value_map(NULL), t, 1) == 0);
+    CHECK_RC(bind_path(p, &m, &err), TROVE_E_MODEL);
+    CHECK(strstr(err.message, "kind") != NULL);
+    trove_value *n = node("linear", cfg_new(2, "regression"));
+    put(n, "kind_version", trove_value_int(NULL, 2));
+    CHECK(write_model(p, n, t, 1) == 0);
+    CHECK_RC(bind_path(p, &m, &err), TROVE_E_VERSION);
+    CHECK(write_model(p, node("quantum", cfg_new(2, NULL)), t, 1) == 0);
+    CHECK_RC(bind_path(p, &m, &err), TROVE_E_MODEL);
+    CHECK(strstr(err.message, "quantum") != NULL);
+    CHECK(write_model(p, node("linear", cfg_new(2, "regression")), t, 1) == 0);
+    CHECK_RC(bind_path(p, &m, &err), TROVE_E_MODEL); /* no coef */
+    CHECK(strstr(err.message, "'coef' is missing") != NULL);
+}
+
+/* ---- trees --------------------------------------------------------------------------------- */
+
+typedef struct tree_spec {
+    int64_t offsets[4];
+    size_t n_trees, n_nodes;
+    int32_t feature[1300], left[1300], right[1300];
+    double thr[1300], value[1300];
+    uint8_t dl[1300];
+    int with_dl;
+    int64_t n_features;
+} tree_spec;
+
+static int write_tree(const char *path, const tree_spec *s)
+{
+    trove_value *c = cfg_new(s->n_features, "regression");
+    put(c, "n_outputs", trove_value_int(NULL, 1));
+    put(c, "aggregate", trove_value_cstring(NULL, "sum"));
+    tensor_def t[7] = {
+        {"trees/offsets", TROVE_INT64, 1, {s->n_trees + 1, 0}, s->offsets},
+        {"trees/feature", TROVE_INT32, 1, {s->n_nodes, 0}, s->feature},
+        {"trees/left", TROVE_INT32, 1, {s->n_nodes, 0}, s->left},
+        {"trees/right", TROVE_INT32, 1, {s->n_nodes, 0}, s->right},
+        {"trees/threshold", TROVE_FLOAT64, 1, {s->n_nodes, 0}, s->thr},
+        {"trees/value", TROVE_FLOAT64, 2, {s->n_nodes, 1}, s->value},
+        {"trees/default_left", TROVE_UINT8, 1, {s->n_nodes, 0}, s->dl},
+    };
+    return write_model(path, node("tree_ensemble", c), t, s->with_dl ? 7 : 6);
+}
+
+/* x0 <= 0.5 ? (x1 <= -1 ? 10 : 20) : 30 */
+static void small_tree(tree_spec *s)
+{
+    memset(s, 0, sizeof *s);
+    s->n_trees = 1;
+    s->n_nodes = 5;
+    s->n_features = 2;
+    s->offsets[1] = 5;
+    int32_t f[] = {0, 1, 0, 0, 0}, l[] = {1, 3, -1, -1, -1}, r[] = {2, 4, -1, -1, -1};
+    double th[] = {0.5, -1, 0, 0, 0}, v[] = {0, 0, 30, 10, 20};
+    memcpy(s->feature, f, sizeof f);
+    memcpy(s->left, l, sizeof l);
+    memcpy(s->right, r, sizeof r);
+    memcpy(s->thr, th, sizeof th);
+    memcpy(s->value, v, sizeof v);
+}
+
+static void test_model__tree_predicts_and_missing_values(void)
+{
+    trove_error err;
+    tree_spec s;
+    small_tree(&s);
+    const char *p = test_path("tree.trove");
+    CHECK(write_tree(p, &s) == 0);
+    trove_model *m = NULL;
+    CHECK_OK(bind_path(p, &m, &err));
+    double X[] = {0.5, -1, 0.5, -0.5, 0.75, -9, NAN, -2, 0.0, NAN}, out[5];
+    CHECK_OK(trove_model_predict(m, TROVE_FLOAT64, X, 5, 2, out, 5, &err));
+    CHECK(out[0] == 10 && out[1] == 20 && out[2] == 30);
+    CHECK(out[3] == 30); /* NaN <= t is false: right, without default_left */
+    CHECK(out[4] == 20);
+    trove_model_free(m);
+    s.with_dl = 1;
+    s.dl[0] = 1; /* missing x0 goes left at the root */
+    s.dl[1] = 1;
+    CHECK(write_tree(p, &s) == 0);
+    CHECK_OK(bind_path(p, &m, &err));
+    CHECK_OK(trove_model_predict(m, TROVE_FLOAT64, X, 5, 2, out, 5, &err));
+    CHECK(out[3] == 10 && out[4] == 10);
+    trove_model_free(m);
+}
+
+static void expect_refused(const tree_spec *s, const char *needle)
+{
+    trove_error err;
+    trove_model *m = NULL;
+    const char *p = test_path("bad_tree.trove");
+    CHECK(write_tree(p, s) == 0);
+    CHECK_RC(bind_path(p, &m, &err), TROVE_E_MODEL);
+    CHECK(m == NULL);
+    if (!strstr(err.message, needle)) {
+        fprintf(stderr, "  message '%s' lacks '%s'\n", err.message, needle);
+        test_fail(__FILE__, __LINE__, needle);
+    }
+}
+
+static void test_model__hostile_trees_refused(void)
+{
+    tree_spec s;
+    small_tree(&s);
+    s.left[1] = 0; /* child points back to its parent */
+    expect_refused(&s, "cycle");
+    small_tree(&s);
+    s.right[1] = 1; /* child is itself */
+    expect_refused(&s, "cycle");
+    small_tree(&s);
+    s.right[0] = 5; /* node index out of range */
+    expect_refused(&s, "out of range");
+    small_tree(&s);
+    s.left[0] = -7;
+    expect_refused(&s, "out of range");
+    small_tree(&s);
+    s.right[1] = 2; /* node 2 has two parents: a DAG */
+    expect_refused(&s, "two parents");
+    small_tree(&s);
+    s.feature[1] = 2; /* feature out of range */
+    expect_refused(&s, "feature 2");
+    small_tree(&s);
+    s.thr[0] = NAN;
+    expect_refused(&s, "NaN threshold");
+    small_tree(&s);
+    s.value[3] = INFINITY;
+    expect_refused(&s, "non-finite");
+    small_tree(&s);
+    s.left[1] = -1; /* one child */
+    expect_refused(&s, "one child");
+    small_tree(&s);
+    s.left[0] = 2; /* node 1 then has no parent */
+    s.right[0] = 3;
+    expect_refused(&s, "no parent");
+    small_tree(&s);
+    s.offsets[1] = 9; /* offsets past the node arrays: the tensors disagree */
+    expect_refused(&s, "shape");
+    /* a chain deeper than the limit: node 2k splits into 2k+1 (a leaf) and 2k+2 */
+    memset(&s, 0, sizeof s);
+    s.n_trees = 1;
+    s.n_features = 1;
+    s.n_nodes = 1201;
+    s.offsets[1] = 1201;
+    for (int i = 0; i < 1201; i++)
+        s.left[i] = s.right[i] = -1;
+    for (int i = 0; i + 2 < 1201; i += 2) {
+        s.left[i] = i + 1;
+        s.right[i] = i + 2;
+    }
+    expect_refused(&s, "deeper than");
+}
+
+static void test_model__hostile_shapes_and_classes(void)
+{
+    trove_error err;
+    trove_model *m = NULL;
+    const char *p = test_path("cls.trove");
+    /* a classifier with 3 classes but 2 coefficient rows */
+    trove_value *c = cfg_new(2, "classification");
+    put(c, "link", trove_value_cstring(NULL, "softmax"));
+    int64_t cls[] = {0, 1, 2};
+    put(c, "classes", int_array(cls, 3));
+    tensor_def t[] = {{"coef", TROVE_FLOAT64, 2, {2, 2}, LCOEF},
+                      {"intercept", TROVE_FLOAT64, 1, {2, 0}, LICPT}};
+    CHECK(write_model(p, node("linear", c), t, 2) == 0);
+    CHECK_RC(bind_path(p, &m, &err), TROVE_E_MODEL);
+    CHECK(strstr(err.message, "3 classes") != NULL);
+    /* wrong dtype */
+    int32_t ic[4] = {1, 2, 3, 4};
+    tensor_def t2[] = {{"coef", TROVE_INT32, 2, {2, 2}, ic},
+                       {"intercept", TROVE_FLOAT64, 1, {2, 0}, LICPT}};
+    c = cfg_new(2, "regression");
+    CHECK(write_model(p, node("linear", c), t2, 2) == 0);
+    CHECK_RC(bind_path(p, &m, &err), TROVE_E_MODEL);
+    CHECK(strstr(err.message, "dtype int32") != NULL);
+    /* non-finite weights */
+    double nanw[4] = {1, NAN, 0, 0};
+    tensor_def t3[] = {{"coef", TROVE_FLOAT64, 2, {2, 2}, nanw},
+                       {"intercept", TROVE_FLOAT64, 1, {2, 0}, LICPT}};
+    CHECK(write_model(p, node("linear", cfg_new(2, "regression")), t3, 2) == 0);
+    CHECK_RC(bind_path(p, &m, &err), TROVE_E_MODEL);
+    CHECK(strstr(err.message, "not finite") != NULL);
+    /* an mlp whose second layer does not take the first one's width */
+    double w[12] = {0};
+    trove_value *mc = cfg_new(2, "regression");
+    trove_value *acts = trove_value_array(NULL);
+    CHECK(trove_value_array_take(acts, trove_value_cstring(NULL, "relu")) == 0);
+    put(mc, "activations", acts);
+    put(mc, "output_activation", trove_value_cstring(NULL, "identity"));
+    tensor_def t4[] = {{"layers/0/weight", TROVE_FLOAT64, 2, {3, 2}, w},
+                       {"layers/0/bias", TROVE_FLOAT64, 1, {3, 0}, w},
+                       {"layers/1/weight", TROVE_FLOAT64, 2, {1, 4}, w},
+                       {"layers/1/bias", TROVE_FLOAT64, 1, {1, 0}, w}};
+    CHECK(write_model(p, node("mlp", mc), t4, 4) == 0);
+    CHECK_RC(bind_path(p, &m, &err), TROVE_E_MODEL);
+    CHECK(strstr(err.message, "layers/1/weight") != NULL);
+}
+
+/* pipeline: scaler (x - 1) / 2 on 2 features, then the linear model under steps/1/ */
+static int write_pipeline(const char *path, int64_t scaler_features)
+{
+    trove_value *sc = cfg_new(scaler_features, NULL);
+    put(sc, "op", trove_value_cstring(NULL, "standardize"));
+    trove_value *s0 = node("scaler", sc);
+    put(s0, "name", trove_value_cstring(NULL, "scale"));
+    trove_value *lc = cfg_new(2, "regression");
+    trove_value *s1 = node("linear", lc);
+    put(s1, "name", trove_value_cstring(NULL, "lin"));
+    trove_value *steps = trove_value_array(NULL);
+    if (trove_value_array_take(steps, s0) || trove_value_array_take(steps, s1))
+        return -1;
+    trove_value *pc = cfg_new(scaler_features, NULL);
+    put(pc, "steps", steps);
+    static const double center[3] = {1, 1, 1}, scale[3] = {2, 2, 2};
+    tensor_def t[] = {{"steps/0/center", TROVE_FLOAT64, 1, {(uint64_t)scaler_features, 0}, center},
+                      {"steps/0/scale", TROVE_FLOAT64, 1, {(uint64_t)scaler_features, 0}, scale},
+                      {"steps/1/coef", TROVE_FLOAT64, 2, {2, 2}, LCOEF},
+                      {"steps/1/intercept", TROVE_FLOAT64, 1, {2, 0}, LICPT}};
+    return write_model(path, node("pipeline", pc), t, 4);
+}
+
+static void test_model__pipeline(void)
+{
+    trove_error err;
+    trove_model *m = NULL;
+    const char *p = test_path("pipe.trove");
+    CHECK(write_pipeline(p, 2) == 0);
+    CHECK_OK(bind_path(p, &m, &err));
+    CHECK(!strcmp(trove_model_kind(m), "pipeline"));
+    double X[4] = {3, 5, -1, 1}, out[4];
+    CHECK_OK(trove_model_predict(m, TROVE_FLOAT64, X, 2, 2, out, 4, &err));
+    /* scaled (1, 2) and (-1, 0) */
+    CHECK(out[0] == 2 * 1.0 - 2.0 + 0.5 && out[1] == 3.0);
+    CHECK(out[2] == -2.0 + 0.5 && out[3] == 1.0);
+    trove_model_free(m);
+    CHECK(write_pipeline(p, 3) == 0); /* scaler gives 3 columns, linear takes 2 */
+    CHECK_RC(bind_path(p, &m, &err), TROVE_E_MODEL);
+    CHECK(strstr(err.message, "step 1 takes 2 features but step 0 gives 3") != NULL);
+}
+
+typedef struct job {
+    const trove_model *m;
+    const double *X;
+    double *out;
+    size_t rows;
+    int rc;
+} job;
+
+static void *run_job(void *arg)
+{
+    job *j = arg;
+    for (int rep = 0; rep < 20 && j->rc == 0; rep++)
+        j->rc = trove_model_predict(j->m, TROVE_FLOAT64, j->X, j->rows, 2, j->out, j->rows,
+                                    NULL);
+    return NULL;
+}
+
+static void test_model__concurrent_predicts(void)
+{
+    trove_error err;
+    tree_spec s;
+    small_tree(&s);
+    const char *p = test_path("tree_mt.trove");
+    CHECK(write_tree(p, &s) == 0);
+    trove_model *m = NULL;
+    CHECK_OK(bind_path(p, &m, &err));
+    enum { N = 5000 };
+    double *X = malloc(N * 2 * sizeof(double)), *o1 = malloc(N * sizeof(double)),
+           *o2 = malloc(N * sizeof(double)), *ref = malloc(N * sizeof(double));
+    CHECK(X && o1 && o2 && ref);
+    for (int i = 0; i < N; i++) {
+        X[2 * i] = (i % 17) / 16.0;
+        X[2 * i + 1] = -2 + (i % 13) / 4.0;
+        ref[i] = X[2 * i] <= 0.5 ? (X[2 * i + 1] <= -1 ? 10 : 20) : 30;
+    }
+    job a = {m, X, o1, N, 0}, b = {m, X, o2, N, 0};
+    pthread_t ta, tb;
+    CHECK(pthread_create(&ta, NULL, run_job, &a) == 0);
+    CHECK(pthread_create(&tb, NULL, run_job, &b) == 0);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    CHECK(a.rc == 0 && b.rc == 0);
+    CHECK(memcmp(o1, ref, N * sizeof(double)) == 0);
+    CHECK(memcmp(o2, ref, N * sizeof(double)) == 0);
+    free(X);
+    free(o1);
+    free(o2);
+    free(ref);
+    trove_model_free(m);
+}
+
+static void test_model__oom_torture(void)
+{
+    trove_error err;
+    const char *p = test_path("pipe_oom.trove");
+    CHECK(write_pipeline(p, 2) == 0);
+    trove_file *f = NULL;
+    CHECK_OK(trove_open(&f, p, NULL, &err));
+    int ok = 0;
+    for (long n = 1; n < 500 && !ok; n++) {
+        test_alloc ta;
+        test_alloc_init(&ta, n);
+        trove_model *m = NULL;
+        int rc = trove_model_open(&m, f, &ta.a, &err);
+        if (rc == TROVE_OK) {
+            double X[2] = {3, 5}, out[2];
+            int prc = trove_model_predict(m, TROVE_FLOAT64, X, 1, 2, out, 2, &err);
+            trove_model_free(m);
+            CHECK(ta.live == 0);
+            if (prc == TROVE_OK)
+                ok = 1;
+            else
+                CHECK(prc == TROVE_E_NOMEM);
+        } else {
+            CHECK(rc == TROVE_E_NOMEM);
+            CHECK(m == NULL);
+            CHECK(ta.live == 0);
+        }
+    }
+    CHECK(ok);
+    trove_close(f);
+}
+
+TEST_MAIN(T(test_model__linear_predicts_its_definition), T(test_model__linear_shapes_disagree),
+          T(test_model__plain_file_and_versions), T(test_model__tree_predicts_and_missing_values),
+          T(test_model__hostile_trees_refused), T(test_model__hostile_shapes_and_classes),
+          T(test_model__pipeline), T(test_model__concurrent_predicts),
+          T(test_model__oom_torture))
