@@ -346,3 +346,55 @@ def test_load_refuses_unknown_estimator_name(tmp_path):
     ts._write(path, meta, tensors)
     with pytest.raises(TypeError, match="os.system"):
         ts.load(path)
+
+
+def test_predict_refuses_hostile_npy(tmp_path):
+    X, y = _data("iris")
+    path = str(tmp_path / "m.trove")
+    ts.dump(linear_model.LogisticRegression(max_iter=1000).fit(X, y), path)
+    good = str(tmp_path / "good.npy")
+    np.save(good, X)
+    raw = open(good, "rb").read()
+    hlen = raw[8] | raw[9] << 8
+    header = raw[10:10 + hlen]
+    body = raw[10 + hlen:]
+
+    def npy(hdr, data, major=1):
+        hdr = hdr + b" " * ((64 - (10 + len(hdr) + 1) % 64) % 64) + b"\n"
+        return b"\x93NUMPY" + bytes([major, 0, len(hdr) & 255, len(hdr) >> 8]) + hdr + data
+
+    cases = {
+        "truncated data": raw[:-8],
+        "truncated header": raw[:20],
+        "header past end": raw[:8] + b"\xff\xff" + raw[10:40],
+        "huge shape": npy(b"{'descr': '<f8', 'fortran_order': False, 'shape': "
+                          b"(99999999999999999999, 4), }", body),
+        "overflowing shape": npy(b"{'descr': '<f8', 'fortran_order': False, 'shape': "
+                                 b"(4611686018427387904, 4), }", body),
+        "3-d": npy(b"{'descr': '<f8', 'fortran_order': False, 'shape': (10, 15, 4), }", body),
+        "big-endian": npy(header.replace(b"<f8", b">f8").rstrip(), body),
+        "object dtype": npy(header.replace(b"'<f8'", b"'|O'").rstrip(), body),
+        "no shape": npy(b"{'descr': '<f8', 'fortran_order': False}", body),
+        "bad version": raw[:6] + b"\x09" + raw[7:],
+        "wrong columns": npy(b"{'descr': '<f8', 'fortran_order': False, 'shape': (100, 6), }",
+                             body),
+        "nul in header": npy(header.replace(b"'descr'", b"'de\x00cr'").rstrip(), body),
+    }
+    for what, blob in cases.items():
+        p = str(tmp_path / "bad.npy")
+        with open(p, "wb") as f:
+            f.write(blob)
+        r = subprocess.run([TROVE, "predict", path, p], capture_output=True, text=True)
+        assert r.returncode not in (0,) and r.returncode < 128, (what, r.returncode, r.stderr)
+        assert r.stderr.strip(), what
+    # Fortran order and float32/int inputs are read correctly
+    for arr in (np.asfortranarray(X), X.astype(np.float32), (X * 10).astype(np.int64)):
+        p = str(tmp_path / "ok.npy")
+        np.save(p, arr)
+        out = str(tmp_path / "o.npy")
+        r = subprocess.run([TROVE, "predict", path, p, "-o", out, "--decision"],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        est = ts.load(path)
+        _close(np.load(out), est.decision_function(np.asarray(arr, dtype=np.float64)),
+               TOL["linear"], "npy variant %s" % arr.dtype)

@@ -288,8 +288,16 @@ SUPPORTED = sorted(["sklearn.linear_model." + n for n in _LINEAR_REG + _LINEAR_C
                    + [m + "." + n for n, m in _PRE.items()] + ["sklearn.pipeline.Pipeline"])
 
 
+# models fitted by `trove fit` (C) load as their scikit-learn equivalents
+_TROVE_FIT = {"trove.fit.linear": ("sklearn.linear_model.LinearRegression", ()),
+              "trove.fit.ridge": ("sklearn.linear_model.Ridge", ("alpha",)),
+              "trove.fit.logistic": ("sklearn.linear_model.LogisticRegression", ("C",))}
+
+
 def _class_for(estimator_name):
     """The sklearn class named in a file, only if it is one we support (no arbitrary import)."""
+    if estimator_name in _TROVE_FIT:
+        estimator_name = _TROVE_FIT[estimator_name][0]
     if estimator_name not in SUPPORTED:
         raise TypeError("trove.sklearn.load: estimator %r is not supported (supported: %s)"
                         % (estimator_name, ", ".join(SUPPORTED)))
@@ -675,11 +683,18 @@ def _build(node, t, prefix):
             steps.append((s["name"], _build(s, t, "%ssteps/%d/" % (prefix, i))))
         params = _dec_param(node.get("params", {}))
         return cls(steps=steps, **params)
-    est = cls(**_dec_param(node.get("params", {})))
+    params = _dec_param(node.get("params", {}))
+    if node.get("estimator") in _TROVE_FIT:
+        keep = _TROVE_FIT[node["estimator"]][1]
+        params = {k: v for k, v in params.items() if k in keep}
+    est = cls(**params)
     nf = int(m["n_features"])
     est.n_features_in_ = nf
     sk = m.get("sklearn", {})
-    if name in _LINEAR_REG:
+    if name in _LINEAR_REG and "sklearn" not in m:  # trove fit: one target
+        est.coef_ = t[prefix + "coef"].reshape(-1)
+        est.intercept_ = float(t[prefix + "intercept"][0])
+    elif name in _LINEAR_REG:
         coef, icpt = t[prefix + "coef"], t[prefix + "intercept"]
         est.coef_ = coef.reshape(-1) if sk.get("coef_ndim") == 1 else coef
         if sk.get("intercept_ndim") == 0:
