@@ -118,6 +118,26 @@ static int find_tensor(bindctx *c, const char *name, int required, uint32_t rank
     return TROVE_OK;
 }
 
+int trove__tensor_view(bindctx *c, const char *name, int required, uint32_t rank, size_t *shape,
+                       const trove_dtype *ok, size_t nok, tview *out)
+{
+    trove_tensor_info ti;
+    size_t idx;
+    out->p = NULL;
+    out->dt = TROVE_DTYPE_INVALID;
+    int rc = find_tensor(c, name, required, rank, shape, ok, nok, &ti, &idx);
+    if (rc == TROVE_E_NOT_FOUND)
+        return TROVE_OK;
+    if (rc)
+        return rc;
+    const void *data;
+    if ((rc = trove_file_tensor_data(c->f, idx, &data, c->err)))
+        return rc;
+    out->p = data;
+    out->dt = ti.dtype;
+    return TROVE_OK;
+}
+
 int trove__tensor_f64(bindctx *c, const char *name, int required, uint32_t rank, size_t *shape,
                       int finite, double **out)
 {

@@ -2,6 +2,8 @@
 #ifndef TROVE_MODEL_INTERNAL_H
 #define TROVE_MODEL_INTERNAL_H
 
+#include <string.h>
+
 #include "core/internal.h"
 
 typedef enum { K_LINEAR, K_SCALER, K_IMPUTER, K_ONEHOT, K_TREES, K_MLP, K_PIPELINE } mkind;
@@ -10,14 +12,16 @@ typedef enum { TASK_REGRESSION, TASK_CLASSIFICATION, TASK_TRANSFORM } mtask;
 typedef enum { LINK_IDENTITY, LINK_LOGISTIC, LINK_SOFTMAX, LINK_OVR, LINK_NONE, LINK_PROBA } mlink;
 typedef enum { ACT_IDENTITY, ACT_RELU, ACT_TANH, ACT_LOGISTIC, ACT_SOFTMAX } mact;
 
-/* A tree node packed for traversal: 24 bytes. Children are global indices. */
+/* A tree node packed for traversal: 16 bytes; children adjacent (right = left + 1), global
+ * indices. A leaf has v = +inf, TN_LEAF|TN_DL and left = itself: every step stays on it. */
 typedef struct tnode {
-    double thr;
-    int32_t feature;
-    int32_t left;      /* -1 at a leaf */
-    int32_t right;
-    uint32_t default_left;
+    double v;          /* threshold: go left when x <= v (or x is NaN and TN_DL) */
+    uint32_t f;        /* feature | TN_DL | TN_LEAF */
+    int32_t left;
 } tnode;
+#define TN_DL 0x80000000u
+#define TN_LEAF 0x40000000u
+#define TN_FEAT 0x3fffffffu
 
 typedef struct mnode mnode;
 struct mnode {
@@ -38,6 +42,7 @@ struct mnode {
             tnode *nodes;
             size_t n_trees, n_nodes, width; /* width W of leaf values */
             size_t *roots;                  /* global index of each tree's root */
+            uint32_t *depth;                /* steps from each root to its deepest leaf */
             size_t *out_col;                /* per tree, when width == 1 < n_raw; else NULL */
             double *value;                  /* [n_nodes * width] */
             double *base;                   /* [n_raw] */
@@ -83,6 +88,33 @@ int trove__tensor_f64(bindctx *c, const char *name, int required, uint32_t rank,
 /* Same, for index tensors (int32/int64; uint8/bool accepted when allow_bytes) into int64. */
 int trove__tensor_i64(bindctx *c, const char *name, int required, uint32_t rank, size_t *shape,
                       int allow_bytes, int64_t **out);
+
+/* A borrowed view of a tensor's bytes during bind (may be unaligned): read with tview_*. */
+typedef struct tview {
+    const unsigned char *p; /* NULL when an optional tensor is absent */
+    trove_dtype dt;
+} tview;
+int trove__tensor_view(bindctx *c, const char *name, int required, uint32_t rank, size_t *shape,
+                       const trove_dtype *ok, size_t nok, tview *out);
+static inline int64_t tview_i(const tview *v, size_t i)
+{
+    switch (v->dt) {
+    case TROVE_INT64: { int64_t x; memcpy(&x, v->p + 8 * i, 8); return x; }
+    case TROVE_INT32: { int32_t x; memcpy(&x, v->p + 4 * i, 4); return x; }
+    default: return v->p[i];
+    }
+}
+static inline double tview_f(const tview *v, size_t i)
+{
+    if (v->dt == TROVE_FLOAT32) {
+        float x;
+        memcpy(&x, v->p + 4 * i, 4);
+        return x;
+    }
+    double x;
+    memcpy(&x, v->p + 8 * i, 8);
+    return x;
+}
 
 /* Kind binders (model_kinds.c): fill n fields from cfg (the node's "model" map). */
 int trove__bind_linear(bindctx *c, const trove_value *cfg, mnode *n);

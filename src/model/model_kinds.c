@@ -269,159 +269,201 @@ int trove__bind_trees(bindctx *c, const trove_value *cfg, mnode *n)
         return trove__model_fail(c, "model.link: a tree regressor takes identity");
     }
 
+    /* Views of the file's arrays: nothing is copied but the packed nodes and leaf values. */
+    static const trove_dtype IDX[] = {TROVE_INT32, TROVE_INT64};
+    static const trove_dtype FLT[] = {TROVE_FLOAT64, TROVE_FLOAT32};
+    static const trove_dtype BYTE[] = {TROVE_UINT8, TROVE_BOOL};
+    tview offs, feat, left, right, dl, thr, val, outc;
     size_t os[1] = {ANY};
-    int64_t *offs = NULL, *feat = NULL, *left = NULL, *right = NULL, *dl = NULL, *outc = NULL;
-    double *thr = NULL;
-    if ((rc = trove__tensor_i64(c, "trees/offsets", 1, 1, os, 0, &offs)))
-        goto done;
-    if (os[0] < 2) {
-        rc = trove__model_fail(c, "tensor 'trees/offsets' needs at least 2 entries (1 tree)");
-        goto done;
+    if ((rc = trove__tensor_view(c, "trees/offsets", 1, 1, os, IDX, 2, &offs)))
+        return rc;
+    if (os[0] < 2)
+        return trove__model_fail(c, "tensor 'trees/offsets' needs at least 2 entries (1 tree)");
+    const size_t T = os[0] - 1;
+    const int64_t total = tview_i(&offs, T);
+    if (tview_i(&offs, 0) != 0 || total < 0 || total > INT32_MAX)
+        return trove__model_fail(c, "tensor 'trees/offsets' must start at 0 and end at the node "
+                                    "count (at most %d)", INT32_MAX);
+    size_t maxsz = 0;
+    for (size_t t = 0; t < T; t++) {
+        int64_t a = tview_i(&offs, t), b = tview_i(&offs, t + 1);
+        if (b <= a)
+            return trove__model_fail(c, "tensor 'trees/offsets': tree %zu is empty or offsets "
+                                        "decrease", t);
+        if ((size_t)(b - a) > maxsz)
+            maxsz = (size_t)(b - a);
     }
-    size_t T = os[0] - 1, N = (size_t)offs[T];
-    if (offs[0] != 0 || offs[T] < 0 || offs[T] > INT32_MAX) {
-        rc = trove__model_fail(c, "tensor 'trees/offsets' must start at 0 and end at the node "
-                                  "count (at most %d)", INT32_MAX);
-        goto done;
-    }
-    for (size_t t = 0; t < T; t++)
-        if (offs[t + 1] <= offs[t]) {
-            rc = trove__model_fail(c, "tensor 'trees/offsets': tree %zu is empty or offsets "
-                                      "decrease", t);
-            goto done;
-        }
-    size_t ns[1] = {N};
-    if ((rc = trove__tensor_i64(c, "trees/feature", 1, 1, ns, 0, &feat)) ||
-        (rc = trove__tensor_i64(c, "trees/left", 1, 1, ns, 0, &left)) ||
-        (rc = trove__tensor_i64(c, "trees/right", 1, 1, ns, 0, &right)) ||
-        (rc = trove__tensor_i64(c, "trees/default_left", 0, 1, ns, 1, &dl)) ||
-        (rc = trove__tensor_f64(c, "trees/threshold", 1, 1, ns, 0, &thr)))
-        goto done;
-    size_t vs[2] = {N, ANY};
-    if ((rc = trove__tensor_f64(c, "trees/value", 1, 2, vs, 0, &n->u.tr.value)))
-        goto done;
-    size_t W = vs[1];
-    if (W != n->n_raw && W != 1) {
-        rc = trove__model_fail(c, "tensor 'trees/value' has %zu columns: need 1 or n_outputs "
-                                  "(%zu)", W, n->n_raw);
-        goto done;
-    }
-    size_t ts[1] = {T};
-    if ((rc = trove__tensor_i64(c, "trees/output", W == 1 && n->n_raw > 1, 1, ts, 0, &outc)))
-        goto done;
+    const size_t N = (size_t)total;
+    size_t ns[1] = {N}, vs[2] = {N, ANY}, ts[1] = {T};
+    if ((rc = trove__tensor_view(c, "trees/feature", 1, 1, ns, IDX, 2, &feat)) ||
+        (rc = trove__tensor_view(c, "trees/left", 1, 1, ns, IDX, 2, &left)) ||
+        (rc = trove__tensor_view(c, "trees/right", 1, 1, ns, IDX, 2, &right)) ||
+        (rc = trove__tensor_view(c, "trees/default_left", 0, 1, ns, BYTE, 2, &dl)) ||
+        (rc = trove__tensor_view(c, "trees/threshold", 1, 1, ns, FLT, 2, &thr)) ||
+        (rc = trove__tensor_view(c, "trees/value", 1, 2, vs, FLT, 2, &val)))
+        return rc;
+    const size_t W = vs[1];
+    if (W != n->n_raw && W != 1)
+        return trove__model_fail(c, "tensor 'trees/value' has %zu columns: need 1 or n_outputs "
+                                    "(%zu)", W, n->n_raw);
+    if ((rc = trove__tensor_view(c, "trees/output", W == 1 && n->n_raw > 1, 1, ts, IDX, 2,
+                                 &outc)))
+        return rc;
     size_t bs[1] = {n->n_raw};
     if ((rc = trove__tensor_f64(c, "base_score", 0, 1, bs, 1, &n->u.tr.base)))
-        goto done;
+        return rc;
+    if (W && N > SIZE_MAX / sizeof(double) / W)
+        return trove__model_fail(c, "tensor 'trees/value' is too large");
     n->u.tr.n_trees = T;
     n->u.tr.n_nodes = N;
-    n->scratch = n->u.tr.cmp32 ? n->n_in : 0;
     n->u.tr.width = W;
+    n->scratch = n->u.tr.cmp32 ? n->n_in : 0;
     n->u.tr.nodes = trove__malloc_aligned(c->a, N * sizeof(tnode), 64);
+    n->u.tr.value = trove__malloc(c->a, N * W * sizeof(double) + 1);
     n->u.tr.roots = trove__calloc(c->a, T, sizeof(size_t));
-    uint16_t *depth = trove__calloc(c->a, N, sizeof(uint16_t)); /* 0 = no parent seen yet */
-    if (!n->u.tr.nodes || !n->u.tr.roots || !depth) {
-        trove__free(c->a, depth);
+    n->u.tr.depth = trove__calloc(c->a, T, sizeof(uint32_t));
+    uint16_t *depth = trove__calloc(c->a, maxsz, sizeof(uint16_t)); /* 0 = no parent yet */
+    int32_t *newidx = trove__malloc(c->a, maxsz * sizeof(int32_t));
+    int32_t *queue = trove__malloc(c->a, maxsz * sizeof(int32_t));
+    if (!n->u.tr.nodes || !n->u.tr.value || !n->u.tr.roots || !n->u.tr.depth || !depth ||
+        !newidx || !queue) {
         rc = trove__fail(c->err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory for %zu nodes",
                          N);
         goto done;
     }
+    if (outc.p) {
+        n->u.tr.out_col = trove__calloc(c->a, T, sizeof(size_t));
+        if (!n->u.tr.out_col) {
+            rc = trove__fail(c->err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+            goto done;
+        }
+    }
     for (size_t t = 0; t < T && rc == 0; t++) {
-        size_t lo = (size_t)offs[t], hi = (size_t)offs[t + 1], sz = hi - lo;
+        const size_t lo = (size_t)tview_i(&offs, t), sz = (size_t)tview_i(&offs, t + 1) - lo;
         n->u.tr.roots[t] = lo;
-        if (outc) {
-            if (outc[t] < 0 || (uint64_t)outc[t] >= n->n_raw) {
+        if (outc.p) {
+            int64_t o = tview_i(&outc, t);
+            if (o < 0 || (uint64_t)o >= n->n_raw) {
                 rc = trove__model_fail(c, "tensor 'trees/output'[%zu] = %lld: not an output "
-                                          "column (0..%zu)", t, (long long)outc[t], n->n_raw - 1);
+                                          "column (0..%zu)", t, (long long)o, n->n_raw - 1);
                 break;
             }
+            n->u.tr.out_col[t] = (size_t)o;
         }
-        depth[lo] = 1;
-        for (size_t i = lo; i < hi; i++) {
-            size_t li = i - lo;
-            if (depth[i] == 0) {
+        /* 1. validate: children after their parent (no cycle), one parent each, in range */
+        memset(depth, 0, sz * sizeof(uint16_t));
+        depth[0] = 1;
+        uint32_t maxd = 1;
+        for (size_t li = 0; li < sz; li++) {
+            const size_t i = lo + li;
+            if (depth[li] == 0) {
                 rc = trove__model_fail(c, "tree %zu: node %zu is unreachable (no parent)", t, li);
                 break;
             }
-            tnode *nd = &n->u.tr.nodes[i];
-            nd->thr = thr[i];
-            nd->default_left = dl ? (dl[i] != 0) : 0;
-            if (left[i] == -1 && right[i] == -1) {
-                nd->left = nd->right = -1;
-                nd->feature = 0;
+            maxd = depth[li] > maxd ? depth[li] : maxd;
+            int64_t l = tview_i(&left, i), r = tview_i(&right, i);
+            if (l == -1 && r == -1) {
                 for (size_t k = 0; k < W; k++)
-                    if (!isfinite(n->u.tr.value[i * W + k])) {
-                        rc = trove__model_fail(c, "tree %zu: leaf %zu has a non-finite value", t,
-                                               li);
+                    if (!isfinite(tview_f(&val, i * W + k))) {
+                        rc = trove__model_fail(c, "tree %zu: leaf %zu has a non-finite value",
+                                               t, li);
                         break;
                     }
+                if (rc)
+                    break;
                 continue;
             }
-            if (left[i] == -1 || right[i] == -1) {
-                rc = trove__model_fail(c, "tree %zu: node %zu has one child (need 0 or 2)", t, li);
-                break;
-            }
-            int64_t ch[2] = {left[i], right[i]};
+            int64_t ch[2] = {l, r};
             for (int k = 0; k < 2 && rc == 0; k++) {
-                if (ch[k] <= (int64_t)li || (uint64_t)ch[k] >= sz) {
+                if (ch[k] == -1) {
+                    rc = trove__model_fail(c, "tree %zu: node %zu has one child (need 0 or 2)",
+                                           t, li);
+                } else if (ch[k] <= (int64_t)li || (uint64_t)ch[k] >= sz) {
                     rc = trove__model_fail(c, "tree %zu: node %zu has child %lld: must be after "
                                               "its parent and below %zu (cycle or out of range)",
                                            t, li, (long long)ch[k], sz);
-                    break;
-                }
-                size_t g = lo + (size_t)ch[k];
-                if (depth[g] != 0) {
+                } else if (depth[ch[k]] != 0) {
                     rc = trove__model_fail(c, "tree %zu: node %lld has two parents", t,
                                            (long long)ch[k]);
-                    break;
-                }
-                if (depth[i] >= TROVE_MODEL_MAX_DEPTH) {
+                } else if (depth[li] >= TROVE_MODEL_MAX_DEPTH) {
                     rc = trove__model_fail(c, "tree %zu: deeper than %u levels", t,
                                            TROVE_MODEL_MAX_DEPTH);
-                    break;
+                } else {
+                    depth[ch[k]] = (uint16_t)(depth[li] + 1);
                 }
-                depth[g] = (uint16_t)(depth[i] + 1);
             }
             if (rc)
                 break;
-            if (left[i] == right[i]) {
-                rc = trove__model_fail(c, "tree %zu: node %zu has the same child twice", t, li);
-                break;
-            }
-            if (feat[i] < 0 || (uint64_t)feat[i] >= n->n_in) {
+            int64_t f = tview_i(&feat, i);
+            if (f < 0 || (uint64_t)f >= n->n_in) {
                 rc = trove__model_fail(c, "tree %zu: node %zu splits on feature %lld of %zu", t,
-                                       li, (long long)feat[i], n->n_in);
+                                       li, (long long)f, n->n_in);
                 break;
             }
-            if (isnan(thr[i])) {
+            if (isnan(tview_f(&thr, i))) {
                 rc = trove__model_fail(c, "tree %zu: node %zu has a NaN threshold", t, li);
                 break;
             }
-            nd->feature = (int32_t)feat[i];
-            nd->left = (int32_t)(lo + (size_t)left[i]);
-            nd->right = (int32_t)(lo + (size_t)right[i]);
+        }
+        if (rc)
+            break;
+        n->u.tr.depth[t] = maxd - 1; /* steps from the root to the deepest leaf */
+        /* 2. breadth-first relayout: the children of a node become adjacent (right = left + 1)
+         * and a leaf loops onto itself (threshold +inf, NaN goes left), so a walk can take a
+         * fixed number of branch-free steps. */
+        size_t qh = 0, qt = 0;
+        queue[qt++] = 0;
+        newidx[0] = 0;
+        int32_t next = 1;
+        while (qh < qt) {
+            int32_t li = queue[qh++];
+            const size_t i = lo + (size_t)li;
+            int64_t l = tview_i(&left, i), r = tview_i(&right, i);
+            tnode *nd = &n->u.tr.nodes[lo + (size_t)newidx[li]];
+            double *vd = n->u.tr.value + (lo + (size_t)newidx[li]) * W;
+            for (size_t k = 0; k < W; k++)
+                vd[k] = tview_f(&val, i * W + k);
+            if (l == -1) {
+                nd->v = INFINITY;
+                nd->f = TN_LEAF | TN_DL;
+                nd->left = (int32_t)(lo + (size_t)newidx[li]);
+                continue;
+            }
+            newidx[l] = next;
+            newidx[r] = next + 1;
+            queue[qt++] = (int32_t)l;
+            queue[qt++] = (int32_t)r;
+            nd->v = tview_f(&thr, i);
+            nd->f = (uint32_t)tview_i(&feat, i) | (dl.p && tview_i(&dl, i) ? TN_DL : 0);
+            nd->left = (int32_t)(lo + (size_t)next);
+            next += 2;
         }
     }
-    trove__free(c->a, depth);
-    if (rc == 0 && outc) {
-        n->u.tr.out_col = trove__calloc(c->a, T, sizeof(size_t));
-        if (!n->u.tr.out_col)
-            rc = trove__fail(c->err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
-        for (size_t t = 0; rc == 0 && t < T; t++)
-            n->u.tr.out_col[t] = (size_t)outc[t];
-    }
 done:
-    trove__free(c->a, offs);
-    trove__free(c->a, feat);
-    trove__free(c->a, left);
-    trove__free(c->a, right);
-    trove__free(c->a, dl);
-    trove__free(c->a, outc);
-    trove__free(c->a, thr);
+    trove__free(c->a, depth);
+    trove__free(c->a, newidx);
+    trove__free(c->a, queue);
     return rc;
 }
 
-/* Trees walked tree-outer, row-inner over the block: one tree's nodes stay in cache while all
- * R rows go through it. Four rows are walked in lockstep to overlap their cache misses. */
+/* One step of a walk: leaves loop onto themselves, so steps past a leaf change nothing. */
+static inline int32_t tstep(const tnode *nodes, int32_t i, const double *row)
+{
+    const tnode *nd = &nodes[i];
+    double x = row[nd->f & TN_FEAT];
+    /* bitwise, not ||: a data-dependent branch here mispredicts half the time */
+    uint32_t le = (uint32_t)(x <= nd->v), nan_left = (uint32_t)(x != x) & (nd->f >> 31);
+    return nd->left + (int32_t)(1u ^ (le | nan_left));
+}
+
+/* Trees walked tree-outer, row-inner over the block, so one tree's nodes stay in cache; eight
+ * rows advance in lockstep for a fixed number of branch-free steps (the tree's depth), so
+ * their cache misses overlap. */
+#if defined(__GNUC__) && !defined(__clang__)
+/* GCC turns the eight walks into SSE code with emulated gathers and spills: slower than eight
+ * scalar chains, which the out-of-order core overlaps by itself. */
+__attribute__((optimize("tree-vectorize")))
+#endif
 static void run_trees(const mnode *n, const double *in, size_t R, double *out, double *xin)
 {
     const size_t d = n->n_in, K = n->n_raw, W = n->u.tr.width;
@@ -436,30 +478,32 @@ static void run_trees(const mnode *n, const double *in, size_t R, double *out, d
         for (size_t k = 0; k < K; k++)
             out[r * K + k] = n->u.tr.mean ? 0.0 : (n->u.tr.base ? n->u.tr.base[k] : 0.0);
     const double scale = n->u.tr.scale;
-#define STEP(idx, row)                                                                             \
-    do {                                                                                           \
-        const tnode *nd_ = &nodes[idx];                                                            \
-        double v_ = (row)[nd_->feature];                                                           \
-        int gl_ = isnan(v_) ? (int)nd_->default_left : v_ <= nd_->thr;                             \
-        idx = gl_ ? nd_->left : nd_->right;                                                        \
-    } while (0)
+    /* chunks of TCHUNK rows keep their features in L1 while every tree walks them */
+    enum { TCHUNK = 32 };
+    for (size_t c0 = 0; c0 < R; c0 += TCHUNK) {
+    const size_t c1 = R - c0 < TCHUNK ? R : c0 + TCHUNK;
     for (size_t t = 0; t < n->u.tr.n_trees; t++) {
         const int32_t root = (int32_t)n->u.tr.roots[t];
+        const uint32_t D = n->u.tr.depth[t];
         const size_t col = n->u.tr.out_col ? n->u.tr.out_col[t] : 0;
-        size_t r = 0;
-        for (; r + 4 <= R; r += 4) {
-            const double *x0 = x + r * d, *x1 = x0 + d, *x2 = x1 + d, *x3 = x2 + d;
-            int32_t i0 = root, i1 = root, i2 = root, i3 = root;
-            while (nodes[i0].left >= 0 || nodes[i1].left >= 0 || nodes[i2].left >= 0 ||
-                   nodes[i3].left >= 0) {
-                if (nodes[i0].left >= 0) STEP(i0, x0);
-                if (nodes[i1].left >= 0) STEP(i1, x1);
-                if (nodes[i2].left >= 0) STEP(i2, x2);
-                if (nodes[i3].left >= 0) STEP(i3, x3);
+        size_t r = c0;
+        for (; r + 8 <= c1; r += 8) {
+            const double *xr = x + r * d;
+            int32_t i0 = root, i1 = root, i2 = root, i3 = root, i4 = root, i5 = root,
+                    i6 = root, i7 = root;
+            for (uint32_t s = 0; s < D; s++) {
+                i0 = tstep(nodes, i0, xr);
+                i1 = tstep(nodes, i1, xr + d);
+                i2 = tstep(nodes, i2, xr + 2 * d);
+                i3 = tstep(nodes, i3, xr + 3 * d);
+                i4 = tstep(nodes, i4, xr + 4 * d);
+                i5 = tstep(nodes, i5, xr + 5 * d);
+                i6 = tstep(nodes, i6, xr + 6 * d);
+                i7 = tstep(nodes, i7, xr + 7 * d);
             }
-            int32_t ids[4] = {i0, i1, i2, i3};
-            for (int q = 0; q < 4; q++) {
-                const double *v = n->u.tr.value + (size_t)ids[q] * W;
+            const int32_t id[8] = {i0, i1, i2, i3, i4, i5, i6, i7};
+            for (int q = 0; q < 8; q++) {
+                const double *v = n->u.tr.value + (size_t)id[q] * W;
                 double *o = out + (r + (size_t)q) * K;
                 if (W == K)
                     for (size_t k = 0; k < K; k++)
@@ -468,11 +512,11 @@ static void run_trees(const mnode *n, const double *in, size_t R, double *out, d
                     o[col] += scale * v[0];
             }
         }
-        for (; r < R; r++) {
+        for (; r < c1; r++) {
             const double *xr = x + r * d;
             int32_t i = root;
-            while (nodes[i].left >= 0)
-                STEP(i, xr);
+            while (!(nodes[i].f & TN_LEAF))
+                i = tstep(nodes, i, xr);
             const double *v = n->u.tr.value + (size_t)i * W;
             double *o = out + r * K;
             if (W == K)
@@ -482,7 +526,7 @@ static void run_trees(const mnode *n, const double *in, size_t R, double *out, d
                 o[col] += scale * v[0];
         }
     }
-#undef STEP
+    }
     if (n->u.tr.mean) {
         const double nt = (double)n->u.tr.n_trees;
         for (size_t i = 0; i < R * K; i++)
@@ -694,6 +738,7 @@ void trove__node_free_kind(const trove_allocator *a, mnode *n)
     case K_TREES:
         trove__free_aligned(a, n->u.tr.nodes);
         trove__free(a, n->u.tr.roots);
+        trove__free(a, n->u.tr.depth);
         trove__free(a, n->u.tr.out_col);
         trove__free(a, n->u.tr.value);
         trove__free(a, n->u.tr.base);
