@@ -52,7 +52,7 @@ struct mnode {
         struct {
             size_t n_layers;
             size_t *dims;                   /* n_layers + 1 */
-            double **w, **b;                /* w[i]: [dims[i+1], dims[i]] */
+            double **w, **b;                /* w[i]: [dims[i], dims[i+1]] (transposed) */
             mact *act;                      /* n_layers: hidden activations then output */
         } mlp;
         struct { mnode **steps; size_t n; } pipe;
