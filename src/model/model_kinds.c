@@ -51,18 +51,13 @@ static void run_linear(const mnode *n, const double *in, size_t R, double *out)
         const double *x = in + r * d;
         for (size_t j = 0; j < k; j++) {
             const double *w = n->u.lin.coef + j * d;
-            /* four partial sums: vectorisable, and numpy's BLAS reorders too (MODELS.md 4) */
-            double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-            size_t i = 0;
-            for (; i + 4 <= d; i += 4) {
-                s0 += x[i] * w[i];
-                s1 += x[i + 1] * w[i + 1];
-                s2 += x[i + 2] * w[i + 2];
-                s3 += x[i + 3] * w[i + 3];
-            }
-            for (; i < d; i++)
-                s0 += x[i] * w[i];
-            out[r * k + j] = ((s0 + s1) + (s2 + s3)) + n->u.lin.intercept[j];
+            /* summed in input order, then the intercept: the order of the reference BLAS
+             * numpy uses here, so results are bit-identical to sklearn's (docs/MODELS.md 4);
+             * rows are independent, so the core still overlaps them */
+            double s = 0;
+            for (size_t i = 0; i < d; i++)
+                s += x[i] * w[i];
+            out[r * k + j] = s + n->u.lin.intercept[j];
         }
     }
 }
