@@ -257,6 +257,17 @@ out:
     return rc;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static int mset(trove_value *m, const char *k, trove_value *v)
 {
     return v ? trove_value_map_set(m, k, v) : TROVE_E_NOMEM;
@@ -315,8 +326,8 @@ int cli_cmd_fit(int argc, char **argv)
         return CLI_USAGE;
     }
     char msg[512];
-    cli_table t;
-    int ex = cli_table_read(data, &t, msg, sizeof msg);
+    cli_data t;
+    int ex = cli_data_read(data, &t, msg, sizeof msg);
     if (ex) {
         fprintf(stderr, "trove fit: %s: %s\n", data, msg);
         return ex;
@@ -332,6 +343,7 @@ int cli_cmd_fit(int argc, char **argv)
             tc = v;
     }
     double *X = NULL, *y = NULL, *w = NULL, *classes = NULL;
+    const char **sclasses = NULL;
     int *yi = NULL;
     trove_value *meta = NULL;
     trove_writer *wr = NULL;
@@ -346,11 +358,26 @@ int cli_cmd_fit(int argc, char **argv)
         ex = CLI_FAIL;
         goto done;
     }
+    const char *const *lab = t.text ? (const char *const *)t.text[tc] : NULL;
+    for (size_t j = 0; t.text && j < t.cols; j++)
+        if (j != tc && t.text[j]) {
+            fprintf(stderr, "trove fit: %s: feature column '%s' holds text\n", data,
+                    t.names ? t.names[j] : "?");
+            ex = CLI_FAIL;
+            goto done;
+        }
+    if (lab && kind < 2) {
+        fprintf(stderr, "trove fit: %s: target '%s' holds text: regression needs numbers (use "
+                        "logistic for labels)\n", data, target);
+        ex = CLI_FAIL;
+        goto done;
+    }
     X = malloc(n * d * sizeof(double));
     y = malloc(n * sizeof(double));
+    sclasses = malloc(n * sizeof(char *));
     yi = malloc(n * sizeof(int));
     classes = malloc(n * sizeof(double));
-    if (!X || !y || !yi || !classes) {
+    if (!X || !y || !yi || !classes || !sclasses) {
         fprintf(stderr, "trove fit: out of memory\n");
         ex = CLI_FAIL;
         goto done;
@@ -358,7 +385,7 @@ int cli_cmd_fit(int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0, k = 0; j < t.cols; j++) {
             double v = t.data[i * t.cols + j];
-            if (isnan(v)) {
+            if (isnan(v) && !(j == tc && lab)) {
                 fprintf(stderr, "trove fit: %s: row %zu, column %zu is missing (NaN)\n", data,
                         i + 1, j);
                 ex = CLI_FAIL;
@@ -381,20 +408,20 @@ int cli_cmd_fit(int argc, char **argv)
             goto done;
         }
     } else {
-        /* classes: sorted distinct target values */
-        memcpy(classes, y, n * sizeof(double));
-        for (size_t i = 1; i < n; i++) { /* insertion sort is fine: then dedup */
-            double v = classes[i];
-            size_t j = i;
-            while (j > 0 && classes[j - 1] > v) {
-                classes[j] = classes[j - 1];
-                j--;
-            }
-            classes[j] = v;
+        /* classes: sorted distinct target values (numbers, or strings for a text column) */
+        if (lab) {
+            memcpy(sclasses, lab, n * sizeof(char *));
+            qsort(sclasses, n, sizeof(char *), cmp_str);
+            for (size_t i = 0; i < n; i++)
+                if (i == 0 || strcmp(sclasses[i], sclasses[K - 1]))
+                    sclasses[K++] = sclasses[i];
+        } else {
+            memcpy(classes, y, n * sizeof(double));
+            qsort(classes, n, sizeof(double), cmp_double);
+            for (size_t i = 0; i < n; i++)
+                if (i == 0 || classes[i] != classes[K - 1])
+                    classes[K++] = classes[i];
         }
-        for (size_t i = 0; i < n; i++)
-            if (i == 0 || classes[i] != classes[K - 1])
-                classes[K++] = classes[i];
         if (K < 2 || K > 1000) {
             fprintf(stderr, "trove fit: %s: logistic needs 2..1000 classes in '%s', found %zu\n",
                     data, target, K);
@@ -405,7 +432,7 @@ int cli_cmd_fit(int argc, char **argv)
             size_t lo = 0, hi = K;
             while (lo + 1 < hi) {
                 size_t mid = (lo + hi) / 2;
-                if (classes[mid] <= y[i])
+                if (lab ? strcmp(sclasses[mid], lab[i]) <= 0 : classes[mid] <= y[i])
                     lo = mid;
                 else
                     hi = mid;
@@ -449,7 +476,11 @@ int cli_cmd_fit(int argc, char **argv)
                                                       : K == 2 ? "logistic" : "softmax"));
     if (kind == 2) {
         trove_value *cl = trove_value_array(NULL), *cl2 = trove_value_array(NULL);
-        for (size_t k = 0; cl && cl2 && k < K; k++) {
+        for (size_t k = 0; cl && cl2 && lab && k < K; k++) {
+            rc |= trove_value_array_take(cl, trove_value_cstring(NULL, sclasses[k]));
+            rc |= trove_value_array_take(cl2, trove_value_cstring(NULL, sclasses[k]));
+        }
+        for (size_t k = 0; cl && cl2 && !lab && k < K; k++) {
             int integral = classes[k] == floor(classes[k]) && fabs(classes[k]) < 9e15;
             rc |= trove_value_array_take(cl, integral ? trove_value_int(NULL, (int64_t)classes[k])
                                                       : trove_value_float(NULL, classes[k]));
@@ -523,6 +554,7 @@ done:
     free(yi);
     free(w);
     free(classes);
-    cli_table_free(&t);
+    free(sclasses);
+    cli_data_free(&t);
     return ex;
 }

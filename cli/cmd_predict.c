@@ -68,7 +68,7 @@ int cli_cmd_predict(int argc, char **argv)
     trove_error err = {0};
     trove_file *f = NULL;
     trove_model *m = NULL;
-    cli_table in = {0};
+    cli_data in = {0};
     char msg[512];
     double *out = NULL;
     int rc = trove_open(&f, model_path, NULL, &err);
@@ -96,9 +96,9 @@ int cli_cmd_predict(int argc, char **argv)
     int have_names = trove_model_feature_name(m, 0) != NULL;
     for (size_t i = 0; names && i < nf; i++)
         names[i] = trove_model_feature_name(m, i);
-    rc = cli_table_read(in_path, &in, msg, sizeof msg);
+    rc = cli_data_read(in_path, &in, msg, sizeof msg);
     if (rc == 0)
-        rc = cli_table_select(&in, nf, have_names ? names : NULL, msg, sizeof msg);
+        rc = cli_data_select(&in, nf, have_names ? names : NULL, msg, sizeof msg);
     free(names);
     if (rc) {
         fprintf(stderr, "trove predict: %s: %s\n", in_path, msg);
@@ -123,12 +123,12 @@ int cli_cmd_predict(int argc, char **argv)
     }
     /* label output: class labels for classifiers' predict */
     int labels = op == TROVE_MODEL_PREDICT && trove_model_is_classifier(m);
-    ex = cli_table_write(out_path, m, out, in.rows, k, op, labels, msg, sizeof msg);
+    ex = cli_data_write(out_path, m, out, in.rows, k, op, labels, msg, sizeof msg);
     if (ex)
         fprintf(stderr, "trove predict: %s: %s\n", out_path ? out_path : "stdout", msg);
 done:
     free(out);
-    cli_table_free(&in);
+    cli_data_free(&in);
     trove_model_free(m);
     return ex;
 }

@@ -85,7 +85,7 @@ static const char *npy_key(const char *h, const char *key)
     return *p == ':' ? p + 1 : NULL;
 }
 
-static int read_npy(const unsigned char *b, size_t len, cli_table *t, char *msg, size_t cap)
+static int read_npy(const unsigned char *b, size_t len, cli_data *t, char *msg, size_t cap)
 {
     if (len < 10)
         return fail(msg, cap, CLI_FAIL, ".npy: truncated preamble (%zu bytes)", len);
@@ -246,6 +246,8 @@ out:
     return rc;
 }
 
+static void free_text(cli_data *t);
+
 /* ---- CSV ----------------------------------------------------------------------------------- */
 
 static int parse_num(const char *s, size_t n, double *out)
@@ -274,107 +276,181 @@ static int parse_num(const char *s, size_t n, double *out)
     return 1;
 }
 
-static int read_csv(char *b, size_t len, cli_table *t, char *msg, size_t cap)
+/* Field j of the line [line, le): sets *fs, *fe. Fields are split on ',' (no quoting inside
+ * values; surrounding double quotes of header names are stripped by the caller). */
+static void field_bounds(char *line, char *le, char **cur, char **fs, char **fe)
 {
-    /* pass 1: count lines and fields of the first line */
-    size_t cap_rows = 0;
-    for (size_t i = 0; i < len; i++)
-        cap_rows += b[i] == '\n';
-    cap_rows++;
+    char *f0 = *cur;
+    char *e = memchr(f0, ',', (size_t)(le - f0));
+    if (!e)
+        e = le;
+    *fs = f0;
+    *fe = e;
+    *cur = e + 1;
+    (void)line;
+}
+
+/* Walk the non-empty lines: fn(line, end, lineno) for each; stops at a non-zero return. */
+typedef int (*line_fn)(void *ctx, char *line, char *le, size_t lineno);
+static int each_line(char *b, size_t len, line_fn fn, void *ctx)
+{
     char *line = b, *endb = b + len;
-    size_t lineno = 0, cols = 0, rows = 0, alloc_rows = 0;
-    int header_done = 0;
+    size_t lineno = 0;
     while (line < endb) {
         char *nl = memchr(line, '\n', (size_t)(endb - line));
         char *le = nl ? nl : endb;
         lineno++;
         if (le > line && le[-1] == '\r')
             le--;
-        if (le == line) { /* empty line */
-            line = nl ? nl + 1 : endb;
-            continue;
+        if (le > line) {
+            int rc = fn(ctx, line, le, lineno);
+            if (rc)
+                return rc;
         }
-        /* split fields */
-        size_t nfields = 1;
-        for (char *p = line; p < le; p++)
-            nfields += *p == ',';
-        if (!header_done) {
-            cols = nfields;
-            int numeric = 1;
-            char *f0 = line;
-            for (size_t j = 0; j < nfields; j++) {
-                char *fe = memchr(f0, ',', (size_t)(le - f0));
-                if (!fe)
-                    fe = le;
-                double v;
-                if (!parse_num(f0, (size_t)(fe - f0), &v) || (fe == f0 && 0))
-                    numeric = 0;
-                f0 = fe + 1;
-            }
-            if (cols > ((size_t)1 << 24))
-                return fail(msg, cap, CLI_FAIL, "line 1: %zu columns is too many", cols);
-            if (!numeric) {
-                t->names = calloc(cols, sizeof(char *));
-                if (!t->names)
-                    return fail(msg, cap, CLI_FAIL, "out of memory");
-                f0 = line;
-                for (size_t j = 0; j < nfields; j++) {
-                    char *fe = memchr(f0, ',', (size_t)(le - f0));
-                    if (!fe)
-                        fe = le;
-                    char *s = f0, *e = fe;
-                    while (s < e && (*s == ' ' || *s == '"'))
-                        s++;
-                    while (e > s && (e[-1] == ' ' || e[-1] == '"'))
-                        e--;
-                    t->names[j] = strndup(s, (size_t)(e - s));
-                    if (!t->names[j])
-                        return fail(msg, cap, CLI_FAIL, "out of memory");
-                    f0 = fe + 1;
-                }
-                t->cols = cols;
-                header_done = 1;
-                line = nl ? nl + 1 : endb;
-                continue;
-            }
-            header_done = 1;
-            t->cols = cols;
-        }
-        if (nfields != cols)
-            return fail(msg, cap, CLI_FAIL, "line %zu has %zu fields, expected %zu", lineno,
-                        nfields, cols);
-        if (rows == alloc_rows) {
-            size_t nr = alloc_rows ? alloc_rows * 2 : 64;
-            if (nr > cap_rows)
-                nr = cap_rows;
-            if (nr <= rows || nr > SIZE_MAX / sizeof(double) / cols)
-                return fail(msg, cap, CLI_FAIL, "too many rows");
-            double *d = realloc(t->data, nr * cols * sizeof(double));
-            if (!d)
-                return fail(msg, cap, CLI_FAIL, "out of memory");
-            t->data = d;
-            alloc_rows = nr;
-        }
-        char *f0 = line;
-        for (size_t j = 0; j < cols; j++) {
-            char *fe = memchr(f0, ',', (size_t)(le - f0));
-            if (!fe)
-                fe = le;
-            if (!parse_num(f0, (size_t)(fe - f0), &t->data[rows * cols + j]))
-                return fail(msg, cap, CLI_FAIL, "line %zu, column %zu: '%.*s' is not a number",
-                            lineno, j + 1, (int)((fe - f0) > 40 ? 40 : (fe - f0)), f0);
-            f0 = fe + 1;
-        }
-        rows++;
         line = nl ? nl + 1 : endb;
     }
-    t->rows = rows;
-    if (!t->data && !(t->data = malloc(sizeof(double))))
-        return fail(msg, cap, CLI_FAIL, "out of memory");
-    return CLI_OK;
+    return 0;
 }
 
-int cli_table_read(const char *path, cli_table *t, char *msg, size_t cap)
+typedef struct csv_ctx {
+    cli_data *t;
+    char *msg;
+    size_t cap;
+    int pass;            /* 1: shape and text columns, 2: values */
+    int header;          /* the first non-empty line is a header */
+    size_t seen, rows;
+    unsigned char *is_text;
+} csv_ctx;
+
+static size_t count_fields(const char *line, const char *le)
+{
+    size_t n = 1;
+    for (const char *p = line; p < le; p++)
+        n += *p == ',';
+    return n;
+}
+
+static int csv_line(void *vctx, char *line, char *le, size_t lineno)
+{
+    csv_ctx *c = vctx;
+    cli_data *t = c->t;
+    size_t first = c->seen++ == 0;
+    size_t nf = count_fields(line, le);
+    if (first) {
+        if (c->pass == 2)
+            return 0;
+        t->cols = nf;
+        if (nf > ((size_t)1 << 24))
+            return fail(c->msg, c->cap, CLI_FAIL, "line %zu: %zu columns is too many", lineno,
+                        nf);
+        char *cur = line, *fs, *fe;
+        int numeric = 1;
+        for (size_t j = 0; j < nf; j++) {
+            double v;
+            field_bounds(line, le, &cur, &fs, &fe);
+            if (!parse_num(fs, (size_t)(fe - fs), &v))
+                numeric = 0;
+        }
+        if (numeric) {
+            c->rows++;
+            return 0;
+        }
+        c->header = 1;
+        t->names = calloc(nf, sizeof(char *));
+        if (!t->names)
+            return fail(c->msg, c->cap, CLI_FAIL, "out of memory");
+        cur = line;
+        for (size_t j = 0; j < nf; j++) {
+            field_bounds(line, le, &cur, &fs, &fe);
+            while (fs < fe && (*fs == ' ' || *fs == '"'))
+                fs++;
+            while (fe > fs && (fe[-1] == ' ' || fe[-1] == '"'))
+                fe--;
+            if (!(t->names[j] = strndup(fs, (size_t)(fe - fs))))
+                return fail(c->msg, c->cap, CLI_FAIL, "out of memory");
+        }
+        return 0;
+    }
+    if (nf != t->cols)
+        return fail(c->msg, c->cap, CLI_FAIL, "line %zu has %zu fields, expected %zu", lineno, nf,
+                    t->cols);
+    char *cur = line, *fs, *fe;
+    if (c->pass == 1) {
+        for (size_t j = 0; j < nf; j++) {
+            double v;
+            field_bounds(line, le, &cur, &fs, &fe);
+            if (!c->is_text[j] && !parse_num(fs, (size_t)(fe - fs), &v)) {
+                if (!c->header) /* without names, a text column could not be matched */
+                    return fail(c->msg, c->cap, CLI_FAIL,
+                                "line %zu, column %zu: '%.*s' is not a number", lineno, j + 1,
+                                (int)((fe - fs) > 40 ? 40 : (fe - fs)), fs);
+                c->is_text[j] = 1;
+            }
+        }
+        c->rows++;
+        return 0;
+    }
+    size_t r = c->rows++;
+    for (size_t j = 0; j < nf; j++) {
+        field_bounds(line, le, &cur, &fs, &fe);
+        if (c->is_text[j]) {
+            t->data[r * t->cols + j] = NAN;
+            if (!(t->text[j][r] = strndup(fs, (size_t)(fe - fs))))
+                return fail(c->msg, c->cap, CLI_FAIL, "out of memory");
+        } else {
+            (void)parse_num(fs, (size_t)(fe - fs), &t->data[r * t->cols + j]);
+        }
+    }
+    return 0;
+}
+
+static int read_csv(char *b, size_t len, cli_data *t, char *msg, size_t cap)
+{
+    /* pass 1 finds the header, the row count and the columns holding text (kept as strings:
+     * a label column, or columns the model does not use); pass 2 parses */
+    csv_ctx c = {t, msg, cap, 1, 0, 0, 0, NULL};
+    /* the column count is only known after the first line: read it first */
+    {
+        char *nl = memchr(b, '\n', len);
+        size_t n = count_fields(b, nl ? nl : b + len);
+        if (n > ((size_t)1 << 24))
+            return fail(msg, cap, CLI_FAIL, "line 1: %zu columns is too many", n);
+        c.is_text = calloc(n + 1, 1);
+        if (!c.is_text)
+            return fail(msg, cap, CLI_FAIL, "out of memory");
+    }
+    int rc = each_line(b, len, csv_line, &c);
+    if (rc)
+        goto out;
+    if (t->cols && c.rows > SIZE_MAX / sizeof(double) / t->cols) {
+        rc = fail(msg, cap, CLI_FAIL, "too many rows");
+        goto out;
+    }
+    t->rows = c.rows;
+    t->data = malloc((t->rows * t->cols + 1) * sizeof(double));
+    t->text = calloc(t->cols + 1, sizeof(char **));
+    if (!t->data || !t->text) {
+        rc = fail(msg, cap, CLI_FAIL, "out of memory");
+        goto out;
+    }
+    for (size_t j = 0; j < t->cols; j++)
+        if (c.is_text[j] && !(t->text[j] = calloc(t->rows + 1, sizeof(char *)))) {
+            rc = fail(msg, cap, CLI_FAIL, "out of memory");
+            goto out;
+        }
+    c.pass = 2;
+    c.seen = c.rows = 0;
+    if (c.header)
+        c.seen = 0;
+    else
+        c.seen = 1; /* no header: the first line is data */
+    rc = each_line(b, len, csv_line, &c);
+out:
+    free(c.is_text);
+    return rc;
+}
+
+int cli_data_read(const char *path, cli_data *t, char *msg, size_t cap)
 {
     memset(t, 0, sizeof *t);
     char *b = NULL;
@@ -388,12 +464,13 @@ int cli_table_read(const char *path, cli_table *t, char *msg, size_t cap)
         rc = read_csv(b, len, t, msg, cap);
     free(b);
     if (rc)
-        cli_table_free(t);
+        cli_data_free(t);
     return rc;
 }
 
-void cli_table_free(cli_table *t)
+void cli_data_free(cli_data *t)
 {
+    free_text(t);
     for (size_t i = 0; t->names && i < t->cols; i++)
         free(t->names[i]);
     free(t->names);
@@ -401,39 +478,67 @@ void cli_table_free(cli_table *t)
     memset(t, 0, sizeof *t);
 }
 
-int cli_table_select(cli_table *t, size_t nf, const char *const *names, char *msg, size_t cap)
+static void free_text(cli_data *t)
 {
+    for (size_t j = 0; t->text && j < t->cols; j++) {
+        for (size_t r = 0; t->text[j] && r < t->rows; r++)
+            free(t->text[j][r]);
+        free(t->text[j]);
+    }
+    free(t->text);
+    t->text = NULL;
+}
+
+int cli_data_select(cli_data *t, size_t nf, const char *const *names, char *msg, size_t cap)
+{
+    size_t *src = malloc((nf + 1) * sizeof(size_t));
+    if (!src)
+        return fail(msg, cap, CLI_FAIL, "out of memory");
     if (!(t->names && names)) {
-        if (t->cols != nf)
+        if (t->cols != nf) {
+            free(src);
             return fail(msg, cap, CLI_FAIL, "%zu columns, the model takes %zu features", t->cols,
                         nf);
-        return CLI_OK;
-    }
-    size_t *src = malloc(nf * sizeof(size_t));
-    double *d = malloc((t->rows * nf + 1) * sizeof(double));
-    if (!src || !d) {
-        free(src);
-        free(d);
-        return fail(msg, cap, CLI_FAIL, "out of memory");
-    }
-    for (size_t j = 0; j < nf; j++) {
-        size_t c = 0;
-        while (c < t->cols && strcmp(t->names[c], names[j]))
-            c++;
-        if (c == t->cols) {
-            free(src);
-            free(d);
-            return fail(msg, cap, CLI_FAIL, "no column named '%s' (a feature of the model)",
-                        names[j]);
         }
-        src[j] = c;
+        for (size_t j = 0; j < nf; j++)
+            src[j] = j;
+    } else {
+        for (size_t j = 0; j < nf; j++) {
+            size_t c = 0;
+            while (c < t->cols && strcmp(t->names[c], names[j]))
+                c++;
+            if (c == t->cols) {
+                free(src);
+                return fail(msg, cap, CLI_FAIL, "no column named '%s' (a feature of the model)",
+                            names[j]);
+            }
+            src[j] = c;
+        }
+    }
+    for (size_t j = 0; j < nf; j++)
+        if (t->text && t->text[src[j]]) {
+            size_t c = src[j], r = 0;
+            while (r + 1 < t->rows && !t->text[c][r])
+                r++;
+            int rc = fail(msg, cap, CLI_FAIL, "column %s%s%s is a feature but holds text "
+                          "(row %zu: '%.40s')", t->names ? "'" : "",
+                          t->names ? t->names[c] : "", t->names ? "'" : "", r + 1,
+                          t->text[c][r] ? t->text[c][r] : "");
+            free(src);
+            return rc;
+        }
+    double *d = malloc((t->rows * nf + 1) * sizeof(double));
+    if (!d) {
+        free(src);
+        return fail(msg, cap, CLI_FAIL, "out of memory");
     }
     for (size_t r = 0; r < t->rows; r++)
         for (size_t j = 0; j < nf; j++)
             d[r * nf + j] = t->data[r * t->cols + src[j]];
     free(src);
+    free_text(t);
     free(t->data);
-    for (size_t i = 0; i < t->cols; i++)
+    for (size_t i = 0; t->names && i < t->cols; i++)
         free(t->names[i]);
     free(t->names);
     t->names = NULL;
@@ -526,7 +631,7 @@ static int write_body(FILE *fp, int npy, const trove_model *m, const double *v, 
     return 0;
 }
 
-int cli_table_write(const char *path, const trove_model *m, const double *v, size_t rows,
+int cli_data_write(const char *path, const trove_model *m, const double *v, size_t rows,
                     size_t k, trove_model_op op, int labels, char *msg, size_t cap)
 {
     size_t pl = path ? strlen(path) : 0;

@@ -115,3 +115,30 @@ def test_fit_refuses_bad_input(tmp_path):
                         str(tmp_path / "m.trove")], capture_output=True, text=True)
     assert r.returncode != 0 and "singular" in r.stderr
     assert not os.path.exists(str(tmp_path / "m.trove"))
+
+
+def test_logistic_with_text_labels(tmp_path):
+    X, y = datasets.load_iris(return_X_y=True)
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    csv, out = str(tmp_path / "iris.csv"), str(tmp_path / "m.trove")
+    with open(csv, "w") as f:
+        f.write("a,b,species,c,d\n")
+        for row, lab in zip(X, names):
+            f.write("%r,%r,%s,%r,%r\n" % (row[0], row[1], lab, row[2], row[3]))
+    r = subprocess.run([TROVE, "fit", "logistic", csv, "--target", "species", "-o", out],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    meta, t = ts._read(out)
+    assert meta["model"]["classes"] == ["setosa", "versicolor", "virginica"]
+    ref = linear_model.LogisticRegression(max_iter=10000).fit(X, names)
+    # the CSV (label column included) goes straight back in: the text column is not a feature
+    r = subprocess.run([TROVE, "predict", out, csv], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[1:-1] == list(ref.predict(X))
+    assert list(ts.load(out).predict(X)) == list(ref.predict(X))
+    # a text feature is refused, naming the column
+    with open(csv, "w") as f:
+        f.write("a,b,target\n1,x,0\n2,y,1\n")
+    r = subprocess.run([TROVE, "fit", "logistic", csv, "--target", "target", "-o", out],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "'b' holds text" in r.stderr
