@@ -401,3 +401,87 @@ def test_predict_refuses_hostile_npy(tmp_path):
         est = ts.load(path)
         _close(np.load(out), est.decision_function(np.asarray(arr, dtype=np.float64)),
                TOL["linear"], "npy variant %s" % arr.dtype)
+
+
+def _capi():
+    """trove_model_* through ctypes: the C API itself, on models that sklearn produced."""
+    import ctypes
+    lib = ts._lib()
+    P = ctypes.c_void_p
+    lib.trove_model_open.argtypes = [ctypes.POINTER(P), P, P, ctypes.POINTER(ts._Err)]
+    lib.trove_model_free.argtypes = [P]
+    lib.trove_model_run.argtypes = [P, ctypes.c_int, ctypes.c_int, P, ctypes.c_size_t,
+                                    ctypes.c_size_t, P, ctypes.c_size_t,
+                                    ctypes.POINTER(ts._Err)]
+    lib.trove_model_n_outputs.argtypes = [P, ctypes.c_int]
+    lib.trove_model_n_outputs.restype = ctypes.c_size_t
+    return lib
+
+
+def test_c_api_concurrent_and_float32(tmp_path):
+    import ctypes
+    import threading
+    lib = _capi()
+    X, y = _data("digits")
+    est = ensemble.HistGradientBoostingClassifier(max_iter=20, random_state=R).fit(X, y)
+    path = str(tmp_path / "h.trove")
+    ts.dump(est, path)
+    err = ts._Err()
+    f, m = ctypes.c_void_p(), ctypes.c_void_p()
+    assert lib.trove_open(ctypes.byref(f), path.encode(), None, ctypes.byref(err)) == 0
+    assert lib.trove_model_open(ctypes.byref(m), f, None, ctypes.byref(err)) == 0, err.message
+    lib.trove_close(f)  # the model owns what it needs
+    try:
+        k = lib.trove_model_n_outputs(m, 1)
+        assert k == 10
+        want = est.predict_proba(X)
+        results = {}
+
+        def run(i, dtype, code):
+            Xi = np.ascontiguousarray(X, dtype=dtype)
+            out = np.empty((len(X), k))
+            e = ts._Err()
+            for _ in range(3):
+                rc = lib.trove_model_run(m, 1, code, Xi.ctypes.data, len(X), X.shape[1],
+                                         out.ctypes.data, out.size, ctypes.byref(e))
+                assert rc == 0, e.message
+            results[i] = out
+        threads = [threading.Thread(target=run, args=(i, np.float64, 13)) for i in range(4)]
+        threads.append(threading.Thread(target=run, args=(4, np.float32, 12)))
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for i in range(4):
+            _close(results[i], want, PROBA_TOL, "C API thread %d" % i)
+        # digits are small integers: exact in float32 too
+        _close(results[4], want, PROBA_TOL, "C API float32")
+        # wrong width: TROVE_E_SHAPE (-14) with a message naming the count
+        out = np.empty((1, k))
+        rc = lib.trove_model_run(m, 1, 13, X.ctypes.data, 1, 7, out.ctypes.data, out.size,
+                                 ctypes.byref(err))
+        assert rc == -14 and b"7 columns" in err.message
+    finally:
+        lib.trove_model_free(m)
+
+
+def test_onehot_unknown_categories(tmp_path):
+    X, y = _data("ints")
+    Xu = X.copy()
+    Xu[3, 1] = 77.0  # a category never seen in fit
+    for hu in ("ignore", "error"):
+        est = preprocessing.OneHotEncoder(handle_unknown=hu, sparse_output=False).fit(X)
+        path = str(tmp_path / ("oh_%s.trove" % hu))
+        ts.dump(est, path)
+        inp, out = str(tmp_path / "x.npy"), str(tmp_path / "o.npy")
+        np.save(inp, Xu)
+        r = subprocess.run([TROVE, "predict", path, inp, "-o", out], capture_output=True,
+                           text=True)
+        if hu == "ignore":
+            assert r.returncode == 0, r.stderr
+            np.testing.assert_array_equal(np.load(out), est.transform(Xu))
+            np.testing.assert_array_equal(ts.load(path).transform(Xu), est.transform(Xu))
+        else:
+            assert r.returncode != 0 and "row 3, column 1" in r.stderr and "77" in r.stderr
+            with pytest.raises(ValueError):
+                ts.load(path).transform(Xu)
