@@ -413,6 +413,50 @@ fail:
     return rc;
 }
 
+/* Copy of an array of class labels (int, uint, float, string, bool) made with allocator a. */
+static trove_value *copy_classes(const trove_allocator *a, const trove_value *cls)
+{
+    trove_value *arr = trove_value_array(a);
+    for (size_t i = 0; arr && i < trove_value_count(cls); i++) {
+        const trove_value *v = trove_value_at(cls, i);
+        trove_value *c = NULL;
+        int64_t iv;
+        uint64_t uv;
+        double dv;
+        const char *sv;
+        size_t sl;
+        int bv;
+        switch (trove_value_type_of(v)) {
+        case TROVE_VALUE_INT:
+            if (trove_value_get_int(v, &iv) == TROVE_OK)
+                c = trove_value_int(a, iv);
+            break;
+        case TROVE_VALUE_UINT:
+            if (trove_value_get_uint(v, &uv) == TROVE_OK)
+                c = trove_value_uint(a, uv);
+            break;
+        case TROVE_VALUE_FLOAT:
+            if (trove_value_get_float(v, &dv) == TROVE_OK)
+                c = trove_value_float(a, dv);
+            break;
+        case TROVE_VALUE_STRING:
+            if (trove_value_get_string(v, &sv, &sl) == TROVE_OK)
+                c = trove_value_string(a, sv, sl);
+            break;
+        case TROVE_VALUE_BOOL:
+            if (trove_value_get_bool(v, &bv) == TROVE_OK)
+                c = trove_value_bool(a, bv);
+            break;
+        default: break;
+        }
+        if (!c || trove_value_array_take(arr, c) != TROVE_OK) {
+            trove_value_free(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
 TROVE_API int trove_model_open(trove_model **out, const trove_file *f,
                                const trove_allocator *alloc, trove_error *err)
 {
@@ -434,7 +478,7 @@ TROVE_API int trove_model_open(trove_model **out, const trove_file *f,
     snprintf(m->kind, sizeof m->kind, "%s", k);
     m->need = m->root->scratch;
     if (cls) {
-        m->classes = trove_value_clone(cls);
+        m->classes = copy_classes(a, cls); /* with the model's allocator, not the file's */
         m->class_num = trove__calloc(a, m->root->n_classes, sizeof(double));
         if (!m->classes || !m->class_num) {
             rc = trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");

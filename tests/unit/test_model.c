@@ -448,36 +448,84 @@ static void test_model__concurrent_predicts(void)
     trove_model_free(m);
 }
 
+static int write_classifier(const char *path)
+{
+    trove_value *c = cfg_new(2, "classification");
+    put(c, "link", trove_value_cstring(NULL, "softmax"));
+    trove_value *cls = trove_value_array(NULL);
+    if (trove_value_array_take(cls, trove_value_cstring(NULL, "cat")) ||
+        trove_value_array_take(cls, trove_value_int(NULL, -3)) ||
+        trove_value_array_take(cls, trove_value_float(NULL, 2.5)))
+        return -1;
+    put(c, "classes", cls);
+    static const double coef[6] = {1, 0, 0, 1, -1, -1}, icpt[3] = {0, 0, 0.5};
+    tensor_def t[] = {{"coef", TROVE_FLOAT64, 2, {3, 2}, coef},
+                      {"intercept", TROVE_FLOAT64, 1, {3, 0}, icpt}};
+    return write_model(path, node("linear", c), t, 2);
+}
+
+static void test_model__classifier_labels(void)
+{
+    trove_error err;
+    const char *p = test_path("clf.trove");
+    CHECK(write_classifier(p) == 0);
+    trove_model *m = NULL;
+    CHECK_OK(bind_path(p, &m, &err));
+    CHECK(trove_model_is_classifier(m) && trove_model_n_classes(m) == 3);
+    const char *s = NULL;
+    CHECK(trove_value_get_string(trove_model_class(m, 0), &s, NULL) == TROVE_OK);
+    CHECK(!strcmp(s, "cat"));
+    CHECK(trove_model_class(m, 3) == NULL);
+    /* rows: argmax of (x0, x1, 0.5 - x0 - x1) */
+    double X[6] = {3, 1, 0, 2, -4, -4}, out[9], sum;
+    CHECK_OK(trove_model_predict(m, TROVE_FLOAT64, X, 3, 2, out, 3, &err));
+    CHECK(out[0] == 0 && out[1] == 1 && out[2] == 2); /* a string among the labels: indices */
+    CHECK_OK(trove_model_predict_proba(m, TROVE_FLOAT64, X, 3, 2, out, 9, &err));
+    for (int r = 0; r < 3; r++) {
+        sum = out[3 * r] + out[3 * r + 1] + out[3 * r + 2];
+        CHECK(fabs(sum - 1.0) < 1e-15);
+    }
+    double e0 = exp(3 - 3), e1 = exp(1 - 3), e2 = exp(0.5 - 4 - 3);
+    CHECK(fabs(out[0] - e0 / (e0 + e1 + e2)) < 1e-15);
+    CHECK_OK(trove_model_decision_function(m, TROVE_FLOAT64, X, 3, 2, out, 9, &err));
+    CHECK(out[0] == 3 && out[1] == 1 && out[2] == 0.5 - 4);
+    CHECK_RC(trove_model_transform(m, TROVE_FLOAT64, X, 3, 2, out, 9, &err), TROVE_E_UNSUPPORTED);
+    trove_model_free(m);
+}
+
 static void test_model__oom_torture(void)
 {
     trove_error err;
-    const char *p = test_path("pipe_oom.trove");
-    CHECK(write_pipeline(p, 2) == 0);
-    trove_file *f = NULL;
-    CHECK_OK(trove_open(&f, p, NULL, &err));
-    int ok = 0;
-    for (long n = 1; n < 500 && !ok; n++) {
-        test_alloc ta;
-        test_alloc_init(&ta, n);
-        trove_model *m = NULL;
-        int rc = trove_model_open(&m, f, &ta.a, &err);
-        if (rc == TROVE_OK) {
-            double X[2] = {3, 5}, out[2];
-            int prc = trove_model_predict(m, TROVE_FLOAT64, X, 1, 2, out, 2, &err);
-            trove_model_free(m);
-            CHECK(ta.live == 0);
-            if (prc == TROVE_OK)
-                ok = 1;
-            else
-                CHECK(prc == TROVE_E_NOMEM);
-        } else {
-            CHECK(rc == TROVE_E_NOMEM);
-            CHECK(m == NULL);
-            CHECK(ta.live == 0);
+    const char *paths[2] = {test_path("pipe_oom.trove"), test_path("clf_oom.trove")};
+    CHECK(write_pipeline(paths[0], 2) == 0);
+    CHECK(write_classifier(paths[1]) == 0);
+    for (int which = 0; which < 2; which++) {
+        trove_file *f = NULL;
+        CHECK_OK(trove_open(&f, paths[which], NULL, &err));
+        int ok = 0;
+        for (long n = 1; n < 500 && !ok; n++) {
+            test_alloc ta;
+            test_alloc_init(&ta, n);
+            trove_model *m = NULL;
+            int rc = trove_model_open(&m, f, &ta.a, &err);
+            if (rc == TROVE_OK) {
+                double X[2] = {3, 5}, out[3];
+                int prc = trove_model_predict(m, TROVE_FLOAT64, X, 1, 2, out, 3, &err);
+                trove_model_free(m);
+                CHECK(ta.live == 0);
+                if (prc == TROVE_OK)
+                    ok = 1;
+                else
+                    CHECK(prc == TROVE_E_NOMEM);
+            } else {
+                CHECK(rc == TROVE_E_NOMEM);
+                CHECK(m == NULL);
+                CHECK(ta.live == 0);
+            }
         }
+        CHECK(ok);
+        trove_close(f);
     }
-    CHECK(ok);
-    trove_close(f);
 }
 
 /* Mutation fuzzing of tensor bytes (indices, thresholds, values, offsets) of a tree model and a
@@ -567,4 +615,5 @@ TEST_MAIN(T(test_model__linear_predicts_its_definition), T(test_model__linear_sh
           T(test_model__plain_file_and_versions), T(test_model__tree_predicts_and_missing_values),
           T(test_model__hostile_trees_refused), T(test_model__hostile_shapes_and_classes),
           T(test_model__pipeline), T(test_model__concurrent_predicts),
-          T(test_model__oom_torture), T(test_model__mutated_tensors))
+          T(test_model__oom_torture), T(test_model__mutated_tensors),
+          T(test_model__classifier_labels))
