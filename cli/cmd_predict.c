@@ -71,7 +71,10 @@ int cli_cmd_predict(int argc, char **argv)
     cli_data in = {0};
     char msg[512];
     double *out = NULL;
-    int rc = trove_open(&f, model_path, NULL, &err);
+    /* the whole model is read at bind: map it populated (one fault pass, not one per page) */
+    trove_open_options oo = TROVE_OPEN_OPTIONS_INIT;
+    oo.flags = TROVE_OPEN_POPULATE;
+    int rc = trove_open(&f, model_path, &oo, &err);
     if (rc)
         return cli_report("predict", model_path, &err);
     rc = trove_model_open(&m, f, NULL, &err);
