@@ -13,7 +13,8 @@ typedef enum { LINK_IDENTITY, LINK_LOGISTIC, LINK_SOFTMAX, LINK_OVR, LINK_NONE, 
 typedef enum { ACT_IDENTITY, ACT_RELU, ACT_TANH, ACT_LOGISTIC, ACT_SOFTMAX } mact;
 
 /* A tree node packed for traversal: 16 bytes; children adjacent (right = left + 1), global
- * indices. A leaf has v = +inf, TN_LEAF|TN_DL and left = itself: every step stays on it. */
+ * indices. A leaf has v = +inf, left = itself and TN_DL (NaN goes left: stays), or, when the
+ * ensemble has no default directions, the feature n_in: a constant-0 column appended to x. */
 typedef struct tnode {
     double v;          /* threshold: go left when x <= v (or x is NaN and TN_DL) */
     uint32_t f;        /* feature | TN_DL | TN_LEAF */
@@ -47,7 +48,7 @@ struct mnode {
             double *value;                  /* [n_nodes * width] */
             double *base;                   /* [n_raw] */
             double scale;
-            int mean, cmp32;
+            int mean, cmp32, nan_right;
         } tr;
         struct {
             size_t n_layers;

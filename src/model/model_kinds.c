@@ -330,7 +330,10 @@ int trove__bind_trees(bindctx *c, const trove_value *cfg, mnode *n)
     n->u.tr.n_trees = T;
     n->u.tr.n_nodes = N;
     n->u.tr.width = W;
-    n->scratch = n->u.tr.cmp32 ? n->n_in : 0;
+    /* without default directions, NaN goes right (NaN <= t is false) and the walk needs no
+     * NaN test: leaves then split on an extra constant-0 column (0 <= +inf: stay) */
+    n->u.tr.nan_right = dl.p == NULL;
+    n->scratch = (n->u.tr.cmp32 || n->u.tr.nan_right) ? n->n_in + 1 : 0;
     n->u.tr.nodes = big_alloc(c->a, N * sizeof(tnode));
     n->u.tr.value = big_alloc(c->a, N * W * sizeof(double));
     n->u.tr.roots = trove__calloc(c->a, T, sizeof(size_t));
@@ -438,7 +441,7 @@ int trove__bind_trees(bindctx *c, const trove_value *cfg, mnode *n)
                 vd[k] = tview_f(&val, i * W + k);
             if (l == -1) {
                 nd->v = INFINITY;
-                nd->f = TN_LEAF | TN_DL;
+                nd->f = n->u.tr.nan_right ? TN_LEAF | (uint32_t)n->n_in : TN_LEAF | TN_DL;
                 nd->left = (int32_t)(lo + (size_t)newidx[li]);
                 continue;
             }
@@ -469,6 +472,13 @@ static inline int32_t tstep(const tnode *nodes, int32_t i, const double *row)
     return nd->left + (int32_t)(1u ^ (le | nan_left));
 }
 
+/* The step when NaN always goes right: one comparison. */
+static inline int32_t tstep_nr(const tnode *nodes, int32_t i, const double *row)
+{
+    const tnode *nd = &nodes[i];
+    return nd->left + (int32_t)!(row[nd->f & TN_FEAT] <= nd->v);
+}
+
 /* Trees walked tree-outer, row-inner over the block, so one tree's nodes stay in cache; eight
  * rows advance in lockstep for a fixed number of branch-free steps (the tree's depth), so
  * their cache misses overlap. */
@@ -482,9 +492,15 @@ static void run_trees(const mnode *n, const double *in, size_t R, double *out, d
     const size_t d = n->n_in, K = n->n_raw, W = n->u.tr.width;
     const tnode *nodes = n->u.tr.nodes;
     const double *x = in;
-    if (n->u.tr.cmp32) { /* round through float32 once per block, as sklearn casts X */
-        for (size_t i = 0; i < R * d; i++)
-            xin[i] = (double)(float)in[i];
+    const int nr = n->u.tr.nan_right;
+    const size_t dx = nr ? d + 1 : d; /* row stride of x */
+    if (n->u.tr.cmp32 || nr) { /* round through float32 once per block, as sklearn casts X */
+        for (size_t r = 0; r < R; r++) {
+            for (size_t i = 0; i < d; i++)
+                xin[r * dx + i] = n->u.tr.cmp32 ? (double)(float)in[r * d + i] : in[r * d + i];
+            if (nr)
+                xin[r * dx + d] = 0.0;
+        }
         x = xin;
     }
     for (size_t r = 0; r < R; r++)
@@ -501,18 +517,31 @@ static void run_trees(const mnode *n, const double *in, size_t R, double *out, d
         const size_t col = n->u.tr.out_col ? n->u.tr.out_col[t] : 0;
         size_t r = c0;
         for (; r + 8 <= c1; r += 8) {
-            const double *xr = x + r * d;
+            const double *xr = x + r * dx;
             int32_t i0 = root, i1 = root, i2 = root, i3 = root, i4 = root, i5 = root,
                     i6 = root, i7 = root;
-            for (uint32_t s = 0; s < D; s++) {
-                i0 = tstep(nodes, i0, xr);
-                i1 = tstep(nodes, i1, xr + d);
-                i2 = tstep(nodes, i2, xr + 2 * d);
-                i3 = tstep(nodes, i3, xr + 3 * d);
-                i4 = tstep(nodes, i4, xr + 4 * d);
-                i5 = tstep(nodes, i5, xr + 5 * d);
-                i6 = tstep(nodes, i6, xr + 6 * d);
-                i7 = tstep(nodes, i7, xr + 7 * d);
+            if (nr) {
+                for (uint32_t s = 0; s < D; s++) {
+                    i0 = tstep_nr(nodes, i0, xr);
+                    i1 = tstep_nr(nodes, i1, xr + dx);
+                    i2 = tstep_nr(nodes, i2, xr + 2 * dx);
+                    i3 = tstep_nr(nodes, i3, xr + 3 * dx);
+                    i4 = tstep_nr(nodes, i4, xr + 4 * dx);
+                    i5 = tstep_nr(nodes, i5, xr + 5 * dx);
+                    i6 = tstep_nr(nodes, i6, xr + 6 * dx);
+                    i7 = tstep_nr(nodes, i7, xr + 7 * dx);
+                }
+            } else {
+                for (uint32_t s = 0; s < D; s++) {
+                    i0 = tstep(nodes, i0, xr);
+                    i1 = tstep(nodes, i1, xr + dx);
+                    i2 = tstep(nodes, i2, xr + 2 * dx);
+                    i3 = tstep(nodes, i3, xr + 3 * dx);
+                    i4 = tstep(nodes, i4, xr + 4 * dx);
+                    i5 = tstep(nodes, i5, xr + 5 * dx);
+                    i6 = tstep(nodes, i6, xr + 6 * dx);
+                    i7 = tstep(nodes, i7, xr + 7 * dx);
+                }
             }
             const int32_t id[8] = {i0, i1, i2, i3, i4, i5, i6, i7};
             for (int q = 0; q < 8; q++) {
@@ -526,10 +555,10 @@ static void run_trees(const mnode *n, const double *in, size_t R, double *out, d
             }
         }
         for (; r < c1; r++) {
-            const double *xr = x + r * d;
+            const double *xr = x + r * dx;
             int32_t i = root;
             while (!(nodes[i].f & TN_LEAF))
-                i = tstep(nodes, i, xr);
+                i = nr ? tstep_nr(nodes, i, xr) : tstep(nodes, i, xr);
             const double *v = n->u.tr.value + (size_t)i * W;
             double *o = out + r * K;
             if (W == K)
