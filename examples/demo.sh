@@ -58,4 +58,7 @@ rc=$?
 set -e
 [ $rc -eq 4 ] || { echo "demo: trove verify returned $rc, expected 4" >&2; exit 1; }
 
+step "8. Models: fit in C, predict from CSV, load the same file as a scikit-learn estimator"
+sh "$root/examples/demo_models.sh"
+
 printf '\ndemo: done (files were in %s, now removed)\n' "$work"

@@ -1,12 +1,13 @@
 #!/bin/sh
 # demo_models.sh: a model's whole story in C alone, on bundled data (examples/data/iris.csv,
 # Fisher's iris as shipped with scikit-learn): fit, save, inspect, verify, load, predict; then
-# the same file from Python, if scikit-learn is there. Run from the repository root.
+# the same file from Python, if scikit-learn is there. Called by examples/demo.sh (make demo).
 set -e
-T=${TROVE:-build/trove}
-D=$(mktemp -d)
+root=$(cd "$(dirname "$0")/.." && pwd)
+T=${TROVE:-$root/build/trove}
+D=$(mktemp -d "${TMPDIR:-/tmp}/trove-models.XXXXXX")
 trap 'rm -rf "$D"' EXIT INT TERM
-DATA=examples/data/iris.csv
+DATA=$root/examples/data/iris.csv
 
 echo "== 1. fit: multinomial logistic regression (L2, C=1, Newton's method), in C"
 "$T" fit logistic "$DATA" --target species -o "$D/iris.trove" 2>&1
@@ -45,14 +46,14 @@ printf 'not a model' > "$D/bad.trove"
 if /usr/bin/python3 -c 'import sklearn' 2>/dev/null; then
     echo
     echo "== 7. the same file in Python: a real scikit-learn estimator, no pickle"
-    PYTHONPATH=python${PYTHONPATH:+:$PYTHONPATH} TROVE_LIB=${TROVE_LIB:-build/libtrove.so} \
-    /usr/bin/python3 - "$D/iris.trove" <<'PY'
+    PYTHONPATH=$root/python${PYTHONPATH:+:$PYTHONPATH} \
+    TROVE_LIB=${TROVE_LIB:-$root/build/libtrove.so} /usr/bin/python3 - "$D/iris.trove" "$DATA" <<'PY'
 import sys
 import warnings
 import numpy as np
 import trove.sklearn
 est = trove.sklearn.load(sys.argv[1])
-X = np.loadtxt("examples/data/iris.csv", delimiter=",", skiprows=1, usecols=range(4))
+X = np.loadtxt(sys.argv[2], delimiter=",", skiprows=1, usecols=range(4))
 print(type(est).__module__ + "." + type(est).__name__, "C =", est.C)
 warnings.simplefilter("ignore")  # X is a plain array; the model knows the column names
 print("predict:", est.predict(X[[0, 50, 100]]))
