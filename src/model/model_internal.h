@@ -97,7 +97,7 @@ typedef struct tview {
 } tview;
 int trove__tensor_view(bindctx *c, const char *name, int required, uint32_t rank, size_t *shape,
                        const trove_dtype *ok, size_t nok, tview *out);
-static inline int64_t tview_i(const tview *v, size_t i)
+static inline __attribute__((always_inline)) int64_t tview_i(const tview *v, size_t i)
 {
     switch (v->dt) {
     case TROVE_INT64: { int64_t x; memcpy(&x, v->p + 8 * i, 8); return x; }
@@ -105,7 +105,7 @@ static inline int64_t tview_i(const tview *v, size_t i)
     default: return v->p[i];
     }
 }
-static inline double tview_f(const tview *v, size_t i)
+static inline __attribute__((always_inline)) double tview_f(const tview *v, size_t i)
 {
     if (v->dt == TROVE_FLOAT32) {
         float x;
