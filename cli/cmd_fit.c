@@ -21,7 +21,8 @@ static void usage(FILE *out)
             "  ridge     L2-penalised least squares, --alpha (default 1.0) (sklearn Ridge)\n"
             "  logistic  L2-penalised logistic regression, --C (default 1.0), binary or\n"
             "            multinomial (sklearn LogisticRegression defaults), solved by Newton\n"
-            "COLUMN is a header name or a 0-based column index; every other column is a feature.\n");
+            "COLUMN is a header name or a 0-based column index; every other column is a\n"
+            "feature.\n");
 }
 
 /* In-place Cholesky of the n x n SPD matrix A (lower triangle); 0 on success. */

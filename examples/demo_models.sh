@@ -47,7 +47,8 @@ if /usr/bin/python3 -c 'import sklearn' 2>/dev/null; then
     echo
     echo "== 7. the same file in Python: a real scikit-learn estimator, no pickle"
     PYTHONPATH=$root/python${PYTHONPATH:+:$PYTHONPATH} \
-    TROVE_LIB=${TROVE_LIB:-$root/build/libtrove.so} /usr/bin/python3 - "$D/iris.trove" "$DATA" <<'PY'
+    TROVE_LIB=${TROVE_LIB:-$root/build/libtrove.so} \
+    /usr/bin/python3 - "$D/iris.trove" "$DATA" <<'PY'
 import sys
 import warnings
 import numpy as np

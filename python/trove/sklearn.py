@@ -280,7 +280,8 @@ _MLP = ["MLPClassifier", "MLPRegressor"]
 _PRE = {"StandardScaler": "sklearn.preprocessing", "MinMaxScaler": "sklearn.preprocessing",
         "OneHotEncoder": "sklearn.preprocessing", "SimpleImputer": "sklearn.impute"}
 
-SUPPORTED = sorted(["sklearn.linear_model." + n for n in _LINEAR_REG + _LINEAR_CLS if n != "LinearSVC"]
+SUPPORTED = sorted(["sklearn.linear_model." + n for n in _LINEAR_REG + _LINEAR_CLS
+                    if n != "LinearSVC"]
                    + ["sklearn.svm.LinearSVC"]
                    + [m + "." + n for n, m in _TREES.items()]
                    + ["sklearn.ensemble." + n for n in _GB + _HGB]
