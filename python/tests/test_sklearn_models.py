@@ -23,10 +23,11 @@ from sklearn.pipeline import Pipeline, make_pipeline  # noqa: E402
 # Tolerance of C outputs, relative to max(1, max |expected|), per kind (docs/MODELS.md 4);
 # None = bit-identical. Linear and MLP allow for a BLAS that sums in another order than the
 # reference BLAS (with which they are in fact bit-identical here); probabilities allow the few
-# ulps by which exp/softmax formulas differ. Labels are always identical, and estimators
-# rebuilt by trove.sklearn.load are always bit-identical (same arrays, same sklearn code).
+# ulps by which exp/softmax formulas differ, as does the exp link (numpy's SIMD exp vs libm's).
+# Labels are always identical, and estimators rebuilt by trove.sklearn.load are always
+# bit-identical (same arrays, same sklearn code).
 TOL = {"linear": 1e-12, "scaler": None, "imputer": None, "onehot": None, "trees": None,
-       "gb": None, "mlp": 1e-10}
+       "gb": None, "gb_exp": 1e-15, "mlp": 1e-10}
 PROBA_TOL = 1e-15
 
 
@@ -129,6 +130,8 @@ CASES = [
         max_iter=30, random_state=R)),
     ("hgb_reg_nan", "gb", "diabetes_nan", lambda: ensemble.HistGradientBoostingRegressor(
         max_iter=60, random_state=R)),
+    ("hgb_reg_poisson", "gb_exp", "diabetes", lambda: ensemble.HistGradientBoostingRegressor(
+        loss="poisson", max_iter=40, random_state=R)),
     ("mlp_clf_multi", "mlp", "iris", lambda: neural_network.MLPClassifier(
         hidden_layer_sizes=(16, 8), max_iter=2000, random_state=R)),
     ("mlp_clf_binary_tanh", "mlp", "cancer", lambda: neural_network.MLPClassifier(

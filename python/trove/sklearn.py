@@ -568,10 +568,13 @@ def _dump_hgb(est, cls, prefix, m, t):
         m.update(task="classification", link="logistic" if K == 1 else "softmax",
                  classes=classes, sklearn={"classes_dtype": cdt})
     else:
-        if lossname not in ("HalfSquaredError", "AbsoluteError", "PinballLoss"):
-            raise TypeError("trove.sklearn.dump: %s(loss=%r) is not supported (its link is "
-                            "not the identity)" % (cls, est.loss))
-        m.update(task="regression", link="identity", sklearn={})
+        if lossname in ("HalfSquaredError", "AbsoluteError", "PinballLoss"):
+            link = "identity"
+        elif lossname in ("HalfPoissonLoss", "HalfGammaLoss"):
+            link = "exp"  # log link: predict = exp(raw)
+        else:
+            raise TypeError("trove.sklearn.dump: %s(loss=%r) is not supported" % (cls, est.loss))
+        m.update(task="regression", link=link, sklearn={})
     base = np.asarray(est._baseline_prediction, dtype=np.float64)
     m["sklearn"].update(baseline_shape=list(base.shape), n_iter=len(est._predictors))
     m.update(aggregate="sum", compare="float64", scale=1.0, n_outputs=K)

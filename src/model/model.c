@@ -358,11 +358,11 @@ static int bind_node(bindctx *c, const trove_value *meta, mnode **out,
         }
         if ((rc = trove__meta_string(c, cfg, "link", "identity", &link)))
             goto fail;
-        static const char *links[] = {"identity", "logistic", "softmax", "ovr", "none"};
+        static const char *links[] = {"identity", "logistic", "softmax", "ovr", "none", "exp"};
         int li = 0;
-        while (li < 5 && strcmp(links[li], link))
+        while (li < 6 && strcmp(links[li], link))
             li++;
-        if (li == 5) {
+        if (li == 6) {
             rc = trove__model_fail(c, "model.link '%s' unknown", link);
             goto fail;
         }
@@ -692,6 +692,9 @@ static int run_node(const trove_model *m, const mnode *n, trove_model_op op, con
         return rc;
     if (n->task == TASK_REGRESSION || op == TROVE_MODEL_DECISION) {
         memcpy(out, raw, R * n->n_raw * sizeof(double));
+        if (n->task == TASK_REGRESSION && n->link == LINK_EXP)
+            for (size_t i = 0; i < R * n->n_raw; i++)
+                out[i] = exp(out[i]);
         return TROVE_OK;
     }
     if (op == TROVE_MODEL_PROBA) {

@@ -9,7 +9,10 @@
 typedef enum { K_LINEAR, K_SCALER, K_IMPUTER, K_ONEHOT, K_TREES, K_MLP, K_PIPELINE } mkind;
 typedef enum { TASK_REGRESSION, TASK_CLASSIFICATION, TASK_TRANSFORM } mtask;
 /* LINK_PROBA: the raw values already are class probabilities (forests). */
-typedef enum { LINK_IDENTITY, LINK_LOGISTIC, LINK_SOFTMAX, LINK_OVR, LINK_NONE, LINK_PROBA } mlink;
+/* LINK_EXP: regression on a log scale (HistGradientBoosting poisson/gamma, XGBoost count:poisson). */
+typedef enum {
+    LINK_IDENTITY, LINK_LOGISTIC, LINK_SOFTMAX, LINK_OVR, LINK_NONE, LINK_EXP, LINK_PROBA
+} mlink;
 typedef enum { ACT_IDENTITY, ACT_RELU, ACT_TANH, ACT_LOGISTIC, ACT_SOFTMAX } mact;
 
 /* A tree node packed for traversal: 16 bytes; children adjacent (right = left + 1), global
