@@ -488,3 +488,23 @@ def test_onehot_unknown_categories(tmp_path):
             assert r.returncode != 0 and "row 3, column 1" in r.stderr and "77" in r.stderr
             with pytest.raises(ValueError):
                 ts.load(path).transform(Xu)
+
+
+def test_predict_cli_stdin_and_usage(tmp_path):
+    X, y = _data("diabetes")
+    est = linear_model.Lasso(alpha=0.1).fit(X, y)
+    path = str(tmp_path / "l.trove")
+    ts.dump(est, path)
+    csv = "\n".join(",".join(repr(float(v)) for v in row) for row in X[:5]) + "\n"
+    r = subprocess.run([TROVE, "predict", path, "-"], input=csv, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    _close(np.array([float(v) for v in r.stdout.split()[1:]]), est.predict(X[:5]),
+           TOL["linear"], "stdin")
+    for args, code in ((["predict", path], 2), (["predict", path, "-", "--proba"], 2),
+                       (["predict", path, "-", "--bogus"], 2),
+                       (["predict", str(tmp_path / "missing.trove"), "-"], 3)):
+        r = subprocess.run([TROVE] + args, input=csv, capture_output=True, text=True)
+        assert r.returncode == code, (args, r.returncode, r.stderr)
+        assert r.stderr.strip()
+    r = subprocess.run([TROVE, "predict", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "usage: trove predict" in r.stdout
