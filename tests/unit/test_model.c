@@ -611,9 +611,51 @@ static void test_model__mutated_tensors(void)
     mutate_and_bind(q, 2, 1000);
 }
 
+/* Pipelines nested `depth` deep around one scaler (steps/0/steps/0/.../center). */
+static int write_nested(const char *path, int depth)
+{
+    trove_value *sc = cfg_new(1, NULL);
+    put(sc, "op", trove_value_cstring(NULL, "standardize"));
+    trove_value *n = node("scaler", sc);
+    char name[1024] = "";
+    for (int i = 0; i < depth; i++) {
+        put(n, "name", trove_value_cstring(NULL, "s"));
+        trove_value *steps = trove_value_array(NULL);
+        if (trove_value_array_take(steps, n))
+            return -1;
+        trove_value *pc = cfg_new(1, NULL);
+        put(pc, "steps", steps);
+        n = node("pipeline", pc);
+        strcat(name, "steps/0/");
+    }
+    static const double one[1] = {1}, two[1] = {2};
+    char cn[1100], sn[1100];
+    snprintf(cn, sizeof cn, "%scenter", name);
+    snprintf(sn, sizeof sn, "%sscale", name);
+    tensor_def t[] = {{cn, TROVE_FLOAT64, 1, {1, 0}, one}, {sn, TROVE_FLOAT64, 1, {1, 0}, two}};
+    return write_model(path, n, t, 2);
+}
+
+static void test_model__nesting_limit(void)
+{
+    trove_error err;
+    trove_model *m = NULL;
+    const char *p = test_path("nested.trove");
+    CHECK(write_nested(p, (int)TROVE_MODEL_MAX_NESTING) == 0);
+    CHECK_OK(bind_path(p, &m, &err));
+    double x = 5, y = 0;
+    CHECK(trove_model_n_outputs(m, TROVE_MODEL_TRANSFORM) == 1);
+    CHECK_OK(trove_model_transform(m, TROVE_FLOAT64, &x, 1, 1, &y, 1, &err));
+    CHECK(y == 2.0);
+    trove_model_free(m);
+    CHECK(write_nested(p, (int)TROVE_MODEL_MAX_NESTING + 1) == 0);
+    CHECK_RC(bind_path(p, &m, &err), TROVE_E_MODEL);
+    CHECK(strstr(err.message, "nested deeper") != NULL);
+}
+
 TEST_MAIN(T(test_model__linear_predicts_its_definition), T(test_model__linear_shapes_disagree),
           T(test_model__plain_file_and_versions), T(test_model__tree_predicts_and_missing_values),
           T(test_model__hostile_trees_refused), T(test_model__hostile_shapes_and_classes),
           T(test_model__pipeline), T(test_model__concurrent_predicts),
           T(test_model__oom_torture), T(test_model__mutated_tensors),
-          T(test_model__classifier_labels))
+          T(test_model__classifier_labels), T(test_model__nesting_limit))
