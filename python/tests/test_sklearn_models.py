@@ -508,3 +508,20 @@ def test_predict_cli_stdin_and_usage(tmp_path):
         assert r.stderr.strip()
     r = subprocess.run([TROVE, "predict", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "usage: trove predict" in r.stdout
+
+
+def test_top_level_trove_dump_load(tmp_path):
+    """trove.dump / trove.load (the generic binding) hand estimators to trove.sklearn."""
+    import trove
+    if not hasattr(trove, "dump"):
+        pytest.skip("the generic trove package is not in this tree yet")
+    X, y = _data("wine")
+    est = make_pipeline(preprocessing.StandardScaler(),
+                        ensemble.GradientBoostingClassifier(n_estimators=10, random_state=R))
+    est.fit(X, y)
+    path = str(tmp_path / "p.trove")
+    trove.dump(est, path, description="wine")
+    back = trove.load(path)
+    np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
+    with trove.open(path) as f:
+        assert f.metadata["kind"] == "pipeline" and f.metadata["description"] == "wine"
