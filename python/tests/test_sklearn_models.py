@@ -102,6 +102,19 @@ CASES = [
      lambda: linear_model.SGDClassifier(loss="log_loss", random_state=R)),
     ("sgdclf_log_multi", "linear", "wine",
      lambda: linear_model.SGDClassifier(loss="log_loss", random_state=R)),
+    ("ridgecv", "linear", "diabetes", lambda: linear_model.RidgeCV()),
+    ("lassocv", "linear", "diabetes", lambda: linear_model.LassoCV(cv=3)),
+    ("elasticnetcv", "linear", "diabetes", lambda: linear_model.ElasticNetCV(cv=3)),
+    ("lars", "linear", "diabetes", lambda: linear_model.Lars()),
+    ("lassolars", "linear", "diabetes", lambda: linear_model.LassoLars(alpha=0.01)),
+    ("bayesianridge", "linear", "diabetes", lambda: linear_model.BayesianRidge()),
+    ("ard", "linear", "diabetes", lambda: linear_model.ARDRegression()),
+    ("huber", "linear", "diabetes", lambda: linear_model.HuberRegressor(max_iter=1000)),
+    ("logregcv", "linear", "wine", lambda: linear_model.LogisticRegressionCV(cv=3,
+                                                                            max_iter=3000)),
+    ("perceptron", "linear", "digits", lambda: linear_model.Perceptron(random_state=R)),
+    ("passive_aggressive", "linear", "cancer",
+     lambda: linear_model.PassiveAggressiveClassifier(random_state=R)),
     ("tree_clf", "trees", "iris", lambda: tree.DecisionTreeClassifier(random_state=R)),
     ("tree_reg", "trees", "diabetes", lambda: tree.DecisionTreeRegressor(random_state=R)),
     ("tree_reg_multi", "trees", "reg3",
@@ -174,6 +187,9 @@ def _methods(est):
             continue
         if name == "predict_proba" and isinstance(est, (linear_model.SGDClassifier,)) and \
                 est.loss != "log_loss":
+            continue
+        if name == "predict_proba" and isinstance(est, (linear_model.Perceptron,
+                                                        linear_model.PassiveAggressiveClassifier)):
             continue
         out.append((name, flag))
     return out

@@ -269,8 +269,12 @@ def _sk(mod, cls):
     return getattr(importlib.import_module(mod), cls)
 
 
-_LINEAR_REG = ["LinearRegression", "Ridge", "Lasso", "ElasticNet", "SGDRegressor"]
-_LINEAR_CLS = ["LogisticRegression", "LinearSVC", "SGDClassifier"]
+_LINEAR_REG = ["LinearRegression", "Ridge", "Lasso", "ElasticNet", "SGDRegressor",
+               # same prediction (X coef^T + intercept), different fitting
+               "RidgeCV", "LassoCV", "ElasticNetCV", "Lars", "LassoLars", "BayesianRidge",
+               "ARDRegression", "HuberRegressor"]
+_LINEAR_CLS = ["LogisticRegression", "LinearSVC", "SGDClassifier", "LogisticRegressionCV",
+               "Perceptron", "PassiveAggressiveClassifier"]
 _TREES = {"DecisionTreeClassifier": "sklearn.tree", "DecisionTreeRegressor": "sklearn.tree",
           "RandomForestClassifier": "sklearn.ensemble", "RandomForestRegressor": "sklearn.ensemble",
           "ExtraTreesClassifier": "sklearn.ensemble", "ExtraTreesRegressor": "sklearn.ensemble"}
@@ -358,7 +362,7 @@ def _node(est, prefix):
     elif cls in _LINEAR_CLS:
         classes, cdt = _classes(est)
         k = len(classes)
-        if cls == "LogisticRegression":
+        if cls in ("LogisticRegression", "LogisticRegressionCV"):
             mc = est.multi_class
             ovr = mc == "ovr" or (mc == "auto" and (k <= 2 or est.solver == "liblinear"))
             link = ("logistic" if k == 2 else "ovr") if ovr else "softmax"
@@ -709,7 +713,7 @@ def _build(node, t, prefix):
         est.coef_ = t[prefix + "coef"]
         est.intercept_ = t[prefix + "intercept"]
         est.classes_ = _classes_array(m)
-        if name == "SGDClassifier":
+        if name in ("SGDClassifier", "Perceptron", "PassiveAggressiveClassifier"):
             est.t_ = 1.0
     elif name == "StandardScaler":
         est.mean_ = t.get(prefix + "sklearn/mean", t[prefix + "center"]) \
