@@ -508,7 +508,7 @@ static void run_trees(const mnode *n, const double *in, size_t R, double *out, d
             out[r * K + k] = n->u.tr.mean ? 0.0 : (n->u.tr.base ? n->u.tr.base[k] : 0.0);
     const double scale = n->u.tr.scale;
     /* chunks of TCHUNK rows keep their features in L1 while every tree walks them */
-    enum { TCHUNK = 32 };
+    enum { TCHUNK = 64 };
     for (size_t c0 = 0; c0 < R; c0 += TCHUNK) {
     const size_t c1 = R - c0 < TCHUNK ? R : c0 + TCHUNK;
     for (size_t t = 0; t < n->u.tr.n_trees; t++) {
