@@ -4,7 +4,8 @@
  * imputer, onehot, tree_ensemble, mlp, pipeline) and their schemas are specified in
  * docs/MODELS.md. Inputs are row-major batches of float32 or float64; outputs are float64.
  * Thread-safety: a trove_model is immutable once opened; any number of threads may call the
- * predict functions on one model at the same time (each call uses its own scratch memory). */
+ * predict functions on one model at the same time (each call allocates its own scratch memory
+ * with the allocator given to trove_model_open, which must then be thread-safe). */
 #ifndef TROVE_MODEL_H
 #define TROVE_MODEL_H
 

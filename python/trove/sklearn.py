@@ -492,11 +492,18 @@ def _flat_trees(trees, leaf_fn, prefix, t):
         right.append(tr.children_right.astype(np.int32))
         val.append(leaf_fn(tr.value))
     t[prefix + "trees/offsets"] = np.asarray(offs, np.int64)
-    t[prefix + "trees/feature"] = np.concatenate(feat)
+    t[prefix + "trees/feature"] = _small_ints(np.concatenate(feat))
     t[prefix + "trees/threshold"] = np.concatenate(thr)
-    t[prefix + "trees/left"] = np.concatenate(left)
-    t[prefix + "trees/right"] = np.concatenate(right)
+    t[prefix + "trees/left"] = _small_ints(np.concatenate(left))
+    t[prefix + "trees/right"] = _small_ints(np.concatenate(right))
     t[prefix + "trees/value"] = np.ascontiguousarray(np.concatenate(val))
+
+
+def _small_ints(a):
+    """int16 when every value fits (node indices are local to a tree): less to read at bind."""
+    if a.size == 0 or (a.min() >= -32768 and a.max() <= 32767):
+        return a.astype(np.int16)
+    return a.astype(np.int32)
 
 
 def _dump_sk_trees(est, cls, prefix, m, t):
@@ -597,10 +604,10 @@ def _dump_hgb(est, cls, prefix, m, t):
             val.append(nodes["value"].astype(np.float64).reshape(-1, 1))
             outc.append(k)
     t[prefix + "trees/offsets"] = np.asarray(offs, np.int64)
-    t[prefix + "trees/feature"] = np.concatenate(feat)
+    t[prefix + "trees/feature"] = _small_ints(np.concatenate(feat))
     t[prefix + "trees/threshold"] = np.concatenate(thr)
-    t[prefix + "trees/left"] = np.concatenate(left)
-    t[prefix + "trees/right"] = np.concatenate(right)
+    t[prefix + "trees/left"] = _small_ints(np.concatenate(left))
+    t[prefix + "trees/right"] = _small_ints(np.concatenate(right))
     t[prefix + "trees/default_left"] = np.concatenate(dl)
     t[prefix + "trees/value"] = np.concatenate(val)
     if K > 1:

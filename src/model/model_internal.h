@@ -105,6 +105,7 @@ static inline __attribute__((always_inline)) int64_t tview_i(const tview *v, siz
     switch (v->dt) {
     case TROVE_INT64: { int64_t x; memcpy(&x, v->p + 8 * i, 8); return x; }
     case TROVE_INT32: { int32_t x; memcpy(&x, v->p + 4 * i, 4); return x; }
+    case TROVE_INT16: { int16_t x; memcpy(&x, v->p + 2 * i, 2); return x; }
     default: return v->p[i];
     }
 }

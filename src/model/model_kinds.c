@@ -283,12 +283,12 @@ int trove__bind_trees(bindctx *c, const trove_value *cfg, mnode *n)
     }
 
     /* Views of the file's arrays: nothing is copied but the packed nodes and leaf values. */
-    static const trove_dtype IDX[] = {TROVE_INT32, TROVE_INT64};
+    static const trove_dtype IDX[] = {TROVE_INT32, TROVE_INT64, TROVE_INT16};
     static const trove_dtype FLT[] = {TROVE_FLOAT64, TROVE_FLOAT32};
     static const trove_dtype BYTE[] = {TROVE_UINT8, TROVE_BOOL};
     tview offs, feat, left, right, dl, thr, val, outc;
     size_t os[1] = {ANY};
-    if ((rc = trove__tensor_view(c, "trees/offsets", 1, 1, os, IDX, 2, &offs)))
+    if ((rc = trove__tensor_view(c, "trees/offsets", 1, 1, os, IDX, 2, &offs))) /* 32/64 */
         return rc;
     if (os[0] < 2)
         return trove__model_fail(c, "tensor 'trees/offsets' needs at least 2 entries (1 tree)");
@@ -308,9 +308,9 @@ int trove__bind_trees(bindctx *c, const trove_value *cfg, mnode *n)
     }
     const size_t N = (size_t)total;
     size_t ns[1] = {N}, vs[2] = {N, ANY}, ts[1] = {T};
-    if ((rc = trove__tensor_view(c, "trees/feature", 1, 1, ns, IDX, 2, &feat)) ||
-        (rc = trove__tensor_view(c, "trees/left", 1, 1, ns, IDX, 2, &left)) ||
-        (rc = trove__tensor_view(c, "trees/right", 1, 1, ns, IDX, 2, &right)) ||
+    if ((rc = trove__tensor_view(c, "trees/feature", 1, 1, ns, IDX, 3, &feat)) ||
+        (rc = trove__tensor_view(c, "trees/left", 1, 1, ns, IDX, 3, &left)) ||
+        (rc = trove__tensor_view(c, "trees/right", 1, 1, ns, IDX, 3, &right)) ||
         (rc = trove__tensor_view(c, "trees/default_left", 0, 1, ns, BYTE, 2, &dl)) ||
         (rc = trove__tensor_view(c, "trees/threshold", 1, 1, ns, FLT, 2, &thr)) ||
         (rc = trove__tensor_view(c, "trees/value", 1, 2, vs, FLT, 2, &val)))
@@ -508,7 +508,7 @@ static void run_trees(const mnode *n, const double *in, size_t R, double *out, d
             out[r * K + k] = n->u.tr.mean ? 0.0 : (n->u.tr.base ? n->u.tr.base[k] : 0.0);
     const double scale = n->u.tr.scale;
     /* chunks of TCHUNK rows keep their features in L1 while every tree walks them */
-    enum { TCHUNK = 32 };
+    enum { TCHUNK = 64 };
     for (size_t c0 = 0; c0 < R; c0 += TCHUNK) {
     const size_t c1 = R - c0 < TCHUNK ? R : c0 + TCHUNK;
     for (size_t t = 0; t < n->u.tr.n_trees; t++) {
