@@ -345,7 +345,7 @@ def test_metadata_recorded(tmp_path):
     X, y = _data("iris")
     est = linear_model.LogisticRegression(C=0.5, max_iter=1000).fit(X, y)
     path = str(tmp_path / "m.trove")
-    ts.dump(est, path, description="iris model", license="MIT")
+    ts.dump(est, path, description="iris model", license="MIT", team="ml")
     meta, tensors = ts._read(path)
     assert meta["kind"] == "linear" and meta["kind_version"] == 1
     assert meta["producer"] == {"name": "scikit-learn", "version": sklearn.__version__}
@@ -354,6 +354,7 @@ def test_metadata_recorded(tmp_path):
     assert meta["signature"]["inputs"]["n_features"] == 4
     assert meta["signature"]["classes"] == [0, 1, 2]
     assert meta["description"] == "iris model" and meta["license"] == "MIT"
+    assert meta["user"] == {"team": "ml"}  # not a reserved key: under "user"
     assert meta["created"].endswith("Z")
     np.testing.assert_array_equal(tensors["coef"], est.coef_)
     json.dumps(meta)
@@ -425,13 +426,13 @@ def test_predict_refuses_hostile_npy(tmp_path):
 def _capi():
     """trove_model_* through ctypes: the C API itself, on models that sklearn produced."""
     import ctypes
-    lib = ts._lib()
+    from trove._lib import Error, lib
     P = ctypes.c_void_p
-    lib.trove_model_open.argtypes = [ctypes.POINTER(P), P, P, ctypes.POINTER(ts._Err)]
+    lib.trove_model_open.argtypes = [ctypes.POINTER(P), P, P, ctypes.POINTER(Error)]
     lib.trove_model_free.argtypes = [P]
     lib.trove_model_run.argtypes = [P, ctypes.c_int, ctypes.c_int, P, ctypes.c_size_t,
                                     ctypes.c_size_t, P, ctypes.c_size_t,
-                                    ctypes.POINTER(ts._Err)]
+                                    ctypes.POINTER(Error)]
     lib.trove_model_n_outputs.argtypes = [P, ctypes.c_int]
     lib.trove_model_n_outputs.restype = ctypes.c_size_t
     return lib
@@ -440,12 +441,13 @@ def _capi():
 def test_c_api_concurrent_and_float32(tmp_path):
     import ctypes
     import threading
+    from trove._lib import Error
     lib = _capi()
     X, y = _data("digits")
     est = ensemble.HistGradientBoostingClassifier(max_iter=20, random_state=R).fit(X, y)
     path = str(tmp_path / "h.trove")
     ts.dump(est, path)
-    err = ts._Err()
+    err = Error()
     f, m = ctypes.c_void_p(), ctypes.c_void_p()
     assert lib.trove_open(ctypes.byref(f), path.encode(), None, ctypes.byref(err)) == 0
     assert lib.trove_model_open(ctypes.byref(m), f, None, ctypes.byref(err)) == 0, err.message
@@ -459,7 +461,7 @@ def test_c_api_concurrent_and_float32(tmp_path):
         def run(i, dtype, code):
             Xi = np.ascontiguousarray(X, dtype=dtype)
             out = np.empty((len(X), k))
-            e = ts._Err()
+            e = Error()
             for _ in range(3):
                 rc = lib.trove_model_run(m, 1, code, Xi.ctypes.data, len(X), X.shape[1],
                                          out.ctypes.data, out.size, ctypes.byref(e))

@@ -10,194 +10,30 @@ the estimator is rebuilt from its class name (looked up in a fixed table of supp
 its parameters and its arrays. An estimator that has no kind raises TypeError naming it.
 The same file predicts from C (`trove predict`, trove_model_predict).
 """
-import ctypes
-import ctypes.util
 import datetime
-import json
 import math
 import os
 
 import numpy as np
 
+from . import core as _core  # the generic binding: ctypes over libtrove
+
 __all__ = ["dump", "load", "SUPPORTED"]
 
-# ---- a minimal ctypes binding of the container API (include/trove/format.h) ----------------
-
-
-class _Err(ctypes.Structure):
-    _fields_ = [("code", ctypes.c_int), ("offset", ctypes.c_uint64),
-                ("message", ctypes.c_char * 256)]
-
-
-class _Spec(ctypes.Structure):
-    _fields_ = [("name", ctypes.c_char_p), ("dtype", ctypes.c_int), ("rank", ctypes.c_uint32),
-                ("shape", ctypes.POINTER(ctypes.c_uint64)), ("flags", ctypes.c_uint32),
-                ("alignment", ctypes.c_uint32)]
-
-
-class _Info(ctypes.Structure):
-    _fields_ = [("name", ctypes.c_char_p), ("name_len", ctypes.c_size_t),
-                ("dtype", ctypes.c_int), ("rank", ctypes.c_uint32),
-                ("shape", ctypes.POINTER(ctypes.c_uint64)), ("count", ctypes.c_uint64),
-                ("nbytes", ctypes.c_uint64), ("offset", ctypes.c_uint64),
-                ("stored_bytes", ctypes.c_uint64), ("alignment", ctypes.c_uint32),
-                ("compressed", ctypes.c_uint32)]
-
-
-_DTYPES = {np.dtype(np.bool_): 1, np.dtype(np.int8): 2, np.dtype(np.int16): 3,
-           np.dtype(np.int32): 4, np.dtype(np.int64): 5, np.dtype(np.uint8): 6,
-           np.dtype(np.uint16): 7, np.dtype(np.uint32): 8, np.dtype(np.uint64): 9,
-           np.dtype(np.float16): 10, np.dtype(np.float32): 12, np.dtype(np.float64): 13}
-_NP = {v: k for k, v in _DTYPES.items()}
-_lib_handle = None
-
-
-def _lib():
-    global _lib_handle
-    if _lib_handle is not None:
-        return _lib_handle
-    cands = [os.environ.get("TROVE_LIB"),
-             os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build",
-                          "libtrove.so"),
-             ctypes.util.find_library("trove")]
-    for c in cands:
-        if c and (os.path.exists(c) or not os.path.dirname(c)):
-            try:
-                lib = ctypes.CDLL(c)
-                break
-            except OSError:
-                continue
-    else:
-        raise OSError("libtrove.so not found: set TROVE_LIB or build with make")
-    P, V = ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)
-    E = ctypes.POINTER(_Err)
-    sig = {
-        "trove_value_null": (P, [P]), "trove_value_bool": (P, [P, ctypes.c_int]),
-        "trove_value_int": (P, [P, ctypes.c_int64]), "trove_value_uint": (P, [P, ctypes.c_uint64]),
-        "trove_value_float": (P, [P, ctypes.c_double]),
-        "trove_value_string": (P, [P, ctypes.c_char_p, ctypes.c_size_t]),
-        "trove_value_array": (P, [P]), "trove_value_map": (P, [P]),
-        "trove_value_free": (None, [P]),
-        "trove_value_array_take": (ctypes.c_int, [P, P]),
-        "trove_value_map_take": (ctypes.c_int, [P, ctypes.c_char_p, ctypes.c_size_t, P]),
-        "trove_value_to_json": (ctypes.c_int, [P, P, ctypes.c_int, V,
-                                               ctypes.POINTER(ctypes.c_size_t), E]),
-        "trove_free": (None, [P, P]),
-        "trove_writer_open": (ctypes.c_int, [V, ctypes.c_char_p, P, E]),
-        "trove_writer_set_metadata": (ctypes.c_int, [P, P, E]),
-        "trove_writer_add": (ctypes.c_int, [P, ctypes.POINTER(_Spec), P, E]),
-        "trove_writer_commit": (ctypes.c_int, [P, E]),
-        "trove_writer_free": (None, [P]),
-        "trove_open": (ctypes.c_int, [V, ctypes.c_char_p, P, E]),
-        "trove_close": (None, [P]),
-        "trove_file_metadata": (P, [P]),
-        "trove_file_tensor_count": (ctypes.c_size_t, [P]),
-        "trove_file_tensor_info": (ctypes.c_int, [P, ctypes.c_size_t, ctypes.POINTER(_Info)]),
-        "trove_file_tensor_data": (ctypes.c_int, [P, ctypes.c_size_t, V, E]),
-    }
-    for name, (res, args) in sig.items():
-        fn = getattr(lib, name)
-        fn.restype, fn.argtypes = res, args
-    _lib_handle = lib
-    return lib
-
-
-def _check(rc, err, what):
-    if rc != 0:
-        raise OSError("trove: %s: %s (status %d)" % (what, err.message.decode("utf-8", "replace"),
-                                                     rc))
-
-
-def _value(lib, obj):
-    """A trove_value tree (caller owns) from JSON-like Python data."""
-    if obj is None:
-        v = lib.trove_value_null(None)
-    elif isinstance(obj, (bool, np.bool_)):
-        v = lib.trove_value_bool(None, int(bool(obj)))
-    elif isinstance(obj, (int, np.integer)):
-        i = int(obj)
-        v = lib.trove_value_int(None, i) if i < 2**63 else lib.trove_value_uint(None, i)
-    elif isinstance(obj, (float, np.floating)):
-        if not math.isfinite(float(obj)):
-            raise ValueError("non-finite float %r in metadata (encode it)" % (obj,))
-        v = lib.trove_value_float(None, float(obj))
-    elif isinstance(obj, str):
-        b = obj.encode("utf-8")
-        v = lib.trove_value_string(None, b, len(b))
-    elif isinstance(obj, (list, tuple)):
-        v = lib.trove_value_array(None)
-        for item in obj:
-            if lib.trove_value_array_take(v, _value(lib, item)) != 0:
-                lib.trove_value_free(v)
-                raise MemoryError("trove metadata array")
-    elif isinstance(obj, dict):
-        v = lib.trove_value_map(None)
-        for k, item in obj.items():
-            kb = str(k).encode("utf-8")
-            if lib.trove_value_map_take(v, kb, len(kb), _value(lib, item)) != 0:
-                lib.trove_value_free(v)
-                raise MemoryError("trove metadata map")
-    else:
-        raise TypeError("cannot store %r (%s) in trove metadata" % (obj, type(obj).__name__))
-    if not v:
-        raise MemoryError("trove metadata value")
-    return v
+# ---- file i/o through the generic binding (python/trove/core.py) ---------------------------
 
 
 def _write(path, meta, tensors):
-    lib = _lib()
-    err = _Err()
-    w = ctypes.c_void_p()
-    _check(lib.trove_writer_open(ctypes.byref(w), os.fsencode(path), None, ctypes.byref(err)),
-           err, "open %s for writing" % path)
-    try:
-        _check(lib.trove_writer_set_metadata(w, _value(lib, meta), ctypes.byref(err)), err,
-               "metadata")
-        for name in sorted(tensors):
-            a = np.ascontiguousarray(tensors[name])
-            if a.dtype not in _DTYPES:
-                raise TypeError("tensor %r: dtype %s has no trove dtype" % (name, a.dtype))
-            shape = (ctypes.c_uint64 * max(a.ndim, 1))(*a.shape)
-            spec = _Spec(name.encode("utf-8"), _DTYPES[a.dtype], a.ndim, shape, 0, 0)
-            _check(lib.trove_writer_add(w, ctypes.byref(spec), a.ctypes.data_as(ctypes.c_void_p),
-                                        ctypes.byref(err)), err, "tensor %r" % name)
-        _check(lib.trove_writer_commit(w, ctypes.byref(err)), err, "commit %s" % path)
-    finally:
-        lib.trove_writer_free(w)
+    """Write tensors (name -> array) with the metadata tree meta, verbatim, atomically."""
+    _core.dump({k: tensors[k] for k in sorted(tensors)}, path, meta=meta, created=False)
 
 
 def _read(path):
     """(metadata dict, {name: ndarray copy}) of a trove file."""
-    lib = _lib()
-    err = _Err()
-    f = ctypes.c_void_p()
-    _check(lib.trove_open(ctypes.byref(f), os.fsencode(path), None, ctypes.byref(err)), err,
-           "open %s" % path)
-    try:
-        out, n = ctypes.c_void_p(), ctypes.c_size_t()
-        _check(lib.trove_value_to_json(lib.trove_file_metadata(f), None, 0, ctypes.byref(out),
-                                       ctypes.byref(n), ctypes.byref(err)), err, "metadata")
-        try:
-            meta = json.loads(ctypes.string_at(out, n.value).decode("utf-8"))
-        finally:
-            lib.trove_free(None, out)
-        tensors = {}
-        for i in range(lib.trove_file_tensor_count(f)):
-            info = _Info()
-            _check(lib.trove_file_tensor_info(f, i, ctypes.byref(info)), err, "tensor info")
-            name = info.name.decode("utf-8")
-            dt = _NP.get(info.dtype)
-            if dt is None:
-                raise TypeError("tensor %r: dtype %d not supported here" % (name, info.dtype))
-            shape = tuple(info.shape[k] for k in range(info.rank))
-            data = ctypes.c_void_p()
-            _check(lib.trove_file_tensor_data(f, i, ctypes.byref(data), ctypes.byref(err)), err,
-                   "tensor %r" % name)
-            buf = ctypes.string_at(data, info.nbytes) if info.nbytes else b""
-            tensors[name] = np.frombuffer(buf, dtype=dt).reshape(shape).copy()
-        return meta, tensors
-    finally:
-        lib.trove_close(f)
+    with _core.File(path) as f:
+        meta = f.metadata
+        tensors = {name: np.array(f.array(name)) for name in f.tensors}
+    return meta, tensors
 
 
 # ---- parameters: JSON-safe encoding of get_params() ----------------------------------------
@@ -618,7 +454,8 @@ def _dump_hgb(est, cls, prefix, m, t):
 def dump(estimator, path, **metadata):
     """Write a fitted scikit-learn estimator to path as a trove model (atomically).
 
-    metadata: extra top-level keys (description, license, user, metrics, ...). The producer,
+    metadata: description, license, lineage, metrics, user, x-... go to the top of the metadata,
+    other keywords under "user" (docs/FORMAT.md section 9). The producer,
     estimator class, parameters, signature (feature count and names, classes) and creation
     time are recorded automatically. Raises TypeError for an unsupported estimator (naming
     it) or a setting that the model kinds cannot represent; nothing is silently dropped."""
@@ -641,10 +478,17 @@ def dump(estimator, path, **metadata):
     elif last["model"].get("task") == "regression":
         sig["outputs"] = {"n_outputs": int(last["model"]["n_outputs"])}
     meta["signature"] = sig
+    user = {}
     for k, v in metadata.items():
-        if k in ("kind", "kind_version", "model", "estimator", "params", "signature"):
+        if k in ("kind", "kind_version", "model", "estimator", "params", "signature",
+                 "producer"):
             raise ValueError("trove.sklearn.dump: %r is set by dump itself" % k)
-        meta[k] = v
+        if k in _core.RESERVED_KEYS or k.startswith("x-"):
+            meta[k] = v  # description, license, lineage, metrics, created, user, x-...
+        else:
+            user[k] = v  # anything else goes under "user" (docs/FORMAT.md section 9)
+    if user:
+        meta["user"] = dict(meta.get("user", {}), **user)
     _write(os.fspath(path), meta, tensors)
 
 
