@@ -14,5 +14,6 @@
 #include "trove/format.h"
 #include "trove/model.h"
 #include "trove/codecs.h"
+#include "trove/registry.h"
 
 #endif /* TROVE_H */
