@@ -88,5 +88,6 @@ CLI_COMMAND(cli_cmd_diff);
 CLI_COMMAND(cli_cmd_predict);
 CLI_COMMAND(cli_cmd_fit);
 CLI_COMMAND(cli_cmd_convert);
+#include "cli_registry.h" /* registry commands (cmd_registry.c) */
 
 #endif

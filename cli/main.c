@@ -9,10 +9,11 @@ static const cli_command commands[] = {
     {"ls", "list the tensors of a file", cli_cmd_ls},
     {"verify", "check every checksum of a file (exit 0 only when all hold)", cli_cmd_verify},
     {"cat", "print a tensor, or export it as .npy", cli_cmd_cat},
-    {"diff", "compare the metadata and tensors of two files", cli_cmd_diff},
+    {"diff", "compare the metadata and tensors of two files", cli_cmd_diff_refs},
     {"predict", "run a model on a CSV or .npy batch (labels, --proba, --decision)", cli_cmd_predict},
     {"fit", "fit linear, ridge or logistic regression on a CSV file, in C", cli_cmd_fit},
     {"convert", "import a scikit-learn pickle/joblib model (nothing is executed)", cli_cmd_convert},
+    REGISTRY_COMMANDS
 };
 
 static void usage(FILE *out)
