@@ -17,7 +17,8 @@ typedef struct trove__vrow {
 
 void trove__vrow_clear(const trove_allocator *a, trove__vrow *r);
 /* BLAKE2b-256 over the canonical CBOR of the row's immutable fields (not the aliases). */
-int trove__vrow_checksum(const trove__vrow *r, uint8_t out[32], trove_error *err);
+int trove__vrow_checksum(const trove_allocator *a, const trove__vrow *r, uint8_t out[32],
+                         trove_error *err);
 
 typedef struct trove__catalog trove__catalog;
 

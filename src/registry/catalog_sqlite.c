@@ -357,7 +357,7 @@ static int sq_insert(trove__catalog *cc, trove__vrow *row, const uint8_t *ids, s
                      "(SELECT id FROM models WHERE name = ?1)", row->v.model, &next, err)))
         return rc;
     row->v.number = next;
-    if ((rc = trove__vrow_checksum(row, row->check, err)))
+    if ((rc = trove__vrow_checksum(c->alloc, row, row->check, err)))
         return rc;
     if ((rc = prep(c, "INSERT INTO versions(model_id, number, digest, file_id, file_bytes, "
                    "created, author, message, metrics, params, parent, parent_digest, "

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format/value.h"
 #include "registry/manifest.h"
 
 #define MAGIC "TRVMAN01"
@@ -122,10 +123,9 @@ fail:
     return NULL;
 }
 
-int trove__model_digest_from_tensors(const trove_file *f, const uint8_t *digs, uint8_t out[32],
-                                     trove_error *err)
+int trove__model_digest_from_tensors(const trove_allocator *a, const trove_file *f,
+                                     const uint8_t *digs, uint8_t out[32], trove_error *err)
 {
-    const trove_allocator *a = NULL;
     size_t n = trove_file_tensor_count(f);
     name_ref *refs = trove__malloc(a, (n ? n : 1) * sizeof *refs);
     trove_value *top = trove_value_map(a), *arr = trove_value_array(a);
@@ -147,7 +147,7 @@ int trove__model_digest_from_tensors(const trove_file *f, const uint8_t *digs, u
             trove_value_array_take(arr, entry_of(a, &ti, digs + 32 * refs[k].index)) != TROVE_OK)
             goto out;
     }
-    trove_value *meta = trove_value_clone(trove_file_metadata(f));
+    trove_value *meta = trove__reg_clone(a, trove_file_metadata(f));
     if (!meta || trove_value_map_set(top, "meta", meta) != TROVE_OK)
         goto out;
     rc = trove_value_map_set(top, "tensors", arr);
@@ -167,4 +167,45 @@ out:
     trove_value_free(top);
     trove__free(a, refs);
     return rc;
+}
+
+/* ---- value helpers ------------------------------------------------------------------------ */
+const trove_allocator *trove__reg_value_alloc(const trove_value *v)
+{
+    return v ? v->alloc : NULL;
+}
+
+trove_value *trove__reg_clone(const trove_allocator *a, const trove_value *v)
+{
+    switch (trove_value_type_of(v)) {
+    case TROVE_VALUE_NULL: return trove_value_null(a);
+    case TROVE_VALUE_BOOL: return trove_value_bool(a, v->as.b);
+    case TROVE_VALUE_INT: return trove_value_int(a, v->as.i);
+    case TROVE_VALUE_UINT: return trove_value_uint(a, v->as.u);
+    case TROVE_VALUE_FLOAT: return trove_value_float(a, v->as.d);
+    case TROVE_VALUE_STRING: return trove_value_string(a, v->as.s.p, v->as.s.len);
+    case TROVE_VALUE_BYTES: return trove_value_bytes(a, v->as.s.p, v->as.s.len);
+    case TROVE_VALUE_ARRAY: {
+        trove_value *arr = trove_value_array(a);
+        for (size_t i = 0; arr && i < v->as.a.n; i++)
+            if (trove_value_array_take(arr, trove__reg_clone(a, v->as.a.items[i])) != TROVE_OK) {
+                trove_value_free(arr);
+                return NULL;
+            }
+        return arr;
+    }
+    case TROVE_VALUE_MAP: {
+        trove_value *m = trove_value_map(a);
+        for (size_t i = 0; m && i < v->as.m.n; i++) {
+            const trove__map_entry *e = &v->as.m.e[i];
+            if (trove_value_map_take(m, e->key, e->keylen, trove__reg_clone(a, e->value)) !=
+                TROVE_OK) {
+                trove_value_free(m);
+                return NULL;
+            }
+        }
+        return m;
+    }
+    }
+    return NULL;
 }

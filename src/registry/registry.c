@@ -275,54 +275,56 @@ TROVE_API void trove_registry_alias_moves_free(trove_registry *r, trove_alias_mo
 /* ---- row checksum ------------------------------------------------------------------------ */
 static int put_text(trove_value *m, const char *k, const char *s)
 {
-    return trove_value_map_set(m, k, s ? trove_value_cstring(NULL, s) : trove_value_null(NULL));
+    const trove_allocator *a = trove__reg_value_alloc(m);
+    return trove_value_map_set(m, k, s ? trove_value_cstring(a, s) : trove_value_null(a));
 }
 
-int trove__vrow_checksum(const trove__vrow *row, uint8_t out[32], trove_error *err)
+int trove__vrow_checksum(const trove_allocator *a, const trove__vrow *row, uint8_t out[32],
+                         trove_error *err)
 {
     const trove_version *v = &row->v;
-    trove_value *m = trove_value_map(NULL);
+    trove_value *m = trove_value_map(a);
     if (!m)
         return trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
     int rc = put_text(m, "model", v->model);
-    rc |= trove_value_map_set(m, "number", trove_value_int(NULL, v->number));
-    rc |= trove_value_map_set(m, "digest", trove_value_bytes(NULL, v->digest, 32));
-    rc |= trove_value_map_set(m, "file_id", trove_value_bytes(NULL, v->file_id, 32));
-    rc |= trove_value_map_set(m, "file_bytes", trove_value_uint(NULL, v->file_bytes));
-    rc |= trove_value_map_set(m, "created", trove_value_int(NULL, v->created));
+    rc |= trove_value_map_set(m, "number", trove_value_int(a, v->number));
+    rc |= trove_value_map_set(m, "digest", trove_value_bytes(a, v->digest, 32));
+    rc |= trove_value_map_set(m, "file_id", trove_value_bytes(a, v->file_id, 32));
+    rc |= trove_value_map_set(m, "file_bytes", trove_value_uint(a, v->file_bytes));
+    rc |= trove_value_map_set(m, "created", trove_value_int(a, v->created));
     rc |= put_text(m, "author", v->author);
     rc |= put_text(m, "message", v->message);
     rc |= put_text(m, "metrics", v->metrics_json);
     rc |= put_text(m, "params", v->params_json);
     rc |= put_text(m, "parent", v->parent);
     rc |= trove_value_map_set(m, "parent_digest", v->has_parent_digest
-                                                      ? trove_value_bytes(NULL, v->parent_digest, 32)
-                                                      : trove_value_null(NULL));
+                                                      ? trove_value_bytes(a, v->parent_digest, 32)
+                                                      : trove_value_null(a));
     rc |= put_text(m, "data_digest", v->data_digest);
     rc |= put_text(m, "signature", v->signature);
-    rc |= trove_value_map_set(m, "layout", trove_value_bytes(NULL, row->layout ? row->layout : (const uint8_t *)"", row->layout_len));
+    rc |= trove_value_map_set(m, "layout", trove_value_bytes(a, row->layout ? row->layout : (const uint8_t *)"", row->layout_len));
     uint8_t *enc = NULL;
     size_t len = 0;
     if (rc == TROVE_OK)
-        rc = trove_value_encode(m, NULL, &enc, &len, err);
+        rc = trove_value_encode(m, a, &enc, &len, err);
     trove_value_free(m);
     if (rc)
         return trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
     static const char prefix[] = "trove-registry-row-v1";
     trove__blake2b_256(enc, len, prefix, sizeof prefix - 1, out);
-    trove_free(NULL, enc);
+    trove_free(a, enc);
     return TROVE_OK;
 }
 
 /* TROVE_OK when the stored checksum matches the row. */
-static int check_row(const trove__vrow *row, trove_error *err)
+static int check_row(const trove_allocator *a, const trove__vrow *row, trove_error *err)
 {
     uint8_t c[32];
     if (row->malformed)
         return trove__fail(err, TROVE_E_CHECKSUM, TROVE_NO_OFFSET,
                            "catalog row of %s:%lld is damaged: a column has the wrong size or "
                            "type", row->v.model ? row->v.model : "?", (long long)row->v.number);
-    int rc = trove__vrow_checksum(row, c, err);
+    int rc = trove__vrow_checksum(a, row, c, err);
     if (rc)
         return rc;
     if (memcmp(c, row->check, 32) != 0)
@@ -477,6 +479,7 @@ static int push_job(void *ctx, size_t job, unsigned slot, trove_error *err)
 static int add_kv(trove_value *m, const char *const *kv, size_t n, const char *what,
                   trove_error *err)
 {
+    const trove_allocator *a = trove__reg_value_alloc(m);
     for (size_t i = 0; i < n; i++) {
         const char *eq = kv[i] ? strchr(kv[i], '=') : NULL;
         if (!eq || eq == kv[i])
@@ -488,11 +491,11 @@ static int add_kv(trove_value *m, const char *const *kv, size_t n, const char *w
         long long iv = strtoll(val, &end, 10);
         trove_value *item;
         if (*val && !*end && !errno) {
-            item = trove_value_int(NULL, iv);
+            item = trove_value_int(a, iv);
         } else {
             double d = strtod(val, &end);
-            item = (*val && !*end && d == d && d - d == 0) ? trove_value_float(NULL, d)
-                                                           : trove_value_cstring(NULL, val);
+            item = (*val && !*end && d == d && d - d == 0) ? trove_value_float(a, d)
+                                                           : trove_value_cstring(a, val);
         }
         if (!item)
             return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET,
@@ -505,18 +508,33 @@ static int add_kv(trove_value *m, const char *const *kv, size_t n, const char *w
 }
 
 /* JSON object of metadata map `key` merged with kv; caller frees. */
-static int kv_json(const trove_value *meta, const char *key, const char *const *kv, size_t n,
-                   const char *what, char **out, trove_error *err)
+static int kv_json(const trove_allocator *a, const trove_value *meta, const char *key,
+                   const char *const *kv, size_t n, const char *what, char **out,
+                   trove_error *err)
 {
     const trove_value *src = trove_value_get(meta, key);
-    trove_value *m = trove_value_type_of(src) == TROVE_VALUE_MAP ? trove_value_clone(src)
-                                                                 : trove_value_map(NULL);
+    trove_value *m = trove_value_map(a);
+    if (m && trove_value_type_of(src) == TROVE_VALUE_MAP) {
+        for (size_t i = 0; i < trove_value_count(src); i++) {
+            const char *k;
+            size_t kl;
+            const trove_value *item;
+            trove_value *copy = NULL;
+            if (trove_value_map_entry(src, i, &k, &kl, &item) != TROVE_OK ||
+                !(copy = trove__reg_clone(a, item)) ||
+                trove_value_map_take(m, k, kl, copy) != TROVE_OK) {
+                trove_value_free(m);
+                m = NULL;
+                break;
+            }
+        }
+    }
     if (!m)
         return trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
     int rc = add_kv(m, kv, n, what, err);
     size_t len;
     if (!rc)
-        rc = trove_value_to_json(m, NULL, 0, out, &len, err);
+        rc = trove_value_to_json(m, a, 0, out, &len, err);
     trove_value_free(m);
     return rc;
 }
@@ -703,7 +721,7 @@ TROVE_API int trove_registry_push(trove_registry *r, const char *path, const cha
             rc = trove_file_tensor_digest(f, i, tdig + 32 * i, err);
     }
     trove__free(a, leaf_at);
-    if (rc || (rc = trove__model_digest_from_tensors(f, tdig, row.v.digest, err)))
+    if (rc || (rc = trove__model_digest_from_tensors(a, f, tdig, row.v.digest, err)))
         goto out;
 
     /* The row. */
@@ -721,15 +739,15 @@ TROVE_API int trove_registry_push(trove_registry *r, const char *path, const cha
     if (!row.v.model || !row.v.author || !row.v.message)
         goto nomem;
     char *js = NULL;
-    if ((rc = kv_json(meta, "metrics", o.metrics, o.n_metrics, "metric", &js, err)))
+    if ((rc = kv_json(a, meta, "metrics", o.metrics, o.n_metrics, "metric", &js, err)))
         goto out;
     row.v.metrics_json = dup_s(a, js);
-    trove_free(NULL, js);
+    trove_free(a, js);
     js = NULL;
-    if ((rc = kv_json(meta, "params", o.params, o.n_params, "parameter", &js, err)))
+    if ((rc = kv_json(a, meta, "params", o.params, o.n_params, "parameter", &js, err)))
         goto out;
     row.v.params_json = dup_s(a, js);
-    trove_free(NULL, js);
+    trove_free(a, js);
     if (!row.v.metrics_json || !row.v.params_json)
         goto nomem;
     const trove_value *lin = trove_value_get(meta, "lineage");
@@ -898,7 +916,7 @@ TROVE_API int trove_registry_pull(trove_registry *r, const char *ref, const char
     if (rc)
         return rc;
     locked = 1;
-    if ((rc = resolve_row(r, ref, &row, err)) || (rc = check_row(&row, err)))
+    if ((rc = resolve_row(r, ref, &row, err)) || (rc = check_row(a, &row, err)))
         goto out;
     if ((rc = trove__manifest_parse(a, row.layout, row.layout_len, &m, err)))
         goto out;
@@ -989,7 +1007,7 @@ TROVE_API int trove_registry_pull(trove_registry *r, const char *ref, const char
             goto damaged;
     }
     uint8_t dig[32];
-    if ((rc = trove__model_digest_from_tensors(f, tdig, dig, err)))
+    if ((rc = trove__model_digest_from_tensors(a, f, tdig, dig, err)))
         goto out;
     if (memcmp(dig, row.v.digest, 32) != 0) {
         rc = trove__fail(err, TROVE_E_CHECKSUM, TROVE_NO_OFFSET,
@@ -1262,6 +1280,8 @@ static int fsck_blob(void *ctx, size_t job, unsigned slot, trove_error *err)
     need *nd = &c->needs[job];
     trove_error e = {0};
     int rc = BS(c->r)->get(c->r->bs, nd->id, c->buf[slot], (size_t)nd->size, &e);
+    if (rc == TROVE_E_NOMEM)
+        return rc;
     if (rc == TROVE_E_NOT_FOUND || rc == TROVE_E_CHECKSUM) {
         const trove__vrow *u = &c->rows[nd->row];
         nd->bad = 1;
@@ -1321,12 +1341,18 @@ TROVE_API int trove_registry_fsck(trove_registry *r, trove_fsck_report_fn report
     for (size_t i = 0; i < nrows; i++) {
         trove__vrow *row = &rows[i];
         trove_error e = {0};
-        if (check_row(row, &e) != TROVE_OK) {
+        int cs = check_row(a, row, &e);
+        if (cs == TROVE_E_NOMEM)
+            goto nomem;
+        if (cs != TROVE_OK) {
             say(&c, 1, "%s", e.message);
             continue;
         }
         trove__manifest m;
-        if (trove__manifest_parse(a, row->layout, row->layout_len, &m, &e) != TROVE_OK) {
+        cs = trove__manifest_parse(a, row->layout, row->layout_len, &m, &e);
+        if (cs == TROVE_E_NOMEM)
+            goto nomem;
+        if (cs != TROVE_OK) {
             say(&c, 1, "%s:%lld: %s", row->v.model, (long long)row->v.number, e.message);
             continue;
         }

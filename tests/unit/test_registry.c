@@ -1,0 +1,990 @@
+/* test_registry.c: the model registry: byte-identical round trips, digests, refs, aliases and
+ * their history, lineage and metrics, rm and gc, dedup accounting, damaged blobs and catalog
+ * rows, concurrent pushers and pullers, SIGKILL during push and gc, a full disk, file modes,
+ * and OOM torture. Children of fork() leave with _exit (the temp dir is removed at exit). */
+#include <dirent.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+/* ---- fixtures ------------------------------------------------------------------------------ */
+/* test_path() with a ring of 64 buffers: these tests hold many paths at once. */
+static const char *tpath(const char *name)
+{
+    static char buf[64][512];
+    static int k;
+    k = (k + 1) % 64;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", test_tmpdir(), name);
+    return buf[k];
+}
+
+typedef struct tspec {
+    const char *name;
+    uint64_t elems;           /* float32 elements */
+    unsigned seed;
+    unsigned flags;           /* TROVE_TENSOR_ZSTD */
+    unsigned align;
+} tspec;
+
+static void fill(float *p, uint64_t n, unsigned seed)
+{
+    uint64_t s = seed * 2654435761u + 17;
+    for (uint64_t k = 0; k < n; k++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        p[k] = (float)(s >> 40) / 16777216.0f;
+    }
+}
+
+/* Write a model; meta_extra (may be NULL) is merged into the metadata (taken). */
+static int write_model(const char *path, const tspec *ts, size_t n, trove_value *meta_extra)
+{
+    trove_error err = {0};
+    trove_writer *w = NULL;
+    trove_write_options wo = TROVE_WRITE_OPTIONS_INIT;
+    wo.flags = TROVE_WRITE_NO_SYNC;
+    if (trove_writer_open(&w, path, &wo, &err) != TROVE_OK)
+        return -1;
+    trove_value *meta = meta_extra ? meta_extra : trove_value_map(NULL);
+    int rc = trove_value_map_set(meta, "kind", trove_value_cstring(NULL, "tensors"));
+    rc |= trove_writer_set_metadata(w, meta, &err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        float *buf = malloc(ts[i].elems * 4 + 4);
+        fill(buf, ts[i].elems, ts[i].seed);
+        uint64_t shape[1] = {ts[i].elems};
+        trove_tensor_spec sp = {ts[i].name, TROVE_FLOAT32, 1, shape, ts[i].flags, ts[i].align};
+        rc = trove_writer_add(w, &sp, buf, &err);
+        free(buf);
+    }
+    if (rc == 0)
+        rc = trove_writer_commit(w, &err);
+    trove_writer_free(w);
+    if (rc)
+        fprintf(stderr, "write_model: %s\n", err.message);
+    return rc;
+}
+
+/* A model of nt tensors of elems floats; tensor i has seed base_seed[i] (or i+1). */
+static int write_simple(const char *path, size_t nt, uint64_t elems, const unsigned *seeds)
+{
+    tspec ts[64];
+    char names[64][16];
+    for (size_t i = 0; i < nt && i < 64; i++) {
+        snprintf(names[i], sizeof names[i], "w%02zu", i);
+        ts[i] = (tspec){names[i], elems, seeds ? seeds[i] : (unsigned)i + 1, 0, 0};
+    }
+    return write_model(path, ts, nt, NULL);
+}
+
+static int files_equal(const char *a, const char *b)
+{
+    size_t na, nb;
+    unsigned char *pa = test_read_file(a, &na), *pb = test_read_file(b, &nb);
+    int eq = pa && pb && na == nb && memcmp(pa, pb, na) == 0;
+    free(pa);
+    free(pb);
+    return eq;
+}
+
+static int file_digest(const char *path, uint8_t out[32])
+{
+    trove_file *f = NULL;
+    trove_error err = {0};
+    int rc = trove_open(&f, path, NULL, &err);
+    if (!rc)
+        rc = trove_file_digest(f, 0, 1, out, &err);
+    trove_close(f);
+    return rc;
+}
+
+static int regno;
+/* A fresh registry directory path. */
+static const char *fresh_dir(void)
+{
+    static char buf[64][512];
+    int k = regno++ % 64;
+    char name[32];
+    snprintf(name, sizeof name, "reg%d", regno);
+    snprintf(buf[k], sizeof buf[k], "%s", tpath(name));
+    return buf[k];
+}
+
+static trove_registry *open_reg(const char *dir, const trove_allocator *alloc)
+{
+    trove_registry_options o = TROVE_REGISTRY_OPTIONS_INIT;
+    o.flags = TROVE_REGISTRY_CREATE;
+    o.alloc = alloc;
+    trove_registry *r = NULL;
+    trove_error err = {0};
+    if (trove_registry_open(&r, dir, &o, &err) != TROVE_OK) {
+        fprintf(stderr, "open_reg: %s\n", err.message);
+        return NULL;
+    }
+    return r;
+}
+
+static int count_blobs(const char *dir, uint64_t *bytes)
+{
+    trove_registry *r = open_reg(dir, NULL);
+    trove_registry_stats st;
+    trove_error err = {0};
+    int rc = r ? trove_registry_stat(r, &st, &err) : -1;
+    trove_registry_close(r);
+    if (bytes)
+        *bytes = rc ? 0 : st.blob_bytes;
+    return rc ? -1 : (int)st.blobs;
+}
+
+typedef struct fsck_count {
+    int damaged, notes;
+    char first[300];
+} fsck_count;
+
+static void on_fsck(void *ctx, int damaged, const char *msg)
+{
+    fsck_count *c = ctx;
+    if (damaged && !c->damaged)
+        snprintf(c->first, sizeof c->first, "%s", msg);
+    if (damaged)
+        c->damaged++;
+    else
+        c->notes++;
+}
+
+/* fsck status, with the problems counted in *c. */
+static int fsck(trove_registry *r, fsck_count *c)
+{
+    memset(c, 0, sizeof *c);
+    trove_error err = {0};
+    trove_registry_stats st;
+    int rc = trove_registry_fsck(r, on_fsck, c, &st, &err);
+    if (rc && rc != TROVE_E_CHECKSUM && rc != TROVE_E_NOMEM)
+        fprintf(stderr, "fsck: %s\n", err.message);
+    if (c->damaged && rc != TROVE_E_NOMEM)
+        fprintf(stderr, "  (fsck: %s)\n", c->first);
+    return rc;
+}
+
+static void hex(const uint8_t *p, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", p[i]);
+}
+
+/* ---- cases --------------------------------------------------------------------------------- */
+static void test_registry__roundtrip_byte_identical(void)
+{
+    trove_error err = {0};
+    const char *model = tpath("rt.trove"), *out = tpath("rt.out");
+    /* multi-chunk tensors, a compressed one, an empty one, 4096 alignment, unsorted names */
+    tspec ts[] = {
+        {"zeta", (UINT64_C(9) << 20) / 4 + 3, 1, 0, 0},
+        {"alpha", 1000, 2, TROVE_TENSOR_ZSTD, 0},
+        {"empty", 0, 3, 0, 0},
+        {"mid", 12345, 4, 0, 4096},
+        {"big.compressed", (UINT64_C(5) << 20) / 4, 5, TROVE_TENSOR_ZSTD, 0},
+    };
+    CHECK(write_model(model, ts, 5, NULL) == 0);
+    trove_registry *r = open_reg(fresh_dir(), NULL);
+    CHECK(r);
+    trove_version *v = NULL;
+    CHECK_OK(trove_registry_push(r, model, "rt", NULL, &v, &err));
+    CHECK(v->number == 1);
+    CHECK(!strcmp(v->model, "rt"));
+    uint8_t d[32];
+    CHECK(file_digest(model, d) == 0);
+    CHECK(memcmp(d, v->digest, 32) == 0); /* the digest from blob ids equals trove_file_digest */
+    trove_registry_versions_free(r, v, 1);
+    CHECK_OK(trove_registry_pull(r, "rt", out, &v, &err));
+    CHECK(files_equal(model, out));
+    CHECK(v->number == 1);
+    trove_registry_versions_free(r, v, 1);
+    fsck_count fc;
+    CHECK_OK(fsck(r, &fc));
+    CHECK(fc.damaged == 0);
+    trove_registry_close(r);
+}
+
+static void test_registry__empty_model(void)
+{
+    trove_error err = {0};
+    const char *model = tpath("empty.trove"), *out = tpath("empty.out");
+    CHECK(write_model(model, NULL, 0, NULL) == 0);
+    trove_registry *r = open_reg(fresh_dir(), NULL);
+    CHECK(r);
+    CHECK_OK(trove_registry_push(r, model, "nothing", NULL, NULL, &err));
+    CHECK_OK(trove_registry_pull(r, "nothing:1", out, NULL, &err));
+    CHECK(files_equal(model, out));
+    trove_registry_close(r);
+}
+
+static void test_registry__same_bytes_same_version(void)
+{
+    trove_error err = {0};
+    const char *dir = fresh_dir(), *m = tpath("same.trove");
+    CHECK(write_simple(m, 4, 300000, NULL) == 0);
+    trove_registry *r = open_reg(dir, NULL);
+    CHECK(r);
+    trove_version *a = NULL, *b = NULL, *c = NULL;
+    CHECK_OK(trove_registry_push(r, m, "m", NULL, &a, &err));
+    int blobs = count_blobs(dir, NULL);
+    CHECK_OK(trove_registry_push(r, m, "m", NULL, &b, &err));
+    CHECK(b->number == a->number); /* nothing new */
+    CHECK_OK(trove_registry_push(r, m, "other", NULL, &c, &err));
+    CHECK(c->number == 1 && !strcmp(c->model, "other"));
+    CHECK(memcmp(c->digest, a->digest, 32) == 0);
+    CHECK(count_blobs(dir, NULL) == blobs); /* the second name shares every blob */
+    trove_version *log = NULL;
+    size_t n = 0;
+    CHECK_OK(trove_registry_log(r, "m", &log, &n, &err));
+    CHECK(n == 1);
+    trove_registry_versions_free(r, log, n);
+    trove_registry_versions_free(r, a, 1);
+    trove_registry_versions_free(r, b, 1);
+    trove_registry_versions_free(r, c, 1);
+    trove_registry_close(r);
+}
+
+static void test_registry__refs(void)
+{
+    trove_error err = {0};
+    const char *m1 = tpath("ref1.trove"), *m2 = tpath("ref2.trove");
+    unsigned s2[3] = {1, 2, 9};
+    CHECK(write_simple(m1, 3, 1000, NULL) == 0);
+    CHECK(write_simple(m2, 3, 1000, s2) == 0);
+    trove_registry *r = open_reg(fresh_dir(), NULL);
+    CHECK(r);
+    trove_version *v1 = NULL, *v2 = NULL, *x = NULL;
+    trove_push_options po = TROVE_PUSH_OPTIONS_INIT;
+    po.alias = "prod";
+    CHECK_OK(trove_registry_push(r, m1, "net", &po, &v1, &err));
+    CHECK(v1->aliases && !strcmp(v1->aliases, "prod"));
+    CHECK_OK(trove_registry_push(r, m2, "net", NULL, &v2, &err));
+    CHECK(v2->number == 2);
+    CHECK_OK(trove_registry_resolve(r, "net", &x, &err));
+    CHECK(x->number == 2);
+    trove_registry_versions_free(r, x, 1);
+    CHECK_OK(trove_registry_resolve(r, "net:1", &x, &err));
+    CHECK(x->number == 1);
+    trove_registry_versions_free(r, x, 1);
+    CHECK_OK(trove_registry_resolve(r, "net@prod", &x, &err));
+    CHECK(x->number == 1);
+    trove_registry_versions_free(r, x, 1);
+    char hx[65];
+    hex(v2->digest, 32, hx);
+    hx[10] = '\0';
+    CHECK_OK(trove_registry_resolve(r, hx, &x, &err));
+    CHECK(x->number == 2 && memcmp(x->digest, v2->digest, 32) == 0);
+    trove_registry_versions_free(r, x, 1);
+    CHECK_RC(trove_registry_resolve(r, "net:3", &x, &err), TROVE_E_NOT_FOUND);
+    CHECK(strstr(err.message, "no version 3"));
+    CHECK_RC(trove_registry_resolve(r, "net@staging", &x, &err), TROVE_E_NOT_FOUND);
+    CHECK_RC(trove_registry_resolve(r, "nope", &x, &err), TROVE_E_NOT_FOUND);
+    CHECK_RC(trove_registry_resolve(r, "net:0", &x, &err), TROVE_E_INVALID);
+    CHECK_RC(trove_registry_resolve(r, "net:x", &x, &err), TROVE_E_INVALID);
+    CHECK_RC(trove_registry_resolve(r, "ffffffffff", &x, &err), TROVE_E_NOT_FOUND);
+    CHECK_RC(trove_registry_push(r, m1, "bad name", NULL, NULL, &err), TROVE_E_INVALID);
+    CHECK_RC(trove_registry_push(r, m1, "../up", NULL, NULL, &err), TROVE_E_INVALID);
+    CHECK_RC(trove_registry_push(r, m1, "", NULL, NULL, &err), TROVE_E_INVALID);
+    CHECK_RC(trove_registry_push(r, tpath("missing.trove"), "net", NULL, NULL, &err),
+             TROVE_E_IO);
+    /* Not a trove file: refused before anything is stored. */
+    CHECK(test_write_file(tpath("junk.bin"), "hello, not a model", 18) == 0);
+    CHECK(trove_registry_push(r, tpath("junk.bin"), "net", NULL, NULL, &err) != TROVE_OK);
+    /* Same file under two names: a digest prefix that names both stays usable (same bytes). */
+    CHECK_OK(trove_registry_push(r, m1, "copy", NULL, NULL, &err));
+    hex(v1->digest, 32, hx);
+    hx[8] = '\0';
+    CHECK_OK(trove_registry_resolve(r, hx, &x, &err));
+    trove_registry_versions_free(r, x, 1);
+    trove_registry_versions_free(r, v1, 1);
+    trove_registry_versions_free(r, v2, 1);
+    trove_registry_close(r);
+}
+
+static void test_registry__aliases_history_rm(void)
+{
+    trove_error err = {0};
+    const char *dir = fresh_dir();
+    trove_registry *r = open_reg(dir, NULL);
+    CHECK(r);
+    for (unsigned k = 1; k <= 3; k++) {
+        unsigned seeds[2] = {k, 100 + k};
+        char p[64];
+        snprintf(p, sizeof p, "al%u.trove", k);
+        CHECK(write_simple(tpath(p), 2, 500, seeds) == 0);
+        CHECK_OK(trove_registry_push(r, tpath(p), "svc", NULL, NULL, &err));
+    }
+    CHECK_OK(trove_registry_alias(r, "svc", "prod", 1, "alice", &err));
+    CHECK_OK(trove_registry_alias(r, "svc", "prod", 3, "bob", &err));
+    CHECK_OK(trove_registry_alias(r, "svc", "staging", 2, "bob", &err));
+    CHECK_OK(trove_registry_alias(r, "svc", "prod", 1, "carol", &err)); /* rollback */
+    CHECK_RC(trove_registry_alias(r, "svc", "prod", 9, "x", &err), TROVE_E_NOT_FOUND);
+    CHECK_RC(trove_registry_alias(r, "svc", "12", 1, "x", &err), TROVE_E_INVALID);
+    CHECK_RC(trove_registry_alias(r, "nomodel", "prod", 1, "x", &err), TROVE_E_NOT_FOUND);
+    trove_alias_move *m = NULL;
+    size_t n = 0;
+    CHECK_OK(trove_registry_alias_history(r, "svc", &m, &n, &err));
+    CHECK(n == 4);
+    CHECK(!strcmp(m[0].alias, "prod") && m[0].from == 0 && m[0].to == 1 && !strcmp(m[0].who, "alice"));
+    CHECK(m[1].from == 1 && m[1].to == 3 && !strcmp(m[1].who, "bob"));
+    CHECK(!strcmp(m[2].alias, "staging") && m[2].to == 2);
+    CHECK(m[3].from == 3 && m[3].to == 1 && !strcmp(m[3].who, "carol"));
+    CHECK(m[3].at >= m[0].at && m[0].at > 1700000000);
+    trove_registry_alias_moves_free(r, m, n);
+    /* rm is refused while an alias points at the version */
+    CHECK_RC(trove_registry_rm(r, "svc:1", 0, &err), TROVE_E_STATE);
+    CHECK(strstr(err.message, "prod"));
+    CHECK_RC(trove_registry_rm(r, "svc@staging", 0, &err), TROVE_E_STATE);
+    CHECK_OK(trove_registry_rm(r, "svc:3", 0, &err)); /* no alias left on 3 */
+    CHECK_OK(trove_registry_rm(r, "svc:2", TROVE_RM_FORCE, &err));
+    trove_version *v = NULL;
+    CHECK_OK(trove_registry_log(r, "svc", &v, &n, &err));
+    CHECK(n == 1 && v[0].number == 1 && v[0].aliases && !strcmp(v[0].aliases, "prod"));
+    trove_registry_versions_free(r, v, n);
+    CHECK_OK(trove_registry_alias_history(r, "svc", &m, &n, &err));
+    CHECK(n == 5 && !strcmp(m[4].alias, "staging") && m[4].from == 2 && m[4].to == 0);
+    trove_registry_alias_moves_free(r, m, n);
+    /* a new push numbers after the highest ever kept: 2 (3 and 2 were removed) */
+    unsigned seeds[2] = {77, 78};
+    CHECK(write_simple(tpath("al4.trove"), 2, 500, seeds) == 0);
+    trove_version *nv = NULL;
+    CHECK_OK(trove_registry_push(r, tpath("al4.trove"), "svc", NULL, &nv, &err));
+    CHECK(nv->number == 2);
+    trove_registry_versions_free(r, nv, 1);
+    /* delete an alias */
+    CHECK_OK(trove_registry_alias(r, "svc", "prod", 0, "dave", &err));
+    CHECK_RC(trove_registry_resolve(r, "svc@prod", &nv, &err), TROVE_E_NOT_FOUND);
+    fsck_count fc;
+    CHECK_OK(fsck(r, &fc));
+    trove_registry_close(r);
+}
+
+static void test_registry__lineage_metrics(void)
+{
+    trove_error err = {0};
+    const char *m1 = tpath("lin1.trove"), *m2 = tpath("lin2.trove");
+    const char *m3 = tpath("lin3.trove");
+    unsigned s2[2] = {5, 6}, s3[2] = {7, 8};
+    trove_value *meta = trove_value_map(NULL), *metrics = trove_value_map(NULL);
+    CHECK(trove_value_map_set(metrics, "acc", trove_value_float(NULL, 0.5)) == 0);
+    CHECK(trove_value_map_set(meta, "metrics", metrics) == 0);
+    tspec ts[1] = {{"w", 100, 1, 0, 0}};
+    CHECK(write_model(m1, ts, 1, meta) == 0);
+    CHECK(write_simple(m2, 2, 100, s2) == 0);
+    trove_registry *r = open_reg(fresh_dir(), NULL);
+    CHECK(r);
+    trove_version *v1 = NULL, *v2 = NULL, *v3 = NULL;
+    const char *kv[] = {"f1=0.75", "note=best run", "epochs=3"};
+    trove_push_options po = TROVE_PUSH_OPTIONS_INIT;
+    po.metrics = kv;
+    po.n_metrics = 3;
+    po.message = "first";
+    po.author = "tester";
+    po.data_digest = "sha256:abc";
+    CHECK_OK(trove_registry_push(r, m1, "lin", &po, &v1, &err));
+    CHECK(strstr(v1->metrics_json, "\"acc\":0.5"));
+    CHECK(strstr(v1->metrics_json, "\"f1\":0.75"));
+    CHECK(strstr(v1->metrics_json, "\"note\":\"best run\""));
+    CHECK(strstr(v1->metrics_json, "\"epochs\":3"));
+    CHECK(!strcmp(v1->author, "tester") && !strcmp(v1->message, "first"));
+    CHECK(!strcmp(v1->data_digest, "sha256:abc"));
+    CHECK(!strcmp(v1->signature, "unsigned"));
+    CHECK(!v1->has_parent_digest && !v1->parent);
+    trove_push_options p2 = TROVE_PUSH_OPTIONS_INIT;
+    p2.parent = "lin:1";
+    CHECK_OK(trove_registry_push(r, m2, "lin", &p2, &v2, &err));
+    CHECK(v2->parent && !strcmp(v2->parent, "lin:1"));
+    CHECK(v2->has_parent_digest && memcmp(v2->parent_digest, v1->digest, 32) == 0);
+    p2.parent = "lin:9";
+    CHECK_RC(trove_registry_push(r, m1, "lin2", &p2, NULL, &err), TROVE_E_NOT_FOUND);
+    const char *bad[] = {"novalue"};
+    trove_push_options p3 = TROVE_PUSH_OPTIONS_INIT;
+    p3.metrics = bad;
+    p3.n_metrics = 1;
+    CHECK_RC(trove_registry_push(r, m2, "lin3", &p3, NULL, &err), TROVE_E_INVALID);
+    /* lineage from the file's metadata: parent digest and training data */
+    trove_value *lm = trove_value_map(NULL), *lin = trove_value_map(NULL);
+    CHECK(trove_value_map_set(lin, "parent", trove_value_bytes(NULL, v2->digest, 32)) == 0);
+    CHECK(trove_value_map_set(lin, "training_data", trove_value_cstring(NULL, "data-v7")) == 0);
+    CHECK(trove_value_map_set(lm, "lineage", lin) == 0);
+    tspec t3[2] = {{"a", 10, s3[0], 0, 0}, {"b", 10, s3[1], 0, 0}};
+    CHECK(write_model(m3, t3, 2, lm) == 0);
+    CHECK_OK(trove_registry_push(r, m3, "lin", NULL, &v3, &err));
+    CHECK(v3->has_parent_digest && memcmp(v3->parent_digest, v2->digest, 32) == 0);
+    CHECK(v3->data_digest && !strcmp(v3->data_digest, "data-v7"));
+    /* the stored row survives a reopen unchanged */
+    trove_registry_close(r);
+    trove_registry_versions_free(NULL, v1, 1);
+    trove_registry_versions_free(NULL, v2, 1);
+    trove_registry_versions_free(NULL, v3, 1);
+}
+
+/* 10 versions of a 40-tensor model, each changing 2 tensors (5%): storage <= 1.6x one model. */
+static void test_registry__dedup_accounting(void)
+{
+    trove_error err = {0};
+    const char *dir = fresh_dir();
+    trove_registry *r = open_reg(dir, NULL);
+    CHECK(r);
+    enum { NT = 40, ELEMS = 65536 }; /* 256 KiB per tensor, 10 MiB per model */
+    unsigned seeds[NT];
+    for (unsigned i = 0; i < NT; i++)
+        seeds[i] = i + 1;
+    uint64_t one = 0, logical = 0;
+    for (unsigned v = 1; v <= 10; v++) {
+        if (v > 1)
+            for (unsigned j = 0; j < 2; j++)
+                seeds[((v - 2) * 2 + j) % NT] += 1000;
+        char p[64];
+        snprintf(p, sizeof p, "dd%u.trove", v);
+        CHECK(write_simple(tpath(p), NT, ELEMS, seeds) == 0);
+        struct stat st;
+        CHECK(stat(tpath(p), &st) == 0);
+        logical += (uint64_t)st.st_size;
+        if (v == 1)
+            one = (uint64_t)st.st_size;
+        CHECK_OK(trove_registry_push(r, tpath(p), "dd", NULL, NULL, &err));
+    }
+    trove_registry_stats s;
+    CHECK_OK(trove_registry_stat(r, &s, &err));
+    CHECK(s.versions == 10);
+    CHECK(s.logical_bytes == logical);
+    double ratio = (double)s.blob_bytes / (double)one;
+    printf("  dedup: 10 versions = %.3fx one model (%llu / %llu bytes)\n", ratio,
+           (unsigned long long)s.blob_bytes, (unsigned long long)one);
+    CHECK(ratio <= 1.6);
+    CHECK(ratio >= 1.0 + 9 * 0.05 * 0.9); /* the changed tensors really are stored */
+    /* every version still comes back byte for byte */
+    for (unsigned v = 1; v <= 10; v += 3) {
+        char ref[32], p[64];
+        snprintf(ref, sizeof ref, "dd:%u", v);
+        snprintf(p, sizeof p, "dd%u.trove", v);
+        CHECK_OK(trove_registry_pull(r, ref, tpath("dd.out"), NULL, &err));
+        CHECK(files_equal(tpath(p), tpath("dd.out")));
+    }
+    trove_registry_close(r);
+}
+
+static void test_registry__gc(void)
+{
+    trove_error err = {0};
+    const char *dir = fresh_dir();
+    trove_registry *r = open_reg(dir, NULL);
+    CHECK(r);
+    unsigned sa[3] = {1, 2, 3}, sb[3] = {1, 2, 4};
+    CHECK(write_simple(tpath("gca.trove"), 3, 100000, sa) == 0);
+    CHECK(write_simple(tpath("gcb.trove"), 3, 100000, sb) == 0);
+    CHECK_OK(trove_registry_push(r, tpath("gca.trove"), "g", NULL, NULL, &err));
+    uint64_t bytes_a = 0;
+    int blobs_a = count_blobs(dir, &bytes_a);
+    CHECK_OK(trove_registry_push(r, tpath("gcb.trove"), "g", NULL, NULL, &err));
+    int blobs_ab = count_blobs(dir, NULL);
+    CHECK(blobs_ab == blobs_a + 2); /* one new tensor + a new framing blob */
+    /* a stale temporary file, as a killed push leaves it */
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s/blobs/00", dir);
+    mkdir(tmp, 0700);
+    snprintf(tmp, sizeof tmp, "%s/blobs/00/.00ab.tmp-XXXXXX", dir);
+    CHECK(test_write_file(tmp, "partial", 7) == 0);
+    trove_registry_stats st;
+    CHECK_OK(trove_registry_gc(r, &st, &err));
+    CHECK(st.removed_blobs == 1); /* only the temporary file */
+    CHECK(access(tmp, F_OK) != 0);
+    CHECK_OK(trove_registry_rm(r, "g:2", 0, &err));
+    CHECK_OK(trove_registry_gc(r, &st, &err));
+    CHECK(st.removed_blobs == 2);
+    uint64_t bytes_after = 0;
+    CHECK(count_blobs(dir, &bytes_after) == blobs_a);
+    CHECK(bytes_after == bytes_a);
+    CHECK_OK(trove_registry_pull(r, "g:1", tpath("gc.out"), NULL, &err));
+    CHECK(files_equal(tpath("gca.trove"), tpath("gc.out")));
+    fsck_count fc;
+    CHECK_OK(fsck(r, &fc));
+    CHECK(fc.notes == 0);
+    trove_registry_close(r);
+}
+
+/* A damaged blob: pull refuses it and writes nothing; fsck names it and the version. */
+static void test_registry__damaged_blob(void)
+{
+    trove_error err = {0};
+    const char *dir = fresh_dir(), *out = tpath("dmg.out");
+    CHECK(write_simple(tpath("dmg.trove"), 3, 200000, NULL) == 0);
+    trove_registry *r = open_reg(dir, NULL);
+    CHECK(r);
+    CHECK_OK(trove_registry_push(r, tpath("dmg.trove"), "d", NULL, NULL, &err));
+    /* Damage the largest blob on disk (a tensor chunk). */
+    char big[1000] = "";
+    long long best = -1;
+    char sub[600];
+    for (int b = 0; b < 256; b++) {
+        snprintf(sub, sizeof sub, "%s/blobs/%02x", dir, b);
+        DIR *d = opendir(sub);
+        if (!d)
+            continue;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (e->d_name[0] == '.')
+                continue;
+            char p[1000];
+            snprintf(p, sizeof p, "%s/%s", sub, e->d_name);
+            struct stat st;
+            if (stat(p, &st) == 0 && st.st_size > best) {
+                best = st.st_size;
+                snprintf(big, sizeof big, "%s", p);
+            }
+        }
+        closedir(d);
+    }
+    CHECK(best > 0);
+    chmod(big, 0600);
+    size_t bn;
+    unsigned char *bb = test_read_file(big, &bn);
+    CHECK(bb);
+    bb[bn / 2] ^= 0x40;
+    CHECK(test_write_file(big, bb, bn) == 0);
+    free(bb);
+    CHECK_RC(trove_registry_pull(r, "d", out, NULL, &err), TROVE_E_CHECKSUM);
+    CHECK(strstr(err.message, "damaged"));
+    CHECK(access(out, F_OK) != 0); /* never served */
+    fsck_count fc;
+    CHECK_RC(fsck(r, &fc), TROVE_E_CHECKSUM);
+    CHECK(fc.damaged == 1 && strstr(fc.first, "needed by d:1"));
+    /* a missing blob likewise */
+    CHECK(unlink(big) == 0);
+    CHECK(trove_registry_pull(r, "d", out, NULL, &err) != TROVE_OK);
+    CHECK(strstr(err.message, "missing"));
+    CHECK(access(out, F_OK) != 0);
+    CHECK_RC(fsck(r, &fc), TROVE_E_CHECKSUM);
+    CHECK(fc.damaged == 1 && strstr(fc.first, "missing"));
+    /* pushing the same file again repairs the store */
+    CHECK_OK(trove_registry_push(r, tpath("dmg.trove"), "d", NULL, NULL, &err));
+    CHECK_OK(fsck(r, &fc));
+    CHECK_OK(trove_registry_pull(r, "d", out, NULL, &err));
+    CHECK(files_equal(tpath("dmg.trove"), out));
+    trove_registry_close(r);
+}
+
+static int sql(const char *dir, const char *stmt)
+{
+    char db[600];
+    snprintf(db, sizeof db, "%s/catalog.db", dir);
+    sqlite3 *h = NULL;
+    int rc = sqlite3_open(db, &h);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(h, stmt, NULL, NULL, NULL);
+    int changes = sqlite3_changes(h);
+    sqlite3_close(h);
+    return rc == SQLITE_OK ? changes : -1;
+}
+
+/* A tampered catalog row: pull and fsck detect it through the row checksum. */
+static void test_registry__damaged_row(void)
+{
+    trove_error err = {0};
+    const char *dir = fresh_dir(), *out = tpath("row.out");
+    unsigned s2[2] = {3, 4};
+    CHECK(write_simple(tpath("row1.trove"), 2, 1000, NULL) == 0);
+    CHECK(write_simple(tpath("row2.trove"), 2, 1000, s2) == 0);
+    trove_registry *r = open_reg(dir, NULL);
+    CHECK(r);
+    trove_version *v2 = NULL;
+    CHECK_OK(trove_registry_push(r, tpath("row1.trove"), "row", NULL, NULL, &err));
+    CHECK_OK(trove_registry_push(r, tpath("row2.trove"), "row", NULL, &v2, &err));
+    fsck_count fc;
+    CHECK_OK(fsck(r, &fc));
+    /* 1. an edited message */
+    CHECK(sql(dir, "UPDATE versions SET message = 'forged' WHERE number = 1") == 1);
+    CHECK_RC(trove_registry_pull(r, "row:1", out, NULL, &err), TROVE_E_CHECKSUM);
+    CHECK(strstr(err.message, "row:1") && strstr(err.message, "damaged"));
+    CHECK(access(out, F_OK) != 0);
+    CHECK_RC(fsck(r, &fc), TROVE_E_CHECKSUM);
+    CHECK(fc.damaged == 1 && strstr(fc.first, "row:1"));
+    CHECK_OK(trove_registry_pull(r, "row:2", out, NULL, &err)); /* the other one still works */
+    CHECK(files_equal(out, tpath("row2.trove")));
+    CHECK(unlink(out) == 0);
+    CHECK(sql(dir, "UPDATE versions SET message = '' WHERE number = 1") == 1);
+    CHECK_OK(fsck(r, &fc)); /* restored */
+    /* 2. version 1 made to claim version 2's digest and layout */
+    CHECK(sql(dir, "UPDATE versions SET digest = (SELECT digest FROM versions WHERE number = 2),"
+                   " layout = (SELECT layout FROM versions WHERE number = 2) WHERE number = 1") == 1);
+    CHECK_RC(trove_registry_pull(r, "row:1", out, NULL, &err), TROVE_E_CHECKSUM);
+    CHECK_RC(fsck(r, &fc), TROVE_E_CHECKSUM);
+    /* 3. a digest column of the wrong size */
+    CHECK(sql(dir, "UPDATE versions SET digest = x'0102' WHERE number = 2") == 1);
+    CHECK_RC(trove_registry_pull(r, "row:2", out, NULL, &err), TROVE_E_CHECKSUM);
+    CHECK_RC(fsck(r, &fc), TROVE_E_CHECKSUM);
+    CHECK(fc.damaged == 2);
+    trove_registry_versions_free(r, v2, 1);
+    trove_registry_close(r);
+    /* 4. a lost blob reference (gc would then remove a needed blob): fsck reports it */
+    const char *dir2 = fresh_dir();
+    r = open_reg(dir2, NULL);
+    CHECK(r);
+    CHECK_OK(trove_registry_push(r, tpath("row1.trove"), "row", NULL, NULL, &err));
+    CHECK(sql(dir2, "DELETE FROM version_blobs WHERE blob = (SELECT min(blob) FROM "
+                    "version_blobs)") == 1);
+    CHECK_RC(fsck(r, &fc), TROVE_E_CHECKSUM);
+    CHECK(strstr(fc.first, "blob references"));
+    trove_registry_close(r);
+}
+
+/* 4 processes x 25 rounds of push + pull on one model, then every version is whole. */
+static void test_registry__concurrent_processes(void)
+{
+    const char *dir = fresh_dir();
+    trove_registry *r0 = open_reg(dir, NULL); /* create it once */
+    CHECK(r0);
+    trove_registry_close(r0);
+    enum { PROCS = 4, ROUNDS = 25 };
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pid_t pids[PROCS];
+    for (int p = 0; p < PROCS; p++) {
+        pids[p] = fork();
+        CHECK(pids[p] >= 0);
+        if (pids[p] == 0) {
+            int bad = 0;
+            trove_registry *r = open_reg(dir, NULL);
+            if (!r)
+                _exit(10);
+            for (int k = 0; k < ROUNDS && !bad; k++) {
+                char path[600], out[600];
+                snprintf(path, sizeof path, "%s/c%d_%d.trove", test_tmpdir(), p, k);
+                snprintf(out, sizeof out, "%s/c%d_%d.out", test_tmpdir(), p, k);
+                /* shared tensors across processes + one unique tensor per push */
+                unsigned seeds[4] = {1, 2, (unsigned)(1000 + p * 100 + k), (unsigned)k % 3 + 5};
+                trove_error err = {0};
+                trove_version *v = NULL;
+                if (write_simple(path, 4, 20000, seeds) != 0 ||
+                    trove_registry_push(r, path, "shared", NULL, &v, &err) != TROVE_OK) {
+                    fprintf(stderr, "push %d/%d: %s\n", p, k, err.message);
+                    bad = 1;
+                    break;
+                }
+                char ref[64];
+                snprintf(ref, sizeof ref, "shared:%lld", (long long)v->number);
+                trove_registry_versions_free(r, v, 1);
+                if (trove_registry_pull(r, ref, out, NULL, &err) != TROVE_OK ||
+                    !files_equal(path, out)) {
+                    fprintf(stderr, "pull %d/%d: %s\n", p, k, err.message);
+                    bad = 1;
+                }
+                /* and someone else's latest version */
+                if (trove_registry_pull(r, "shared", out, NULL, &err) != TROVE_OK) {
+                    fprintf(stderr, "pull latest %d/%d: %s\n", p, k, err.message);
+                    bad = 1;
+                }
+            }
+            trove_registry_close(r);
+            _exit(bad);
+        }
+    }
+    int failed = 0;
+    for (int p = 0; p < PROCS; p++) {
+        int st = 0;
+        waitpid(pids[p], &st, 0);
+        failed += !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    printf("  %d processes x %d push+pull: %.2f s\n", PROCS, ROUNDS,
+           (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    CHECK(failed == 0);
+    trove_error err = {0};
+    trove_registry *r = open_reg(dir, NULL);
+    CHECK(r);
+    trove_version *v = NULL;
+    size_t n = 0;
+    CHECK_OK(trove_registry_log(r, "shared", &v, &n, &err));
+    CHECK(n == PROCS * ROUNDS); /* no lost version */
+    for (size_t i = 0; i < n; i++)
+        CHECK(v[i].number == (int64_t)i + 1); /* numbered 1..100 without gaps or duplicates */
+    trove_registry_versions_free(r, v, n);
+    fsck_count fc;
+    CHECK_OK(fsck(r, &fc));
+    CHECK(fc.damaged == 0 && fc.notes == 0);
+    trove_registry_close(r);
+}
+
+static long rand_us(long max)
+{
+    return (long)((unsigned long)rand() % (unsigned long)max);
+}
+
+/* SIGKILL a pushing child at random moments: afterwards fsck is clean, the registry holds the
+ * versions that completed (each pulls byte for byte) and never a half one. */
+static void test_registry__kill_during_push(void)
+{
+    trove_error err = {0};
+    const char *dir = fresh_dir();
+    trove_registry *r = open_reg(dir, NULL);
+    CHECK(r);
+    trove_registry_close(r);
+    srand(12345);
+    int rounds = 12;
+    for (int k = 0; k < rounds; k++) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/kill%d.trove", test_tmpdir(), k);
+        unsigned seeds[6] = {1, 2, 3, (unsigned)(500 + k), (unsigned)(600 + k), (unsigned)(700 + k)};
+        CHECK(write_simple(path, 6, (UINT64_C(3) << 20) / 4, seeds) == 0); /* 18 MiB */
+        pid_t pid = fork();
+        CHECK(pid >= 0);
+        if (pid == 0) {
+            trove_registry *c = open_reg(dir, NULL);
+            trove_error e = {0};
+            int rc = c ? trove_registry_push(c, path, "k", NULL, NULL, &e) : -1;
+            trove_registry_close(c);
+            _exit(rc ? 1 : 0);
+        }
+        usleep((useconds_t)rand_us(k % 3 == 0 ? 200000 : 60000));
+        kill(pid, SIGKILL);
+        int st;
+        waitpid(pid, &st, 0);
+        r = open_reg(dir, NULL);
+        CHECK(r);
+        fsck_count fc;
+        CHECK_OK(fsck(r, &fc));
+        trove_version *v = NULL;
+        size_t n = 0;
+        if (trove_registry_log(r, "k", &v, &n, &err) == TROVE_OK) {
+            for (size_t i = 0; i < n; i++) {
+                char ref[32];
+                snprintf(ref, sizeof ref, "k:%lld", (long long)v[i].number);
+                CHECK_OK(trove_registry_pull(r, ref, tpath("kill.out"), NULL, &err));
+                uint8_t d[32];
+                CHECK(file_digest(tpath("kill.out"), d) == 0);
+                CHECK(memcmp(d, v[i].digest, 32) == 0);
+            }
+            trove_registry_versions_free(r, v, n);
+        }
+        trove_registry_close(r);
+    }
+    /* gc clears what the killed pushes left; fsck then has not even a note */
+    r = open_reg(dir, NULL);
+    CHECK(r);
+    trove_registry_stats st;
+    CHECK_OK(trove_registry_gc(r, &st, &err));
+    fsck_count fc;
+    CHECK_OK(fsck(r, &fc));
+    CHECK(fc.notes == 0);
+    printf("  kill during push: gc removed %llu leftovers\n", (unsigned long long)st.removed_blobs);
+    trove_registry_close(r);
+}
+
+/* SIGKILL gc at random moments: what it leaves is consistent, and kept versions still pull. */
+static void test_registry__kill_during_gc(void)
+{
+    trove_error err = {0};
+    const char *dir = fresh_dir();
+    trove_registry *r = open_reg(dir, NULL);
+    CHECK(r);
+    for (unsigned k = 0; k < 8; k++) {
+        unsigned seeds[4] = {1, 10 + k, 20 + k, 30 + k};
+        char p[64];
+        snprintf(p, sizeof p, "kg%u.trove", k);
+        CHECK(write_simple(tpath(p), 4, (UINT64_C(2) << 20) / 4, seeds) == 0);
+        CHECK_OK(trove_registry_push(r, tpath(p), "kg", NULL, NULL, &err));
+    }
+    for (unsigned k = 1; k <= 7; k += 2) {
+        char ref[16];
+        snprintf(ref, sizeof ref, "kg:%u", k);
+        CHECK_OK(trove_registry_rm(r, ref, 0, &err));
+    }
+    trove_registry_close(r);
+    srand(777);
+    for (int round = 0; round < 6; round++) {
+        pid_t pid = fork();
+        CHECK(pid >= 0);
+        if (pid == 0) {
+            trove_registry *c = open_reg(dir, NULL);
+            trove_error e = {0};
+            int rc = c ? trove_registry_gc(c, NULL, &e) : -1;
+            trove_registry_close(c);
+            _exit(rc ? 1 : 0);
+        }
+        usleep((useconds_t)rand_us(20000));
+        kill(pid, SIGKILL);
+        int st;
+        waitpid(pid, &st, 0);
+        r = open_reg(dir, NULL);
+        CHECK(r);
+        fsck_count fc;
+        CHECK_OK(fsck(r, &fc));
+        for (unsigned k = 0; k < 8; k += 2) {
+            char ref[16], p[64];
+            snprintf(ref, sizeof ref, "kg:%u", k + 2);
+            snprintf(p, sizeof p, "kg%u.trove", k + 1);
+            CHECK_OK(trove_registry_pull(r, ref, tpath("kg.out"), NULL, &err));
+            CHECK(files_equal(tpath(p), tpath("kg.out")));
+        }
+        trove_registry_close(r);
+    }
+    r = open_reg(dir, NULL);
+    CHECK(r);
+    CHECK_OK(trove_registry_gc(r, NULL, &err));
+    fsck_count fc;
+    CHECK_OK(fsck(r, &fc));
+    CHECK(fc.notes == 0);
+    trove_registry_close(r);
+}
+
+/* A full disk (simulated with RLIMIT_FSIZE): a clear error, and the registry as it was. */
+static void test_registry__disk_full(void)
+{
+    trove_error err = {0};
+    const char *dir = fresh_dir();
+    unsigned s2[3] = {7, 8, 9};
+    CHECK(write_simple(tpath("full1.trove"), 3, 1000, NULL) == 0);
+    CHECK(write_simple(tpath("full2.trove"), 3, (UINT64_C(2) << 20) / 4, s2) == 0);
+    trove_registry *r = open_reg(dir, NULL);
+    CHECK(r);
+    CHECK_OK(trove_registry_push(r, tpath("full1.trove"), "full", NULL, NULL, &err));
+    trove_registry_close(r);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit rl = {1 << 20, 1 << 20}; /* no file may grow past 1 MiB */
+        setrlimit(RLIMIT_FSIZE, &rl);
+        trove_registry *c = open_reg(dir, NULL);
+        trove_error e = {0};
+        int rc = c ? trove_registry_push(c, tpath("full2.trove"), "full", NULL, NULL, &e) : 0;
+        trove_registry_close(c);
+        /* exit 0 only for the expected, clear error */
+        _exit(rc == TROVE_E_IO && strstr(e.message, "cannot write") ? 0 : 1);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    r = open_reg(dir, NULL);
+    CHECK(r);
+    trove_version *v = NULL;
+    size_t n = 0;
+    CHECK_OK(trove_registry_log(r, "full", &v, &n, &err));
+    CHECK(n == 1);
+    trove_registry_versions_free(r, v, n);
+    fsck_count fc;
+    CHECK_OK(fsck(r, &fc));
+    CHECK_OK(trove_registry_push(r, tpath("full2.trove"), "full", NULL, NULL, &err));
+    CHECK_OK(trove_registry_pull(r, "full:2", tpath("full.out"), NULL, &err));
+    CHECK(files_equal(tpath("full2.trove"), tpath("full.out")));
+    trove_registry_close(r);
+}
+
+static unsigned mode_of(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 ? (unsigned)(st.st_mode & 07777) : 0xffffu;
+}
+
+static void test_registry__file_modes(void)
+{
+    trove_error err = {0};
+    CHECK(write_simple(tpath("mode.trove"), 1, 100, NULL) == 0);
+    for (int shared = 0; shared < 2; shared++) {
+        const char *dir = fresh_dir();
+        trove_registry_options o = TROVE_REGISTRY_OPTIONS_INIT;
+        o.flags = TROVE_REGISTRY_CREATE | (shared ? TROVE_REGISTRY_SHARED : 0);
+        trove_registry *r = NULL;
+        CHECK_OK(trove_registry_open(&r, dir, &o, &err));
+        trove_version *v = NULL;
+        CHECK_OK(trove_registry_push(r, tpath("mode.trove"), "mode", NULL, &v, &err));
+        trove_registry_versions_free(r, v, 1);
+        char p[1000];
+        CHECK(mode_of(dir) == (shared ? 02770u : 0700u));
+        snprintf(p, sizeof p, "%s/catalog.db", dir);
+        CHECK(mode_of(p) == (shared ? 0660u : 0600u));
+        /* every blob */
+        int seen = 0;
+        for (int b = 0; b < 256; b++) {
+            char sub[600];
+            snprintf(sub, sizeof sub, "%s/blobs/%02x", dir, b);
+            DIR *d = opendir(sub);
+            if (!d)
+                continue;
+            CHECK(mode_of(sub) == (shared ? 02770u : 0700u));
+            struct dirent *e;
+            while ((e = readdir(d))) {
+                if (e->d_name[0] == '.')
+                    continue;
+                snprintf(p, sizeof p, "%s/%s", sub, e->d_name);
+                if (mode_of(p) != (shared ? 0440u : 0400u)) {
+                    closedir(d);
+                    CHECK(!"blob mode");
+                }
+                seen++;
+            }
+            closedir(d);
+        }
+        CHECK(seen >= 2);
+        trove_registry_close(r);
+    }
+    /* opening a missing registry without CREATE */
+    trove_registry *r = NULL;
+    CHECK_RC(trove_registry_open(&r, tpath("no-such-registry"), NULL, &err),
+             TROVE_E_NOT_FOUND);
+}
+
+/* Fail every allocation of push and pull in turn: an error or success, never a crash or leak. */
+static void test_registry__oom_torture(void)
+{
+    CHECK(write_simple(tpath("oom.trove"), 3, 3000, NULL) == 0);
+    const char *dir = fresh_dir();
+    int successes = 0;
+    for (long fail_at = 1; fail_at < 5000; fail_at++) {
+        test_alloc ta;
+        test_alloc_init(&ta, fail_at);
+        trove_registry_options o = TROVE_REGISTRY_OPTIONS_INIT;
+        o.flags = TROVE_REGISTRY_CREATE | TROVE_REGISTRY_NO_SYNC;
+        o.alloc = &ta.a;
+        trove_registry *r = NULL;
+        trove_error err = {0};
+        int rc = trove_registry_open(&r, dir, &o, &err);
+        if (rc == TROVE_OK) {
+            trove_version *v = NULL;
+            rc = trove_registry_push(r, tpath("oom.trove"), "oom", NULL, &v, &err);
+            trove_registry_versions_free(r, v, 1);
+            if (rc == TROVE_OK)
+                rc = trove_registry_pull(r, "oom", tpath("oom.out"), NULL, &err);
+            trove_version *l = NULL;
+            size_t n = 0;
+            if (rc == TROVE_OK)
+                rc = trove_registry_log(r, "oom", &l, &n, &err);
+            trove_registry_versions_free(r, l, n);
+            fsck_count fc;
+            if (rc == TROVE_OK)
+                rc = fsck(r, &fc);
+        }
+        trove_registry_close(r);
+        CHECK(ta.live == 0);
+        if (rc == TROVE_OK && !ta.failed) {
+            successes++;
+            break; /* every allocation point has been failed once */
+        }
+        CHECK(rc == TROVE_OK || rc == TROVE_E_NOMEM);
+    }
+    CHECK(successes == 1);
+    trove_registry *r = open_reg(dir, NULL);
+    fsck_count fc;
+    CHECK(r);
+    trove_error err = {0};
+    CHECK_OK(trove_registry_fsck(r, on_fsck, &fc, NULL, &err));
+    trove_registry_close(r);
+}
+
+TEST_MAIN(T(test_registry__roundtrip_byte_identical), T(test_registry__empty_model),
+          T(test_registry__same_bytes_same_version), T(test_registry__refs),
+          T(test_registry__aliases_history_rm), T(test_registry__lineage_metrics),
+          T(test_registry__dedup_accounting), T(test_registry__gc),
+          T(test_registry__damaged_blob), T(test_registry__damaged_row),
+          T(test_registry__concurrent_processes), T(test_registry__kill_during_push),
+          T(test_registry__kill_during_gc), T(test_registry__disk_full),
+          T(test_registry__file_modes), T(test_registry__oom_torture))
