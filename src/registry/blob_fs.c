@@ -230,7 +230,7 @@ static int fs_list(trove__blobstore *bs, trove__blob_list_fn fn, void *ctx, trov
         while (rc == TROVE_OK && (e = readdir(d)) != NULL) {
             if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
                 continue;
-            char p[4500], rel[300];
+            char p[4500], rel[600];
             snprintf(p, sizeof p, "%s/%s", sub, e->d_name);
             snprintf(rel, sizeof rel, "%s/%s", de->d_name, e->d_name);
             uint64_t size = stat(p, &st) == 0 ? (uint64_t)st.st_size : 0;

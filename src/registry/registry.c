@@ -1167,7 +1167,8 @@ static int gc_entry(void *ctx, int kind, const uint8_t *id, const char *name, ui
 {
     gc_ctx *g = ctx;
     int keep = kind == TROVE__ENTRY_OTHER ||
-               (kind == TROVE__ENTRY_BLOB && bsearch(id, g->refs, g->nrefs, 32, id_cmp));
+               (kind == TROVE__ENTRY_BLOB && g->nrefs &&
+                bsearch(id, g->refs, g->nrefs, 32, id_cmp));
     if (keep || !g->remove) {
         if (kind == TROVE__ENTRY_BLOB) {
             g->st->blobs++;
@@ -1308,7 +1309,7 @@ static int fsck_entry(void *ctx, int kind, const uint8_t *id, const char *name, 
     } else {
         need key;
         memcpy(key.id, id, 32);
-        if (!bsearch(&key, c->needs, c->nneeds, sizeof key, need_cmp))
+        if (!c->nneeds || !bsearch(&key, c->needs, c->nneeds, sizeof key, need_cmp))
             say(c, 0, "note: blob %s is not used by any version (gc removes it)", name);
     }
     return TROVE_OK;
@@ -1411,7 +1412,8 @@ TROVE_API int trove_registry_fsck(trove_registry *r, trove_fsck_report_fn report
         vb = NULL;
     }
     /* Each needed blob once: sort, drop duplicates, re-hash on all threads. */
-    qsort(c.needs, c.nneeds, sizeof *c.needs, need_cmp);
+    if (c.nneeds > 1)
+        qsort(c.needs, c.nneeds, sizeof *c.needs, need_cmp);
     size_t u = 0;
     for (size_t k = 0; k < c.nneeds; k++)
         if (u == 0 || memcmp(c.needs[u - 1].id, c.needs[k].id, 32) != 0)

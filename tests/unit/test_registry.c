@@ -775,7 +775,13 @@ static void test_registry__kill_during_push(void)
     fsck_count fc;
     CHECK_OK(fsck(r, &fc));
     CHECK(fc.notes == 0);
-    printf("  kill during push: gc removed %llu leftovers\n", (unsigned long long)st.removed_blobs);
+    trove_version *all = NULL;
+    size_t nall = 0;
+    if (trove_registry_log(r, "k", &all, &nall, &err) != TROVE_OK)
+        nall = 0;
+    trove_registry_versions_free(r, all, nall);
+    printf("  kill during push: %zu of %d killed pushes had committed; gc removed %llu "
+           "leftovers\n", nall, rounds, (unsigned long long)st.removed_blobs);
     trove_registry_close(r);
 }
 
