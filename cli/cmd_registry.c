@@ -15,7 +15,7 @@ typedef struct reg_args {
     const char *registry, *message, *alias, *parent, *author, *data, *out;
     const char *metrics[MAX_KV], *params[MAX_KV];
     size_t n_metrics, n_params;
-    int json, force, del, history, quiet;
+    int json, force, del, history, quiet, fast;
     const char *pos[8];
     int npos;
 } reg_args;
@@ -84,6 +84,8 @@ static int parse(int argc, char **argv, reg_args *a, const char *synopsis, const
             a->del = 1;
         } else if (!strcmp(s, "--history")) {
             a->history = 1;
+        } else if (!strcmp(s, "--fast")) {
+            a->fast = 1;
         } else if (!strcmp(s, "-q") || !strcmp(s, "--quiet")) {
             a->quiet = 1;
         } else if (s[0] == '-' && s[1] != '\0') {
@@ -245,11 +247,13 @@ int cli_cmd_push(int argc, char **argv)
 /* ---- pull ---------------------------------------------------------------------------------- */
 int cli_cmd_pull(int argc, char **argv)
 {
-    static const char syn[] = "pull REF -o FILE [--registry DIR]\n";
+    static const char syn[] = "pull REF -o FILE [--fast] [--registry DIR]\n";
     static const char help[] =
         "\nWrite version REF (NAME, NAME:VERSION, NAME@ALIAS or a digest prefix) to FILE,\n"
         "byte-identical to the pushed file. Every blob is re-hashed and the result verified\n"
-        "before FILE appears; a damaged registry exits 4 and writes nothing.\n";
+        "before FILE appears; a damaged registry exits 4 and writes nothing.\n"
+        "--fast checks tensor blobs by the file's own XXH3 checksums instead of BLAKE2b\n"
+        "(detects any accidental damage at ~10x less CPU; see docs/REGISTRY.md).\n";
     reg_args a;
     int rc = parse(argc, argv, &a, syn, help);
     if (rc >= 0)
@@ -257,7 +261,7 @@ int cli_cmd_pull(int argc, char **argv)
     if (a.npos != 1 || !a.out)
         return usage_of(syn, "", 1);
     trove_registry *r = NULL;
-    if ((rc = open_registry("pull", &a, 0, &r)) != CLI_OK)
+    if ((rc = open_registry("pull", &a, a.fast ? TROVE_REGISTRY_FAST_PULL : 0, &r)) != CLI_OK)
         return rc;
     trove_version *v = NULL;
     trove_error err = {0};

@@ -3,8 +3,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -12,6 +14,12 @@
 #include <unistd.h>
 
 #include "registry/blobstore.h"
+
+/* A blob written to its temporary file, renamed into place at the next sync(). */
+typedef struct pending {
+    char *tmp, *path;
+    int fd;
+} pending;
 
 typedef struct fs_store {
     trove__blobstore base;
@@ -24,6 +32,9 @@ typedef struct fs_store {
     _Atomic uint32_t dirty[8];  /* fan-out directories to fsync at the next sync() */
     _Atomic uint32_t made[8];   /* fan-out directories known to exist */
     atomic_int top_dirty;       /* blobs/ itself gained an entry */
+    pthread_mutex_t lock;       /* guards pend */
+    pending *pend;
+    size_t npend, cap;
 } fs_store;
 
 void trove__hex(const uint8_t *p, size_t n, char *out)
@@ -94,26 +105,45 @@ static int fs_put(trove__blobstore *bs, const uint8_t id[TROVE__BLOB_ID], const 
     if (rc)
         return rc;
     int fd = -1;
-    char *tmp = NULL;
-    if ((rc = trove__tmpfile_near(s->alloc, path, s->file_mode, &fd, &tmp, err)) != TROVE_OK)
+    char *tmp = NULL, *final = trove__strndup(s->alloc, path, strlen(path));
+    if (!final)
+        return trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+    if ((rc = trove__tmpfile_near(s->alloc, path, s->file_mode, &fd, &tmp, err)) != TROVE_OK) {
+        trove__free(s->alloc, final);
         return rc;
+    }
     fchmod(fd, (mode_t)s->file_mode); /* exact policy, whatever the umask */
     rc = trove__write_all(fd, p, n, err, "a blob");
-    if (rc == TROVE_OK && s->sync && fsync(fd) != 0)
-        rc = trove__fail_errno(err, TROVE_E_IO, errno, "cannot fsync blob '%s'", tmp);
-    if (rc == TROVE_OK)
-        rc = trove__commit_tmpfile(fd, tmp, path, false, err);
-    close(fd);
-    if (rc != TROVE_OK)
+    /* Start writeback now; sync() waits for it with fsync, many files at once. */
+    if (rc == TROVE_OK && s->sync)
+        sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    if (rc == TROVE_OK) {
+        pthread_mutex_lock(&s->lock);
+        if (s->npend == s->cap) {
+            size_t ncap = s->cap ? s->cap * 2 : 64;
+            pending *np = trove__realloc(s->alloc, s->pend, ncap * sizeof *np);
+            if (np) {
+                s->pend = np;
+                s->cap = ncap;
+            }
+        }
+        if (s->npend < s->cap)
+            s->pend[s->npend++] = (pending){tmp, final, fd};
+        else
+            rc = trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+        pthread_mutex_unlock(&s->lock);
+    }
+    if (rc != TROVE_OK) {
+        close(fd);
         unlink(tmp);
-    else
-        atomic_fetch_or(&s->dirty[id[0] >> 5], 1u << (id[0] & 31));
-    trove__free(s->alloc, tmp);
+        trove__free(s->alloc, tmp);
+        trove__free(s->alloc, final);
+    }
     return rc;
 }
 
 static int fs_get(trove__blobstore *bs, const uint8_t id[TROVE__BLOB_ID], void *buf, size_t n,
-                  trove_error *err)
+                  int verify, trove_error *err)
 {
     fs_store *s = (fs_store *)bs;
     char path[4200], hx[2 * TROVE__BLOB_ID + 1];
@@ -139,7 +169,7 @@ static int fs_get(trove__blobstore *bs, const uint8_t id[TROVE__BLOB_ID], void *
     if (rc == TROVE_E_CORRUPT) /* shrank while read */
         rc = trove__fail(err, TROVE_E_CHECKSUM, TROVE_NO_OFFSET, "blob %s is damaged: truncated",
                          hx);
-    if (rc)
+    if (rc || !verify)
         return rc;
     uint8_t d[32];
     trove__leaf_digest(buf, n, d);
@@ -166,36 +196,137 @@ static int fs_size(trove__blobstore *bs, const uint8_t id[TROVE__BLOB_ID], uint6
     return TROVE_OK;
 }
 
-static int fsync_dir(const char *path, trove_error *err)
+/* fsync many files or directories at once: the journal commits them together. */
+typedef struct fsync_job {
+    fs_store *s;
+    char **paths;             /* directories (fd < 0) ... */
+    const pending *pend;      /* ... or pending blobs */
+    size_t n;
+    atomic_size_t next;
+    atomic_int err_no;
+    atomic_size_t err_at;
+} fsync_job;
+
+static void *fsync_worker(void *arg)
 {
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return trove__fail_errno(err, TROVE_E_IO, errno, "cannot open directory '%s'", path);
-    int rc = TROVE_OK;
-    if (fsync(fd) != 0)
-        rc = trove__fail_errno(err, TROVE_E_IO, errno, "cannot fsync directory '%s'", path);
-    close(fd);
-    return rc;
+    fsync_job *j = arg;
+    for (;;) {
+        size_t k = atomic_fetch_add(&j->next, 1);
+        if (k >= j->n || atomic_load(&j->err_no))
+            break;
+        int fd = j->pend ? j->pend[k].fd : open(j->paths[k], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || fsync(fd) != 0) {
+            int e = errno;
+            atomic_store(&j->err_at, k);
+            atomic_store(&j->err_no, e ? e : EIO);
+        }
+        if (!j->pend && fd >= 0)
+            close(fd);
+    }
+    return NULL;
+}
+
+static int fsync_all(fsync_job *j, trove_error *err)
+{
+    atomic_init(&j->next, 0);
+    atomic_init(&j->err_no, 0);
+    atomic_init(&j->err_at, 0);
+    pthread_t tid[8];
+    unsigned started = 0;
+    for (unsigned i = 1; i < 8 && i < j->n; i++)
+        if (pthread_create(&tid[started], NULL, fsync_worker, j) == 0)
+            started++;
+    fsync_worker(j);
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(tid[i], NULL);
+    int e = atomic_load(&j->err_no);
+    if (!e)
+        return TROVE_OK;
+    size_t k = atomic_load(&j->err_at);
+    return trove__fail_errno(err, TROVE_E_IO, e, "cannot fsync '%s'",
+                             j->pend ? j->pend[k].tmp : j->paths[k]);
+}
+
+static void drop_pending(fs_store *s, bool remove)
+{
+    for (size_t i = 0; i < s->npend; i++) {
+        if (s->pend[i].fd >= 0)
+            close(s->pend[i].fd);
+        if (remove)
+            unlink(s->pend[i].tmp);
+        trove__free(s->alloc, s->pend[i].tmp);
+        trove__free(s->alloc, s->pend[i].path);
+    }
+    s->npend = 0;
+}
+
+static void fs_discard(trove__blobstore *bs)
+{
+    fs_store *s = (fs_store *)bs;
+    pthread_mutex_lock(&s->lock);
+    drop_pending(s, true);
+    pthread_mutex_unlock(&s->lock);
 }
 
 static int fs_sync(trove__blobstore *bs, trove_error *err)
 {
     fs_store *s = (fs_store *)bs;
+    int rc = TROVE_OK;
+    pthread_mutex_lock(&s->lock);
+    /* 1. every pending blob's bytes on disk, 2. rename into place, 3. the directories. */
+    if (s->sync && s->npend) {
+        fsync_job j = {.s = s, .pend = s->pend, .n = s->npend};
+        rc = fsync_all(&j, err);
+    }
+    for (size_t i = 0; rc == TROVE_OK && i < s->npend; i++) {
+        if (rename(s->pend[i].tmp, s->pend[i].path) != 0) {
+            rc = trove__fail_errno(err, TROVE_E_IO, errno, "cannot rename '%s' to '%s'",
+                                   s->pend[i].tmp, s->pend[i].path);
+            break;
+        }
+        const char *slash = strrchr(s->pend[i].path, '/');
+        uint8_t b = 0;
+        if (slash && slash - s->pend[i].path >= 2) {
+            char hx[3] = {slash[-2], slash[-1], 0};
+            b = (uint8_t)strtoul(hx, NULL, 16);
+        }
+        atomic_fetch_or(&s->dirty[b >> 5], 1u << (b & 31));
+        s->pend[i].tmp[0] = '\0'; /* renamed: nothing to unlink */
+    }
+    drop_pending(s, rc != TROVE_OK);
+    pthread_mutex_unlock(&s->lock);
+    if (rc)
+        return rc;
+    char *dirs[257];
+    size_t nd = 0;
     for (unsigned w = 0; w < 8; w++) {
         uint32_t bits = atomic_exchange(&s->dirty[w], 0);
-        for (unsigned b = 0; s->sync && bits; b++, bits >>= 1) {
-            if (!(bits & 1))
+        for (unsigned b = 0; bits; b++, bits >>= 1) {
+            if (!(bits & 1) || !s->sync)
                 continue;
-            char path[4200];
-            snprintf(path, sizeof path, "%s/%02x", s->blobs, w * 32 + b);
-            int rc = fsync_dir(path, err);
-            if (rc)
-                return rc;
+            char *p = trove__malloc(s->alloc, strlen(s->blobs) + 4);
+            if (!p) {
+                rc = trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+                break;
+            }
+            sprintf(p, "%s/%02x", s->blobs, w * 32 + b);
+            dirs[nd++] = p;
         }
     }
-    if (atomic_exchange(&s->top_dirty, 0) && s->sync)
-        return fsync_dir(s->blobs, err);
-    return TROVE_OK;
+    if (atomic_exchange(&s->top_dirty, 0) && s->sync && rc == TROVE_OK) {
+        dirs[nd] = trove__strndup(s->alloc, s->blobs, strlen(s->blobs));
+        if (dirs[nd])
+            nd++;
+        else
+            rc = trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+    }
+    if (rc == TROVE_OK && nd) {
+        fsync_job j = {.s = s, .paths = dirs, .n = nd};
+        rc = fsync_all(&j, err);
+    }
+    for (size_t i = 0; i < nd; i++)
+        trove__free(s->alloc, dirs[i]);
+    return rc;
 }
 
 static int fs_list(trove__blobstore *bs, trove__blob_list_fn fn, void *ctx, trove_error *err)
@@ -309,13 +440,17 @@ static void fs_close(trove__blobstore *bs)
         return;
     if (s->lock_fd >= 0)
         close(s->lock_fd);
+    drop_pending(s, true);
+    trove__free(s->alloc, s->pend);
+    pthread_mutex_destroy(&s->lock);
     trove__free(s->alloc, s->root);
     trove__free(s->alloc, s->blobs);
     trove__free(s->alloc, s);
 }
 
-static const trove__blobstore_ops fs_ops = {fs_put,  fs_get,  fs_size,   fs_sync, fs_list,
-                                            fs_remove, fs_lock, fs_unlock, fs_close};
+static const trove__blobstore_ops fs_ops = {fs_put,    fs_get,  fs_size,   fs_sync,
+                                            fs_discard, fs_list, fs_remove, fs_lock,
+                                            fs_unlock,  fs_close};
 
 int trove__blobstore_fs_open(trove__blobstore **out, const trove_allocator *a, const char *root,
                              unsigned file_mode, unsigned dir_mode, bool sync, trove_error *err)
@@ -328,6 +463,7 @@ int trove__blobstore_fs_open(trove__blobstore **out, const trove_allocator *a, c
         return trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
     s->base.ops = &fs_ops;
     s->alloc = a;
+    pthread_mutex_init(&s->lock, NULL);
     s->lock_fd = -1;
     s->file_mode = file_mode;
     s->dir_mode = dir_mode;

@@ -16,19 +16,22 @@ typedef int (*trove__blob_list_fn)(void *ctx, int kind, const uint8_t id[TROVE__
 
 typedef struct trove__blobstore_ops {
     /* Store n bytes under id (the caller has hashed them). Atomic: the blob appears whole or not
-     * at all; durable once sync() returns. *existed = 1 when it was already there (not
-     * rewritten). Safe from several threads at once. */
+     * at all; it may appear only at the next sync(), which makes it durable (stores batch their
+     * flushes there); discard() drops what no sync() has committed. *existed = 1 when it was
+     * already there (not rewritten). Safe from several threads at once. */
     int (*put)(trove__blobstore *s, const uint8_t id[TROVE__BLOB_ID], const void *p, size_t n,
                int *existed, trove_error *err);
     /* Read the blob into buf, which holds exactly n bytes: TROVE_E_NOT_FOUND when missing,
-     * TROVE_E_CHECKSUM when its size is not n or its bytes do not hash to id. Thread-safe. */
+     * TROVE_E_CHECKSUM when its size is not n or (verify) its bytes do not hash to id. */
     int (*get)(trove__blobstore *s, const uint8_t id[TROVE__BLOB_ID], void *buf, size_t n,
-               trove_error *err);
+               int verify, trove_error *err);
     /* Size of the blob, TROVE_E_NOT_FOUND when missing. */
     int (*size)(trove__blobstore *s, const uint8_t id[TROVE__BLOB_ID], uint64_t *out,
                 trove_error *err);
-    /* Make every put() so far durable. */
+    /* Make every put() so far visible and durable. */
     int (*sync)(trove__blobstore *s, trove_error *err);
+    /* Forget every put() since the last sync() (a failed push). */
+    void (*discard)(trove__blobstore *s);
     /* Every entry; stops with the callback's non-zero return. */
     int (*list)(trove__blobstore *s, trove__blob_list_fn fn, void *ctx, trove_error *err);
     /* Remove a blob (id) or a stale temporary entry (name from list()). Missing is not an error. */

@@ -606,12 +606,15 @@ TROVE_API int trove_registry_push(trove_registry *r, const char *path, const cha
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return trove__fail_errno(err, TROVE_E_IO, errno, "cannot open '%s'", path);
-    if ((rc = trove_open_fd(&f, fd, NULL, err)))
+    trove_open_options oo = TROVE_OPEN_OPTIONS_INIT;
+    oo.flags = TROVE_OPEN_POPULATE; /* faulting page by page costs more than the hashing */
+    oo.alloc = a;
+    if ((rc = trove_open_fd(&f, fd, &oo, err)))
         goto out;
     if ((rc = trove_file_verify(f, err)))
         goto out;
     size = trove_file_size(f);
-    map = mmap(NULL, size ? (size_t)size : 1, PROT_READ, MAP_SHARED, fd, 0);
+    map = mmap(NULL, size ? (size_t)size : 1, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
     if (map == MAP_FAILED) {
         rc = trove__fail_errno(err, TROVE_E_IO, errno, "cannot map '%s'", path);
         goto out;
@@ -707,6 +710,8 @@ TROVE_API int trove_registry_push(trove_registry *r, const char *path, const cha
     rc = run_jobs(r->threads, np, push_job, &pc, err);
     if (!rc)
         rc = BS(r)->sync(r->bs, err);
+    else
+        BS(r)->discard(r->bs);
     if (rc) {
         trove__free(a, leaf_at);
         goto out;
@@ -869,6 +874,7 @@ typedef struct pull_ctx {
     trove_registry *r;
     pull_job *jobs;
     int fd;
+    int verify;               /* re-hash each blob (BLAKE2b) as it is read */
     uint8_t *buf[8];
 } pull_ctx;
 
@@ -878,7 +884,7 @@ static int pull_one(void *ctx, size_t job, unsigned slot, trove_error *err)
     pull_job *j = &c->jobs[job];
     if (slot >= 8)
         return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET, "too many threads");
-    int rc = BS(c->r)->get(c->r->bs, j->id, c->buf[slot], j->n, err);
+    int rc = BS(c->r)->get(c->r->bs, j->id, c->buf[slot], j->n, c->verify, err);
     if (rc)
         return rc;
     size_t done = 0;
@@ -908,7 +914,7 @@ TROVE_API int trove_registry_pull(trove_registry *r, const char *ref, const char
     char *tmp = NULL;
     uint8_t *frame = NULL, *tdig = NULL;
     pull_job *pj = NULL;
-    pull_ctx pc = {.r = r, .fd = -1};
+    pull_ctx pc = {.r = r, .fd = -1, .verify = !(r->flags & TROVE_REGISTRY_FAST_PULL)};
     trove_file *f = NULL;
     bool sync = !(r->flags & TROVE_REGISTRY_NO_SYNC);
 
@@ -934,7 +940,7 @@ TROVE_API int trove_registry_pull(trove_registry *r, const char *ref, const char
     for (size_t k = 0; k < m.nframe; k++) {
         uint64_t off = (uint64_t)k * m.chunk;
         uint64_t n = m.frame_bytes - off < m.chunk ? m.frame_bytes - off : m.chunk;
-        if ((rc = BS(r)->get(r->bs, m.frame_ids + 32 * k, frame + off, (size_t)n, err)))
+        if ((rc = BS(r)->get(r->bs, m.frame_ids + 32 * k, frame + off, (size_t)n, 1, err)))
             goto out;
     }
     if ((rc = trove__tmpfile_near(a, path, r->out_mode, &fd, &tmp, err)))
@@ -980,8 +986,25 @@ TROVE_API int trove_registry_pull(trove_registry *r, const char *ref, const char
         goto out;
     }
     /* Verify on the way out: structure, every checksum, and the model digest. */
-    if ((rc = trove_open_fd(&f, fd, NULL, err)) || (rc = trove_file_verify(f, err)))
+    trove_open_options oo = TROVE_OPEN_OPTIONS_INIT;
+    oo.flags = TROVE_OPEN_POPULATE;
+    oo.alloc = a;
+    if ((rc = trove_open_fd(&f, fd, &oo, err)))
         goto damaged;
+    if ((rc = trove_file_verify(f, err))) {
+        /* Name the blob that holds the bad bytes. */
+        uint64_t bad = err ? err->offset : TROVE_NO_OFFSET;
+        for (size_t k = 0; rc == TROVE_E_CHECKSUM && k < jn; k++)
+            if (bad >= pj[k].off && bad < pj[k].off + pj[k].n) {
+                char hx[65];
+                trove__hex(pj[k].id, 32, hx);
+                rc = trove__fail(err, TROVE_E_CHECKSUM, TROVE_NO_OFFSET,
+                                 "blob %s is damaged (checksum of the rebuilt file at offset "
+                                 "%llu)", hx, (unsigned long long)bad);
+                break;
+            }
+        goto damaged;
+    }
     size_t nt = trove_file_tensor_count(f);
     if (nt != m.nseg || trove_file_size(f) != m.file_bytes) {
         rc = trove__fail(err, TROVE_E_CORRUPT, TROVE_NO_OFFSET, "rebuilt file does not match "
@@ -1280,7 +1303,7 @@ static int fsck_blob(void *ctx, size_t job, unsigned slot, trove_error *err)
     fsck_ctx *c = ctx;
     need *nd = &c->needs[job];
     trove_error e = {0};
-    int rc = BS(c->r)->get(c->r->bs, nd->id, c->buf[slot], (size_t)nd->size, &e);
+    int rc = BS(c->r)->get(c->r->bs, nd->id, c->buf[slot], (size_t)nd->size, 1, &e);
     if (rc == TROVE_E_NOMEM)
         return rc;
     if (rc == TROVE_E_NOT_FOUND || rc == TROVE_E_CHECKSUM) {

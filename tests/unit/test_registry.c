@@ -192,7 +192,8 @@ static void test_registry__roundtrip_byte_identical(void)
         {"big.compressed", (UINT64_C(5) << 20) / 4, 5, TROVE_TENSOR_ZSTD, 0},
     };
     CHECK(write_model(model, ts, 5, NULL) == 0);
-    trove_registry *r = open_reg(fresh_dir(), NULL);
+    const char *regdir = fresh_dir();
+    trove_registry *r = open_reg(regdir, NULL);
     CHECK(r);
     trove_version *v = NULL;
     CHECK_OK(trove_registry_push(r, model, "rt", NULL, &v, &err));
@@ -204,6 +205,17 @@ static void test_registry__roundtrip_byte_identical(void)
     trove_registry_versions_free(r, v, 1);
     CHECK_OK(trove_registry_pull(r, "rt", out, &v, &err));
     CHECK(files_equal(model, out));
+    {
+        trove_registry_options o = TROVE_REGISTRY_OPTIONS_INIT;
+        o.flags = TROVE_REGISTRY_FAST_PULL;
+        trove_registry *fr = NULL;
+        const char *out2 = tpath("rt.fast");
+        CHECK_OK(trove_registry_open(&fr, regdir, &o, &err));
+        int frc = trove_registry_pull(fr, "rt:1", out2, NULL, &err);
+        trove_registry_close(fr);
+        CHECK_OK(frc);
+        CHECK(files_equal(model, out2));
+    }
     CHECK(v->number == 1);
     trove_registry_versions_free(r, v, 1);
     fsck_count fc;
@@ -555,6 +567,18 @@ static void test_registry__damaged_blob(void)
     CHECK_RC(trove_registry_pull(r, "d", out, NULL, &err), TROVE_E_CHECKSUM);
     CHECK(strstr(err.message, "damaged"));
     CHECK(access(out, F_OK) != 0); /* never served */
+    {   /* the fast pull (XXH3 of the rebuilt file) detects it too, and names the blob */
+        trove_registry_options o = TROVE_REGISTRY_OPTIONS_INIT;
+        o.flags = TROVE_REGISTRY_FAST_PULL;
+        trove_registry *fr = NULL;
+        CHECK_OK(trove_registry_open(&fr, dir, &o, &err));
+        int frc = trove_registry_pull(fr, "d", out, NULL, &err);
+        trove_registry_close(fr);
+        CHECK(frc == TROVE_E_CHECKSUM);
+        const char *slash = strrchr(big, '/');
+        CHECK(strstr(err.message, slash + 1) && strstr(err.message, "damaged"));
+        CHECK(access(out, F_OK) != 0);
+    }
     fsck_count fc;
     CHECK_RC(fsck(r, &fc), TROVE_E_CHECKSUM);
     CHECK(fc.damaged == 1 && strstr(fc.first, "needed by d:1"));
@@ -728,6 +752,16 @@ static void test_registry__kill_during_push(void)
     trove_registry *r = open_reg(dir, NULL);
     CHECK(r);
     trove_registry_close(r);
+    /* Calibrate: how long one push takes here, so kills land before, during and after it. */
+    CHECK(write_simple(tpath("kcal.trove"), 6, (UINT64_C(3) << 20) / 4, NULL) == 0);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    r = open_reg(dir, NULL);
+    CHECK(r);
+    CHECK_OK(trove_registry_push(r, tpath("kcal.trove"), "cal", NULL, NULL, &err));
+    trove_registry_close(r);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long push_us = (long)((t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000);
     srand(12345);
     int rounds = 12;
     for (int k = 0; k < rounds; k++) {
@@ -744,7 +778,7 @@ static void test_registry__kill_during_push(void)
             trove_registry_close(c);
             _exit(rc ? 1 : 0);
         }
-        usleep((useconds_t)rand_us(k % 3 == 0 ? 200000 : 60000));
+        usleep((useconds_t)rand_us(push_us * 3 / 2 + 1));
         kill(pid, SIGKILL);
         int st;
         waitpid(pid, &st, 0);
@@ -780,8 +814,9 @@ static void test_registry__kill_during_push(void)
     if (trove_registry_log(r, "k", &all, &nall, &err) != TROVE_OK)
         nall = 0;
     trove_registry_versions_free(r, all, nall);
-    printf("  kill during push: %zu of %d killed pushes had committed; gc removed %llu "
-           "leftovers\n", nall, rounds, (unsigned long long)st.removed_blobs);
+    printf("  kill during push (one push: %ld ms): %zu of %d killed pushes had committed; gc "
+           "removed %llu leftovers\n", push_us / 1000, nall, rounds,
+           (unsigned long long)st.removed_blobs);
     trove_registry_close(r);
 }
 
