@@ -616,7 +616,10 @@ int cli_cmd_diff_refs(int argc, char **argv)
         }
         trove_version *v = NULL;
         trove_error err = {0};
-        if (trove_registry_resolve(r, s, &v, &err) != TROVE_OK) {
+        int st = trove_registry_resolve(r, s, &v, &err);
+        if (st == TROVE_E_NOT_FOUND && !strchr(s, ':') && !strchr(s, '@'))
+            continue; /* not a model: the file diff reports the missing file */
+        if (st != TROVE_OK) {
             rc = cli_report("diff", s, &err);
             goto out;
         }

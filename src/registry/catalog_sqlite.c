@@ -19,7 +19,7 @@ typedef struct sq_catalog {
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS trove_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS models(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
-    "  created INTEGER NOT NULL);"
+    "  created INTEGER NOT NULL, last_number INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS versions(id INTEGER PRIMARY KEY,"
     "  model_id INTEGER NOT NULL REFERENCES models(id), number INTEGER NOT NULL,"
     "  digest BLOB NOT NULL, file_id BLOB NOT NULL, file_bytes INTEGER NOT NULL,"
@@ -352,9 +352,17 @@ static int sq_insert(trove__catalog *cc, trove__vrow *row, const uint8_t *ids, s
     } else if (rc) {
         return rc;
     }
+    /* Numbers are never reused, even after rm of the latest version: NAME:N names one file. */
     int64_t next = 0;
-    if ((rc = scalar(c, "SELECT coalesce(max(number), 0) + 1 FROM versions WHERE model_id = "
-                     "(SELECT id FROM models WHERE name = ?1)", row->v.model, &next, err)))
+    if ((rc = scalar(c, "SELECT max(last_number, coalesce((SELECT max(number) FROM versions "
+                     "WHERE model_id = models.id), 0)) + 1 FROM models WHERE name = ?1",
+                     row->v.model, &next, err)))
+        return rc;
+    if ((rc = prep(c, "UPDATE models SET last_number = ?2 WHERE id = ?1", &st, err)))
+        return rc;
+    sqlite3_bind_int64(st, 1, model_id);
+    sqlite3_bind_int64(st, 2, next);
+    if ((rc = step_done(c, st, "numbering the version", err)))
         return rc;
     row->v.number = next;
     if ((rc = trove__vrow_checksum(c->alloc, row, row->check, err)))
