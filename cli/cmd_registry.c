@@ -325,7 +325,7 @@ int cli_cmd_models(int argc, char **argv)
     }
     rc = CLI_OK;
 out:
-    free(counts);
+    trove_free(NULL, counts);
     trove_registry_versions_free(r, v, n);
     trove_registry_close(r);
     return rc;
