@@ -59,7 +59,8 @@ int main(int argc, char **argv)
         char name[32];
         snprintf(name, sizeof name, "layer.%03u", i);
         uint64_t shape[1] = {elems};
-        trove_tensor_spec sp = {name, TROVE_FLOAT32, 1, shape, (zstd && i == 0) ? TROVE_TENSOR_ZSTD : 0, 0};
+        unsigned fl = (zstd && i == 0) ? TROVE_TENSOR_ZSTD : 0;
+        trove_tensor_spec sp = {name, TROVE_FLOAT32, 1, shape, fl, 0};
         if (trove_writer_add(w, &sp, buf, &err) != TROVE_OK)
             goto fail;
     }

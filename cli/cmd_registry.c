@@ -28,7 +28,8 @@ static int usage_of(const char *cmd, const char *text, int to_err)
 
 static const char common_help[] =
     "\nThe registry is --registry DIR, else $TROVE_REGISTRY, else "
-    "$XDG_DATA_HOME/trove/registry\n(default ~/.local/share/trove/registry). See docs/REGISTRY.md.\n";
+    "$XDG_DATA_HOME/trove/registry\n(default ~/.local/share/trove/registry). "
+    "See docs/REGISTRY.md.\n";
 
 /* Parse argv (argv[0] is the command). Returns -1 on success, else an exit code. */
 static int parse(int argc, char **argv, reg_args *a, const char *synopsis, const char *help)
@@ -389,8 +390,8 @@ int cli_cmd_log(int argc, char **argv)
             else
                 snprintf(par, sizeof par, "-");
             cli_hex(v[i].digest, 32, hx);
-            printf("%7lld  %-19s  %-12.12s  %-12.12s %10s  %-14s %-14.14s %s", (long long)v[i].number,
-                   ts, v[i].author ? v[i].author : "", hx,
+            printf("%7lld  %-19s  %-12.12s  %-12.12s %10s  %-14s %-14.14s %s",
+                   (long long)v[i].number, ts, v[i].author ? v[i].author : "", hx,
                    cli_human_size(v[i].file_bytes, sz, sizeof sz),
                    v[i].aliases ? v[i].aliases : "-", par, v[i].message ? v[i].message : "");
             if (v[i].metrics_json && strcmp(v[i].metrics_json, "{}") != 0)

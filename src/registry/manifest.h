@@ -43,7 +43,8 @@ static inline size_t trove__nchunks(uint64_t n, uint64_t chunk)
 }
 
 /* Model digest (as trove_file_digest) from the tensor digests of f, in file order. */
-int trove__model_digest_from_tensors(const trove_allocator *a, const trove_file *f, const uint8_t *tensor_digests,
+int trove__model_digest_from_tensors(const trove_allocator *a, const trove_file *f,
+                                     const uint8_t *tensor_digests,
                                      uint8_t out[32], trove_error *err);
 
 /* The allocator a tree was built with; a deep copy of v made with allocator a (NULL on OOM). */

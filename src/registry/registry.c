@@ -302,7 +302,8 @@ int trove__vrow_checksum(const trove_allocator *a, const trove__vrow *row, uint8
                                                       : trove_value_null(a));
     rc |= put_text(m, "data_digest", v->data_digest);
     rc |= put_text(m, "signature", v->signature);
-    rc |= trove_value_map_set(m, "layout", trove_value_bytes(a, row->layout ? row->layout : (const uint8_t *)"", row->layout_len));
+    const uint8_t *lay = row->layout ? row->layout : (const uint8_t *)"";
+    rc |= trove_value_map_set(m, "layout", trove_value_bytes(a, lay, row->layout_len));
     uint8_t *enc = NULL;
     size_t len = 0;
     if (rc == TROVE_OK)
@@ -598,7 +599,7 @@ TROVE_API int trove_registry_push(trove_registry *r, const char *path, const cha
     uint64_t size = 0;
     trove_file *f = NULL;
     piece *pieces = NULL;
-    uint8_t *frame = NULL, *layout = NULL, *ids = NULL, *tdig = NULL, *uniq = NULL;
+    uint8_t *frame = NULL, *layout = NULL, *tdig = NULL, *uniq = NULL;
     trove__vrow row = {0}, parent = {0};
     trove_tensor_info *ti = NULL;
     size_t nt = 0;
@@ -675,7 +676,8 @@ TROVE_API int trove_registry_push(trove_registry *r, const char *path, const cha
     size_t np = 0;
     for (size_t k = 0; k < nframe; k++, w += 32) {
         uint64_t off = (uint64_t)k * TROVE__CHUNK_BYTES;
-        uint64_t n = frame_bytes - off < TROVE__CHUNK_BYTES ? frame_bytes - off : TROVE__CHUNK_BYTES;
+        uint64_t n = frame_bytes - off < TROVE__CHUNK_BYTES ? frame_bytes - off
+                                                            : TROVE__CHUNK_BYTES;
         pieces[np++] = (piece){frame + off, (size_t)n, w};
     }
     cursor = 0;
@@ -848,7 +850,6 @@ out:
     trove__free(a, pieces);
     trove__free(a, frame);
     trove__free(a, layout);
-    trove__free(a, ids);
     trove__free(a, uniq);
     return rc;
 }

@@ -345,7 +345,8 @@ static void test_registry__aliases_history_rm(void)
     size_t n = 0;
     CHECK_OK(trove_registry_alias_history(r, "svc", &m, &n, &err));
     CHECK(n == 4);
-    CHECK(!strcmp(m[0].alias, "prod") && m[0].from == 0 && m[0].to == 1 && !strcmp(m[0].who, "alice"));
+    CHECK(!strcmp(m[0].alias, "prod") && m[0].from == 0 && m[0].to == 1);
+    CHECK(!strcmp(m[0].who, "alice"));
     CHECK(m[1].from == 1 && m[1].to == 3 && !strcmp(m[1].who, "bob"));
     CHECK(!strcmp(m[2].alias, "staging") && m[2].to == 2);
     CHECK(m[3].from == 3 && m[3].to == 1 && !strcmp(m[3].who, "carol"));
@@ -639,7 +640,8 @@ static void test_registry__damaged_row(void)
     CHECK_OK(fsck(r, &fc)); /* restored */
     /* 2. version 1 made to claim version 2's digest and layout */
     CHECK(sql(dir, "UPDATE versions SET digest = (SELECT digest FROM versions WHERE number = 2),"
-                   " layout = (SELECT layout FROM versions WHERE number = 2) WHERE number = 1") == 1);
+                   " layout = (SELECT layout FROM versions WHERE number = 2) "
+                   "WHERE number = 1") == 1);
     CHECK_RC(trove_registry_pull(r, "row:1", out, NULL, &err), TROVE_E_CHECKSUM);
     CHECK_RC(fsck(r, &fc), TROVE_E_CHECKSUM);
     /* 3. a digest column of the wrong size */
@@ -767,7 +769,8 @@ static void test_registry__kill_during_push(void)
     for (int k = 0; k < rounds; k++) {
         char path[600];
         snprintf(path, sizeof path, "%s/kill%d.trove", test_tmpdir(), k);
-        unsigned seeds[6] = {1, 2, 3, (unsigned)(500 + k), (unsigned)(600 + k), (unsigned)(700 + k)};
+        unsigned seeds[6] = {1, 2, 3, (unsigned)(500 + k), (unsigned)(600 + k),
+                             (unsigned)(700 + k)};
         CHECK(write_simple(path, 6, (UINT64_C(3) << 20) / 4, seeds) == 0); /* 18 MiB */
         pid_t pid = fork();
         CHECK(pid >= 0);
