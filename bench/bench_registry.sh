@@ -32,7 +32,10 @@ time_of() {
     t1=$(now)
     awk "BEGIN {print $t1 - $t0}"
 }
-median() { sort -g | awk '{a[NR]=$1} END {m=(NR+1)/2; if (NR%2) print a[m]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+median() {
+    sort -g | awk '{a[NR] = $1} END {m = (NR + 1) / 2
+        if (NR % 2) print a[m]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'
+}
 
 NT=16; ELEMS=${ELEMS:-16777216}           # 16 x 64 MiB float32 (ELEMS: smaller, for a quick try)
 "$W/gen" "$W/model.trove" $NT $ELEMS 1 1
