@@ -89,7 +89,7 @@ has "models header" "$work/out" "MODEL"
 has "models row" "$work/out" "^net  *3  *3 "
 rc 0 "models --json" T models --json
 $PY -c "import json,sys; d=json.load(open(sys.argv[1]))
-assert d[0]["versions"]==3 and d[0]["latest"]["version"]==3" "$work/out" && ok \
+assert d[0]['versions']==3 and d[0]['latest']['version']==3" "$work/out" && ok \
     || bad "models --json"
 rc 0 "alias staging" T alias net staging 2
 rc 0 "alias prod -> 3" T alias net prod 3 --author alice
