@@ -79,7 +79,7 @@ static int parse(int argc, char **argv, reg_args *a, const char *synopsis, const
             i++;
         } else if (!strcmp(s, "--json")) {
             a->json = 1;
-        } else if (!strcmp(s, "--force") || !strcmp(s, "-f")) {
+        } else if (!strcmp(s, "--force") || !strcmp(s, "-f") || !strcmp(s, "--repair")) {
             a->force = 1;
         } else if (!strcmp(s, "--delete")) {
             a->del = 1;
@@ -557,23 +557,24 @@ static void fsck_line(void *ctx, int damaged, const char *msg)
 
 int cli_cmd_fsck(int argc, char **argv)
 {
-    static const char syn[] = "fsck [--quiet] [--registry DIR]\n";
+    static const char syn[] = "fsck [--quiet] [--repair] [--registry DIR]\n";
     reg_args a;
     int rc = parse(argc, argv, &a, syn,
                    "\nCheck the catalog (integrity, every version row's checksum and layout) and "
                    "re-hash\nevery blob. Prints each problem; exit 0 when none, 4 when something "
-                   "is damaged.\n");
+                   "is damaged.\n--repair removes damaged blobs, so that pushing a file that "
+                   "holds them restores them.\n");
     if (rc >= 0)
         return rc;
     if (a.npos != 0)
         return usage_of(syn, "", 1);
     trove_registry *r = NULL;
-    if ((rc = open_registry("fsck", &a, TROVE_REGISTRY_READONLY, &r)) != CLI_OK)
+    if ((rc = open_registry("fsck", &a, a.force ? 0 : TROVE_REGISTRY_READONLY, &r)) != CLI_OK)
         return rc;
     trove_error err = {0};
     trove_registry_stats st;
     fsck_out fo = {a.quiet};
-    int s = trove_registry_fsck(r, fsck_line, &fo, &st, &err);
+    int s = trove_registry_fsck(r, a.force ? TROVE_FSCK_REPAIR : 0, fsck_line, &fo, &st, &err);
     if (s == TROVE_OK) {
         printf("fsck: ok; ");
         print_stats(&st);

@@ -183,14 +183,16 @@ TROVE_NODISCARD int trove_registry_stat(trove_registry *r, trove_registry_stats 
 
 /* Check everything: the catalog (SQLite integrity check, each version row's checksum, its
  * layout and blob list), every blob (exists, size, re-hashed). Each problem is passed to
- * report(ctx, message) (may be NULL) and counted in stats->damaged. Returns TROVE_OK when
- * nothing is damaged, TROVE_E_CHECKSUM when something is, or another error when fsck could not
- * run. Blobs no version references are reported as notes (report with damaged == 0), not as
- * damage. */
+ * report(ctx, damaged=1, message) (report may be NULL) and counted in stats->damaged. Returns
+ * TROVE_OK when nothing is damaged, TROVE_E_CHECKSUM when something is, or another error when
+ * fsck could not run. Blobs no version references, and temporary files, are reported as notes
+ * (damaged == 0), not as damage. With TROVE_FSCK_REPAIR, a blob whose bytes do not match its
+ * name is removed (and reported), so that pushing any file that holds it writes it again. */
+enum { TROVE_FSCK_REPAIR = 1u << 0 };
 typedef void (*trove_fsck_report_fn)(void *ctx, int damaged, const char *message);
-TROVE_NODISCARD int trove_registry_fsck(trove_registry *r, trove_fsck_report_fn report,
-                                        void *ctx, trove_registry_stats *stats,
-                                        trove_error *err);
+TROVE_NODISCARD int trove_registry_fsck(trove_registry *r, unsigned flags,
+                                        trove_fsck_report_fn report, void *ctx,
+                                        trove_registry_stats *stats, trove_error *err);
 
 #ifdef __cplusplus
 }

@@ -1276,6 +1276,7 @@ typedef struct fsck_ctx {
     size_t nneeds;
     trove__vrow *rows;
     uint8_t *buf[8];
+    int repair;
     pthread_mutex_t lock;
 } fsck_ctx;
 
@@ -1316,6 +1317,17 @@ static int fsck_blob(void *ctx, size_t job, unsigned slot, trove_error *err)
         const trove__vrow *u = &c->rows[nd->row];
         nd->bad = 1;
         say(c, 1, "%s (needed by %s:%lld)", e.message, u->v.model, (long long)u->v.number);
+        if (c->repair && rc == TROVE_E_CHECKSUM) {
+            trove_error re = {0};
+            char hx[65];
+            trove__hex(nd->id, 32, hx);
+            if (BS(c->r)->remove(c->r->bs, nd->id, NULL, &re) == TROVE_OK)
+                say(c, 0, "repair: removed damaged blob %s; push a file holding it (e.g. the "
+                    "original of %s:%lld) to restore it", hx, u->v.model,
+                    (long long)u->v.number);
+            else
+                say(c, 1, "repair: %s", re.message);
+        }
         return TROVE_OK;
     }
     if (rc)
@@ -1344,13 +1356,14 @@ static int fsck_entry(void *ctx, int kind, const uint8_t *id, const char *name, 
     return TROVE_OK;
 }
 
-TROVE_API int trove_registry_fsck(trove_registry *r, trove_fsck_report_fn report, void *ctx,
-                                  trove_registry_stats *stats, trove_error *err)
+TROVE_API int trove_registry_fsck(trove_registry *r, unsigned flags, trove_fsck_report_fn report,
+                                  void *ctx, trove_registry_stats *stats, trove_error *err)
 {
     if (!r)
         return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET, "trove_registry_fsck: NULL");
     const trove_allocator *a = r->alloc;
     fsck_ctx c = {.r = r, .report = report, .ctx = ctx};
+    c.repair = (flags & TROVE_FSCK_REPAIR) != 0;
     pthread_mutex_init(&c.lock, NULL);
     trove__vrow *rows = NULL;
     size_t nrows = 0, cap = 0;

@@ -151,8 +151,10 @@ has "pull names the damage" "$work/err" "damaged"
 [ ! -e "$work/dmg.trove" ] && ok || bad "damaged pull left a file"
 rc 4 "fsck finds the damage" T fsck
 has "fsck DAMAGED line" "$work/out" "^DAMAGED: blob .* (needed by net:"
-# repair (docs/REGISTRY.md): remove the damaged blob, push the files that hold it again
-rm -f "$blob"
+# repair (docs/REGISTRY.md): fsck --repair removes the damaged blob, pushes restore it
+rc 4 "fsck --repair" T fsck --repair
+has "repair note" "$work/out" "repair: removed damaged blob"
+[ ! -e "$blob" ] && ok || bad "fsck --repair left the damaged blob"
 rc 4 "fsck: now missing" T fsck
 has "fsck missing line" "$work/out" "^DAMAGED: blob .* is missing"
 rc 0 "push v1 to repair" T push "$work/v1.trove" net

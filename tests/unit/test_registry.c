@@ -164,7 +164,7 @@ static int fsck(trove_registry *r, fsck_count *c)
     memset(c, 0, sizeof *c);
     trove_error err = {0};
     trove_registry_stats st;
-    int rc = trove_registry_fsck(r, on_fsck, c, &st, &err);
+    int rc = trove_registry_fsck(r, 0, on_fsck, c, &st, &err);
     if (rc && rc != TROVE_E_CHECKSUM && rc != TROVE_E_NOMEM)
         fprintf(stderr, "fsck: %s\n", err.message);
     if (c->damaged && rc != TROVE_E_NOMEM)
@@ -583,8 +583,14 @@ static void test_registry__damaged_blob(void)
     fsck_count fc;
     CHECK_RC(fsck(r, &fc), TROVE_E_CHECKSUM);
     CHECK(fc.damaged == 1 && strstr(fc.first, "needed by d:1"));
-    /* a missing blob likewise */
-    CHECK(unlink(big) == 0);
+    /* fsck --repair removes the damaged blob: it is then missing */
+    {
+        fsck_count rc2 = {0};
+        trove_registry_stats rst;
+        int frc = trove_registry_fsck(r, TROVE_FSCK_REPAIR, on_fsck, &rc2, &rst, &err);
+        CHECK(frc == TROVE_E_CHECKSUM && rc2.damaged == 1 && rc2.notes == 1);
+        CHECK(access(big, F_OK) != 0);
+    }
     CHECK(trove_registry_pull(r, "d", out, NULL, &err) != TROVE_OK);
     CHECK(strstr(err.message, "missing"));
     CHECK(access(out, F_OK) != 0);
@@ -1020,7 +1026,7 @@ static void test_registry__oom_torture(void)
     fsck_count fc;
     CHECK(r);
     trove_error err = {0};
-    CHECK_OK(trove_registry_fsck(r, on_fsck, &fc, NULL, &err));
+    CHECK_OK(trove_registry_fsck(r, 0, on_fsck, &fc, NULL, &err));
     trove_registry_close(r);
 }
 
