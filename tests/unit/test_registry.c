@@ -886,6 +886,93 @@ static void test_registry__kill_during_gc(void)
     trove_registry_close(r);
 }
 
+/* gc racing pushes that reuse blobs of removed versions (the dangerous case: a push finds the
+ * blob present and skips it, gc sees it unreferenced): the lock keeps every version whole. */
+static void test_registry__gc_concurrent_with_push(void)
+{
+    trove_error err = {0};
+    const char *dir = fresh_dir();
+    trove_registry *r = open_reg(dir, NULL);
+    CHECK(r);
+    enum { NF = 6 };
+    char files[NF][600];
+    for (int k = 0; k < NF; k++) {
+        unsigned seeds[4] = {1, (unsigned)(10 + k), (unsigned)(20 + k), (unsigned)(30 + k % 2)};
+        snprintf(files[k], sizeof files[k], "%s/gcr%d.trove", test_tmpdir(), k);
+        CHECK(write_simple(files[k], 4, 65536, seeds) == 0);
+        CHECK_OK(trove_registry_push(r, files[k], "gcr", NULL, NULL, &err));
+    }
+    for (int k = 1; k <= NF; k++) {
+        char ref[32];
+        snprintf(ref, sizeof ref, "gcr:%d", k);
+        CHECK_OK(trove_registry_rm(r, ref, 0, &err)); /* every blob is now garbage */
+    }
+    trove_registry_close(r);
+    pid_t pusher = fork();
+    CHECK(pusher >= 0);
+    if (pusher == 0) {
+        trove_registry *c = open_reg(dir, NULL);
+        int bad = !c;
+        for (int round = 0; !bad && round < 24; round++) {
+            trove_error e = {0};
+            trove_version *v = NULL;
+            if (trove_registry_push(c, files[round % NF], "gcr", NULL, &v, &e) != TROVE_OK) {
+                fprintf(stderr, "push: %s\n", e.message);
+                bad = 1;
+                break;
+            }
+            char ref[32];
+            snprintf(ref, sizeof ref, "gcr:%lld", (long long)v->number);
+            trove_registry_versions_free(c, v, 1);
+            if (round < 24 - NF && trove_registry_rm(c, ref, 0, &e) != TROVE_OK)
+                bad = 1;
+        }
+        trove_registry_close(c);
+        _exit(bad);
+    }
+    pid_t collector = fork();
+    CHECK(collector >= 0);
+    if (collector == 0) {
+        trove_registry *c = open_reg(dir, NULL);
+        int bad = !c;
+        for (int i = 0; !bad && i < 40; i++) {
+            trove_error e = {0};
+            if (trove_registry_gc(c, NULL, &e) != TROVE_OK) {
+                fprintf(stderr, "gc: %s\n", e.message);
+                bad = 1;
+            }
+            usleep(2000);
+        }
+        trove_registry_close(c);
+        _exit(bad);
+    }
+    int st1, st2;
+    waitpid(pusher, &st1, 0);
+    waitpid(collector, &st2, 0);
+    CHECK(WIFEXITED(st1) && WEXITSTATUS(st1) == 0);
+    CHECK(WIFEXITED(st2) && WEXITSTATUS(st2) == 0);
+    r = open_reg(dir, NULL);
+    CHECK(r);
+    CHECK_OK(trove_registry_gc(r, NULL, &err));
+    fsck_count fc;
+    CHECK_OK(fsck(r, &fc));
+    trove_version *v = NULL;
+    size_t n = 0;
+    CHECK_OK(trove_registry_log(r, "gcr", &v, &n, &err));
+    CHECK(n == NF);
+    for (size_t i = 0; i < n; i++) {
+        char ref[32];
+        snprintf(ref, sizeof ref, "gcr:%lld", (long long)v[i].number);
+        CHECK_OK(trove_registry_pull(r, ref, tpath("gcr.out"), NULL, &err));
+        int found = 0;
+        for (int k = 0; k < NF; k++)
+            found |= files_equal(files[k], tpath("gcr.out"));
+        CHECK(found);
+    }
+    trove_registry_versions_free(r, v, n);
+    trove_registry_close(r);
+}
+
 /* A full disk (simulated with RLIMIT_FSIZE): a clear error, and the registry as it was. */
 static void test_registry__disk_full(void)
 {
@@ -1036,5 +1123,6 @@ TEST_MAIN(T(test_registry__roundtrip_byte_identical), T(test_registry__empty_mod
           T(test_registry__dedup_accounting), T(test_registry__gc),
           T(test_registry__damaged_blob), T(test_registry__damaged_row),
           T(test_registry__concurrent_processes), T(test_registry__kill_during_push),
-          T(test_registry__kill_during_gc), T(test_registry__disk_full),
+          T(test_registry__kill_during_gc), T(test_registry__gc_concurrent_with_push),
+          T(test_registry__disk_full),
           T(test_registry__file_modes), T(test_registry__oom_torture))
