@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "format/layout.h"
 #include "registry/blobstore.h"
 #include "registry/catalog.h"
 #include "registry/manifest.h"
@@ -455,6 +456,10 @@ typedef struct piece {
     const uint8_t *p;         /* bytes to store */
     size_t n;
     uint8_t *id;              /* where its digest goes */
+    const uint8_t *xxh3;      /* the file's checksum of these bytes, or NULL (framing) */
+    const char *tensor;       /* for messages */
+    size_t chunk;
+    uint64_t off;             /* file offset */
 } piece;
 
 typedef struct push_ctx {
@@ -469,6 +474,13 @@ static int push_job(void *ctx, size_t job, unsigned slot, trove_error *err)
     push_ctx *c = ctx;
     piece *pc = &c->pieces[job];
     trove__leaf_digest(pc->p, pc->n, pc->id);
+    /* The file's own checksum, while the bytes are still in cache: a damaged file is refused
+     * (its version could never be pulled). */
+    if (pc->xxh3 && trove__xxh3(pc->p, pc->n) != trove__load_le64(pc->xxh3))
+        return trove__fail(err, TROVE_E_CHECKSUM, pc->off,
+                           "tensor '%s': checksum mismatch in chunk %zu (bytes %llu..%llu of the "
+                           "file); nothing was registered", pc->tensor, pc->chunk,
+                           (unsigned long long)pc->off, (unsigned long long)(pc->off + pc->n));
     int existed = 0;
     int rc = BS(c->r)->put(c->r->bs, pc->id, pc->p, pc->n, &existed, err);
     if (!rc && !existed)
@@ -602,6 +614,7 @@ TROVE_API int trove_registry_push(trove_registry *r, const char *path, const cha
     uint8_t *frame = NULL, *layout = NULL, *tdig = NULL, *uniq = NULL;
     trove__vrow row = {0}, parent = {0};
     trove_tensor_info *ti = NULL;
+    const uint8_t **xx = NULL;   /* per tensor: the file's 4 MiB chunk checksums, or NULL */
     size_t nt = 0;
 
     fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -611,8 +624,6 @@ TROVE_API int trove_registry_push(trove_registry *r, const char *path, const cha
     oo.flags = TROVE_OPEN_POPULATE; /* faulting page by page costs more than the hashing */
     oo.alloc = a;
     if ((rc = trove_open_fd(&f, fd, &oo, err)))
-        goto out;
-    if ((rc = trove_file_verify(f, err)))
         goto out;
     size = trove_file_size(f);
     map = mmap(NULL, size ? (size_t)size : 1, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
@@ -645,6 +656,36 @@ TROVE_API int trove_registry_push(trove_registry *r, const char *path, const cha
         cursor = ti[i].offset + ti[i].stored_bytes;
         nchunks += trove__nchunks(ti[i].stored_bytes, TROVE__CHUNK_BYTES);
     }
+    /* Verification (as trove_file_verify, in one pass with the hashing): padding must be zero;
+     * tensors checksummed in 4 MiB chunks are checked by the jobs, others here. */
+    const trove_value *htens = trove_value_get(trove_file_header(f), "tensors");
+    xx = trove__calloc(a, nt ? nt : 1, sizeof *xx);
+    if (!xx)
+        goto nomem;
+    uint64_t pad_from = TROVE__PREAMBLE_BYTES;
+    for (size_t i = 0; i < nt && !rc; i++) {
+        for (uint64_t at = pad_from; at < ti[i].offset; at++)
+            if (base[at] != 0) {
+                rc = trove__fail(err, TROVE_E_CHECKSUM, at, "padding byte before tensor '%s' at "
+                                 "offset %llu is not zero", ti[i].name, (unsigned long long)at);
+                break;
+            }
+        pad_from = ti[i].offset + ti[i].stored_bytes;
+        const trove_value *e = trove_value_at(htens, i);
+        int64_t chunk = 0;
+        const void *sums = NULL;
+        size_t slen = 0;
+        size_t nc = trove__nchunks(ti[i].stored_bytes, TROVE__CHUNK_BYTES);
+        if (trove_value_get_int(trove_value_get(e, "chunk"), &chunk) == TROVE_OK &&
+            (uint64_t)chunk == TROVE__CHUNK_BYTES &&
+            trove_value_get_bytes(trove_value_get(e, "xxh3"), &sums, &slen) == TROVE_OK &&
+            slen == 8 * nc)
+            xx[i] = sums;
+        else if (!rc)
+            rc = trove_file_verify_tensor(f, i, err);
+    }
+    if (rc)
+        goto out;
     frame_bytes += size - cursor;
     size_t nframe = trove__nchunks(frame_bytes, TROVE__CHUNK_BYTES);
     frame = trove__malloc(a, frame_bytes ? (size_t)frame_bytes : 1);
@@ -678,7 +719,7 @@ TROVE_API int trove_registry_push(trove_registry *r, const char *path, const cha
         uint64_t off = (uint64_t)k * TROVE__CHUNK_BYTES;
         uint64_t n = frame_bytes - off < TROVE__CHUNK_BYTES ? frame_bytes - off
                                                             : TROVE__CHUNK_BYTES;
-        pieces[np++] = (piece){frame + off, (size_t)n, w};
+        pieces[np++] = (piece){frame + off, (size_t)n, w, NULL, NULL, 0, 0};
     }
     cursor = 0;
     uint8_t **leaf_at = trove__calloc(a, nt ? nt : 1, sizeof *leaf_at);
@@ -695,7 +736,9 @@ TROVE_API int trove_registry_push(trove_registry *r, const char *path, const cha
             uint64_t off = (uint64_t)k * TROVE__CHUNK_BYTES;
             uint64_t n = ti[i].stored_bytes - off < TROVE__CHUNK_BYTES ? ti[i].stored_bytes - off
                                                                        : TROVE__CHUNK_BYTES;
-            pieces[np++] = (piece){base + ti[i].offset + off, (size_t)n, w};
+            pieces[np++] = (piece){base + ti[i].offset + off, (size_t)n, w,
+                                   xx[i] ? xx[i] + 8 * k : NULL, ti[i].name, k,
+                                   ti[i].offset + off};
         }
         cursor = ti[i].offset + ti[i].stored_bytes;
     }
@@ -846,6 +889,7 @@ out:
     if (fd >= 0)
         close(fd);
     trove__free(a, ti);
+    trove__free(a, (void *)xx);
     trove__free(a, tdig);
     trove__free(a, pieces);
     trove__free(a, frame);

@@ -264,6 +264,68 @@ static void test_registry__same_bytes_same_version(void)
     trove_registry_close(r);
 }
 
+/* A damaged file is refused by push (its version could never be pulled): a flipped tensor
+ * byte, with 4 MiB checksum chunks (checked during hashing) and with 64 KiB ones (checked by
+ * trove_file_verify_tensor); nothing is registered. */
+static void test_registry__push_refuses_damaged_file(void)
+{
+    trove_error err = {0};
+    const char *dir = fresh_dir();
+    trove_registry *r = open_reg(dir, NULL);
+    CHECK(r);
+    for (int small_chunks = 0; small_chunks < 2; small_chunks++) {
+        const char *path = tpath(small_chunks ? "bad64k.trove" : "bad4m.trove");
+        trove_writer *w = NULL;
+        trove_write_options wo = TROVE_WRITE_OPTIONS_INIT;
+        wo.flags = TROVE_WRITE_NO_SYNC;
+        wo.chunk_bytes = small_chunks ? 65536 : 0;
+        CHECK_OK(trove_writer_open(&w, path, &wo, &err));
+        static float data[300000];
+        fill(data, 300000, 9);
+        uint64_t shape[1] = {300000};
+        trove_tensor_spec sp = {"w", TROVE_FLOAT32, 1, shape, 0, 0};
+        CHECK_OK(trove_writer_add(w, &sp, data, &err));
+        CHECK_OK(trove_writer_commit(w, &err));
+        trove_writer_free(w);
+        trove_file *f = NULL;
+        trove_tensor_info ti;
+        CHECK_OK(trove_open(&f, path, NULL, &err));
+        CHECK_OK(trove_file_tensor_info(f, 0, &ti));
+        trove_close(f);
+        size_t n;
+        unsigned char *b = test_read_file(path, &n);
+        CHECK(b);
+        b[ti.offset + 1000] ^= 0x10;
+        CHECK(test_write_file(path, b, n) == 0);
+        free(b);
+        CHECK_RC(trove_registry_push(r, path, "bad", NULL, NULL, &err), TROVE_E_CHECKSUM);
+        CHECK(strstr(err.message, "tensor 'w'"));
+    }
+    trove_version *v = NULL;
+    size_t nv = 0;
+    CHECK_RC(trove_registry_log(r, "bad", &v, &nv, &err), TROVE_E_NOT_FOUND);
+    /* non-zero padding is refused too */
+    tspec ts[2] = {{"a", 3, 1, 0, 0}, {"b", 3, 2, 0, 0}};
+    const char *pad = tpath("badpad.trove");
+    CHECK(write_model(pad, ts, 2, NULL) == 0);
+    trove_file *f = NULL;
+    trove_tensor_info t1;
+    CHECK_OK(trove_open(&f, pad, NULL, &err));
+    CHECK_OK(trove_file_tensor_info(f, 1, &t1));
+    trove_close(f);
+    size_t n;
+    unsigned char *b = test_read_file(pad, &n);
+    CHECK(b);
+    b[t1.offset - 1] = 1; /* the last padding byte before tensor b */
+    CHECK(test_write_file(pad, b, n) == 0);
+    free(b);
+    CHECK_RC(trove_registry_push(r, pad, "bad", NULL, NULL, &err), TROVE_E_CHECKSUM);
+    CHECK(strstr(err.message, "padding"));
+    fsck_count fc;
+    CHECK_OK(fsck(r, &fc));
+    trove_registry_close(r);
+}
+
 static void test_registry__refs(void)
 {
     trove_error err = {0};
@@ -1118,7 +1180,8 @@ static void test_registry__oom_torture(void)
 }
 
 TEST_MAIN(T(test_registry__roundtrip_byte_identical), T(test_registry__empty_model),
-          T(test_registry__same_bytes_same_version), T(test_registry__refs),
+          T(test_registry__same_bytes_same_version), T(test_registry__push_refuses_damaged_file),
+          T(test_registry__refs),
           T(test_registry__aliases_history_rm), T(test_registry__lineage_metrics),
           T(test_registry__dedup_accounting), T(test_registry__gc),
           T(test_registry__damaged_blob), T(test_registry__damaged_row),
