@@ -801,20 +801,26 @@ TROVE_API int trove_registry_push(trove_registry *r, const char *path, const cha
     if (!row.v.metrics_json || !row.v.params_json)
         goto nomem;
     const trove_value *lin = trove_value_get(meta, "lineage");
+    int want_data = 0; /* a training-data digest was given (then a NULL copy means no memory) */
     if (o.data_digest) {
+        want_data = 1;
         row.v.data_digest = dup_s(a, o.data_digest);
     } else {
         const trove_value *d = trove_value_get(lin, "training_data");
         const char *s;
         uint8_t dd[32];
         char hx[65];
-        if (trove_value_get_string(d, &s, NULL) == TROVE_OK)
+        if (trove_value_get_string(d, &s, NULL) == TROVE_OK) {
+            want_data = 1;
             row.v.data_digest = dup_s(a, s);
-        else if (meta_digest(d, dd)) {
+        } else if (meta_digest(d, dd)) { /* other types are ignored */
+            want_data = 1;
             trove__hex(dd, 32, hx);
             row.v.data_digest = dup_s(a, hx);
         }
     }
+    if (want_data && !row.v.data_digest)
+        goto nomem;
     uint64_t compat = 0, roc, inc;
     trove_file_features(f, &compat, &roc, &inc);
     row.v.signature = dup_s(a, (compat & TROVE_COMPAT_SIGNED) ? "signed (not verified)"
