@@ -1072,6 +1072,34 @@ static void test_registry__disk_full(void)
     trove_registry_versions_free(r, v, n);
     fsck_count fc;
     CHECK_OK(fsck(r, &fc));
+    trove_registry_close(r);
+    /* Now the catalog cannot grow (the blobs of a tiny model still fit): SQLite's error is
+     * reported, the transaction rolls back, nothing changes. */
+    unsigned s3[2] = {40, 41};
+    CHECK(write_simple(tpath("full3.trove"), 2, 16, s3) == 0);
+    long long lim = 4096; /* every blob of this model is smaller; a WAL frame is not */
+    pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        signal(SIGXFSZ, SIG_IGN);
+        trove_registry *c = open_reg(dir, NULL); /* opening writes nothing new */
+        struct rlimit rl = {(rlim_t)lim, (rlim_t)lim};
+        setrlimit(RLIMIT_FSIZE, &rl);
+        trove_error e = {0};
+        int rc = c ? trove_registry_push(c, tpath("full3.trove"), "full", NULL, NULL, &e) : 0;
+        if (rc)
+            fprintf(stderr, "  (expected: %s)\n", e.message);
+        trove_registry_close(c);
+        _exit(rc != TROVE_OK && strstr(e.message, "catalog") ? 0 : 1);
+    }
+    waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    r = open_reg(dir, NULL);
+    CHECK(r);
+    CHECK_OK(trove_registry_log(r, "full", &v, &n, &err));
+    CHECK(n == 1);
+    trove_registry_versions_free(r, v, n);
+    CHECK_OK(fsck(r, &fc));
     CHECK_OK(trove_registry_push(r, tpath("full2.trove"), "full", NULL, NULL, &err));
     CHECK_OK(trove_registry_pull(r, "full:2", tpath("full.out"), NULL, &err));
     CHECK(files_equal(tpath("full2.trove"), tpath("full.out")));
