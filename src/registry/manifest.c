@@ -63,8 +63,10 @@ int trove__manifest_parse(const trove_allocator *a, const uint8_t *p, size_t n,
             !trove__add_ok(gaps, s->gap, &gaps))
             goto overflow;
     }
-    if (n - pos != 8)
+    if (n - pos != 8) {
+        trove__manifest_free(a, m);
         return MFAIL("version layout: %zu bytes where the tail gap should end it", n - pos);
+    }
     m->tail_gap = trove__load_le64(p + pos);
     if (!trove__add_ok(total, m->tail_gap, &total) || !trove__add_ok(gaps, m->tail_gap, &gaps))
         goto overflow;

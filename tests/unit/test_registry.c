@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "registry/manifest.h" /* internal: the layout parser meets hostile bytes below */
 #include "testlib.h"
 
 /* ---- fixtures ------------------------------------------------------------------------------ */
@@ -324,6 +325,66 @@ static void test_registry__push_refuses_damaged_file(void)
     fsck_count fc;
     CHECK_OK(fsck(r, &fc));
     trove_registry_close(r);
+}
+
+/* The layout parser on hostile bytes: every truncation and every single-byte change of a real
+ * layout parses or is refused (TROVE_E_CORRUPT), never read out of bounds (ASan build), and
+ * whatever parses adds up. */
+static void test_registry__layout_parser_hostile(void)
+{
+    trove_error err = {0};
+    const char *dir = fresh_dir();
+    tspec ts[3] = {{"a", 1500000, 1, 0, 0}, {"b", 10, 2, TROVE_TENSOR_ZSTD, 0}, {"c", 0, 3, 0, 0}};
+    CHECK(write_model(tpath("lay.trove"), ts, 3, NULL) == 0);
+    trove_registry *r = open_reg(dir, NULL);
+    CHECK(r);
+    CHECK_OK(trove_registry_push(r, tpath("lay.trove"), "lay", NULL, NULL, &err));
+    trove_registry_close(r);
+    char db[600];
+    snprintf(db, sizeof db, "%s/catalog.db", dir);
+    sqlite3 *h = NULL;
+    sqlite3_stmt *st = NULL;
+    CHECK(sqlite3_open(db, &h) == SQLITE_OK);
+    CHECK(sqlite3_prepare_v2(h, "SELECT layout FROM versions", -1, &st, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(st) == SQLITE_ROW);
+    size_t n = (size_t)sqlite3_column_bytes(st, 0);
+    uint8_t *good = malloc(n), *buf = malloc(n);
+    CHECK(good && buf);
+    memcpy(good, sqlite3_column_blob(st, 0), n);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    trove__manifest m;
+    CHECK_OK(trove__manifest_parse(NULL, good, n, &m, &err));
+    CHECK(m.nseg == 3 && m.segs[0].nchunks == 2 && m.segs[2].nchunks == 0);
+    trove__manifest_free(NULL, &m);
+    size_t parsed = 0;
+    for (size_t len = 0; len < n; len++) { /* every truncation, on an exact-size copy */
+        uint8_t *t = malloc(len ? len : 1);
+        memcpy(t, good, len);
+        int rc = trove__manifest_parse(NULL, t, len, &m, &err);
+        free(t);
+        CHECK(rc == TROVE_E_CORRUPT);
+    }
+    for (size_t i = 0; i < n; i++) {
+        for (int bit = 0; bit < 8; bit += 3) {
+            memcpy(buf, good, n);
+            buf[i] ^= (uint8_t)(1u << bit);
+            int rc = trove__manifest_parse(NULL, buf, n, &m, &err);
+            CHECK(rc == TROVE_OK || rc == TROVE_E_CORRUPT);
+            if (rc == TROVE_OK) {
+                uint64_t total = m.tail_gap;
+                for (size_t k = 0; k < m.nseg; k++)
+                    total += m.segs[k].gap + m.segs[k].stored;
+                CHECK(total == m.file_bytes);
+                trove__manifest_free(NULL, &m);
+                parsed++;
+            }
+        }
+    }
+    printf("  layout: %zu bytes, %zu truncations refused, %zu of %zu flips still parse (ids)\n",
+           n, n, parsed, 3 * n);
+    free(good);
+    free(buf);
 }
 
 static void test_registry__refs(void)
@@ -1209,7 +1270,7 @@ static void test_registry__oom_torture(void)
 
 TEST_MAIN(T(test_registry__roundtrip_byte_identical), T(test_registry__empty_model),
           T(test_registry__same_bytes_same_version), T(test_registry__push_refuses_damaged_file),
-          T(test_registry__refs),
+          T(test_registry__layout_parser_hostile), T(test_registry__refs),
           T(test_registry__aliases_history_rm), T(test_registry__lineage_metrics),
           T(test_registry__dedup_accounting), T(test_registry__gc),
           T(test_registry__damaged_blob), T(test_registry__damaged_row),
