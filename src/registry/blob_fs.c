@@ -402,6 +402,10 @@ static int fs_lock(trove__blobstore *bs, int exclusive, uint32_t timeout_ms, tro
         snprintf(path, sizeof path, "%s/lock", s->root);
         unsigned lm = s->file_mode | 0200 | ((s->file_mode & 040) ? 020 : 0);
         s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, lm);
+        struct stat st;
+        if (s->lock_fd >= 0 && fstat(s->lock_fd, &st) == 0 && st.st_uid == geteuid() &&
+            (st.st_mode & 07777) != lm)
+            fchmod(s->lock_fd, (mode_t)lm); /* the mode policy, whatever the umask */
         if (s->lock_fd < 0)
             s->lock_fd = open(path, O_RDONLY | O_CLOEXEC); /* read-only registry */
         if (s->lock_fd < 0)

@@ -1177,6 +1177,7 @@ static void test_registry__file_modes(void)
 {
     trove_error err = {0};
     CHECK(write_simple(tpath("mode.trove"), 1, 100, NULL) == 0);
+    mode_t old_umask = umask(077); /* the policy holds whatever the umask */
     for (int shared = 0; shared < 2; shared++) {
         const char *dir = fresh_dir();
         trove_registry_options o = TROVE_REGISTRY_OPTIONS_INIT;
@@ -1189,6 +1190,10 @@ static void test_registry__file_modes(void)
         char p[1000];
         CHECK(mode_of(dir) == (shared ? 02770u : 0700u));
         snprintf(p, sizeof p, "%s/catalog.db", dir);
+        CHECK(mode_of(p) == (shared ? 0660u : 0600u));
+        snprintf(p, sizeof p, "%s/lock", dir);
+        CHECK(mode_of(p) == (shared ? 0660u : 0600u));
+        snprintf(p, sizeof p, "%s/catalog.db-wal", dir);
         CHECK(mode_of(p) == (shared ? 0660u : 0600u));
         /* every blob */
         int seen = 0;
@@ -1215,6 +1220,7 @@ static void test_registry__file_modes(void)
         CHECK(seen >= 2);
         trove_registry_close(r);
     }
+    umask(old_umask);
     /* opening a missing registry without CREATE */
     trove_registry *r = NULL;
     CHECK_RC(trove_registry_open(&r, tpath("no-such-registry"), NULL, &err),
