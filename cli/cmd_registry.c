@@ -314,14 +314,32 @@ int cli_cmd_models(int argc, char **argv)
         printf("]\n");
     } else {
         printf("%-24s %8s %7s  %-12s %10s  %-19s\n", "MODEL", "VERSIONS", "LATEST", "DIGEST",
-               "SIZE", "UPDATED (UTC)");
+               "SIZE", "UPDATED (UTC)  ALIASES");
         for (size_t i = 0; i < n; i++) {
             char hx[65], sz[32], ts[32];
             print_time(v[i].created, ts, sizeof ts);
             cli_hex(v[i].digest, 32, hx);
-            printf("%-24s %8lld %7lld  %-12.12s %10s  %-19s\n", v[i].model,
+            printf("%-24s %8lld %7lld  %-12.12s %10s  %-19s", v[i].model,
                    (long long)(i < nc ? counts[i] : 0), (long long)v[i].number, hx,
                    cli_human_size(v[i].file_bytes, sz, sizeof sz), ts);
+            /* every alias of the model as alias=VERSION */
+            trove_version *all = NULL;
+            size_t na = 0;
+            const char *sep = "  ";
+            if (trove_registry_log(r, v[i].model, &all, &na, NULL) == TROVE_OK) {
+                for (size_t k = 0; k < na; k++) {
+                    const char *p = all[k].aliases;
+                    while (p && *p) {
+                        const char *e = strchr(p, ',');
+                        int len = (int)(e ? (size_t)(e - p) : strlen(p));
+                        printf("%s%.*s=%lld", sep, len, p, (long long)all[k].number);
+                        sep = ",";
+                        p = e ? e + 1 : NULL;
+                    }
+                }
+            }
+            trove_registry_versions_free(r, all, na);
+            putchar('\n');
         }
     }
     rc = CLI_OK;

@@ -92,6 +92,8 @@ $PY -c "import json,sys; d=json.load(open(sys.argv[1]))
 assert d[0]['versions']==3 and d[0]['latest']['version']==3" "$work/out" && ok \
     || bad "models --json"
 rc 0 "alias staging" T alias net staging 2
+rc 0 "models with aliases" T models
+has "models lists aliases" "$work/out" "prod=1,staging=2"
 rc 0 "alias prod -> 3" T alias net prod 3 --author alice
 rc 0 "alias rollback prod -> 1" T alias net prod 1 --author bob
 rc 0 "log" T log net
