@@ -313,8 +313,8 @@ int cli_cmd_models(int argc, char **argv)
         }
         printf("]\n");
     } else {
-        printf("%-24s %8s %7s  %-12s %10s  %-19s\n", "MODEL", "VERSIONS", "LATEST", "DIGEST",
-               "SIZE", "UPDATED (UTC)  ALIASES");
+        printf("%-24s %8s %7s  %-12s %10s  %-19s  %s\n", "MODEL", "VERSIONS", "LATEST", "DIGEST",
+               "SIZE", "UPDATED (UTC)", "ALIASES");
         for (size_t i = 0; i < n; i++) {
             char hx[65], sz[32], ts[32];
             print_time(v[i].created, ts, sizeof ts);
