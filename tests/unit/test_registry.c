@@ -4,6 +4,7 @@
  * and OOM torture. Children of fork() leave with _exit (the temp dir is removed at exit). */
 #include <dirent.h>
 #include <signal.h>
+#include <sodium.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -223,6 +224,68 @@ static void test_registry__roundtrip_byte_identical(void)
     CHECK_OK(fsck(r, &fc));
     CHECK(fc.damaged == 0);
     trove_registry_close(r);
+}
+
+/* Files checksummed in other chunk sizes than the registry's 4 MiB pull through
+ * trove_file_verify_tensor; a damaged blob of such a file is still refused. */
+static void test_registry__other_chunk_sizes(void)
+{
+    trove_error err = {0};
+    const char *dir = fresh_dir(), *path = tpath("c64k.trove"), *out = tpath("c64k.out");
+    trove_writer *w = NULL;
+    trove_write_options wo = TROVE_WRITE_OPTIONS_INIT;
+    wo.flags = TROVE_WRITE_NO_SYNC;
+    wo.chunk_bytes = 65536;
+    CHECK_OK(trove_writer_open(&w, path, &wo, &err));
+    static float data[1200000]; /* 4.6 MiB: two registry chunks, 74 file chunks */
+    fill(data, 1200000, 5);
+    uint64_t shape[1] = {1200000};
+    trove_tensor_spec sp = {"w", TROVE_FLOAT32, 1, shape, 0, 0};
+    CHECK_OK(trove_writer_add(w, &sp, data, &err));
+    trove_tensor_spec sz = {"z", TROVE_FLOAT32, 1, shape, TROVE_TENSOR_ZSTD, 0};
+    CHECK_OK(trove_writer_add(w, &sz, data, &err));
+    CHECK_OK(trove_writer_commit(w, &err));
+    trove_writer_free(w);
+    for (int fast = 0; fast < 2; fast++) {
+        trove_registry_options o = TROVE_REGISTRY_OPTIONS_INIT;
+        o.flags = TROVE_REGISTRY_CREATE | (fast ? TROVE_REGISTRY_FAST_PULL : 0);
+        trove_registry *r = NULL;
+        CHECK_OK(trove_registry_open(&r, dir, &o, &err));
+        CHECK_OK(trove_registry_push(r, path, "c64k", NULL, NULL, &err));
+        CHECK_OK(trove_registry_pull(r, "c64k", out, NULL, &err));
+        CHECK(files_equal(path, out));
+        CHECK(unlink(out) == 0);
+        trove_registry_close(r);
+    }
+    /* damage the first chunk of tensor w (4 MiB, the largest blob): fast pull refuses it */
+    trove_file *f = NULL;
+    trove_tensor_info ti;
+    CHECK_OK(trove_open(&f, path, NULL, &err));
+    CHECK_OK(trove_file_tensor_info(f, 0, &ti));
+    trove_close(f);
+    size_t n;
+    unsigned char *b = test_read_file(path, &n);
+    CHECK(b);
+    uint8_t id[32];
+    CHECK(crypto_generichash(id, 32, b + ti.offset, 4u << 20, NULL, 0) == 0);
+    free(b);
+    char hx[65], bp[700];
+    hex(id, 32, hx);
+    snprintf(bp, sizeof bp, "%s/blobs/%.2s/%s", dir, hx, hx);
+    chmod(bp, 0600);
+    b = test_read_file(bp, &n);
+    CHECK(b && n == (4u << 20));
+    b[12345] ^= 1;
+    CHECK(test_write_file(bp, b, n) == 0);
+    free(b);
+    trove_registry_options o = TROVE_REGISTRY_OPTIONS_INIT;
+    o.flags = TROVE_REGISTRY_FAST_PULL;
+    trove_registry *r = NULL;
+    CHECK_OK(trove_registry_open(&r, dir, &o, &err));
+    int rc = trove_registry_pull(r, "c64k", out, NULL, &err);
+    trove_registry_close(r);
+    CHECK(rc == TROVE_E_CHECKSUM);
+    CHECK(access(out, F_OK) != 0);
 }
 
 static void test_registry__empty_model(void)
@@ -1274,7 +1337,8 @@ static void test_registry__oom_torture(void)
     trove_registry_close(r);
 }
 
-TEST_MAIN(T(test_registry__roundtrip_byte_identical), T(test_registry__empty_model),
+TEST_MAIN(T(test_registry__roundtrip_byte_identical), T(test_registry__other_chunk_sizes),
+          T(test_registry__empty_model),
           T(test_registry__same_bytes_same_version), T(test_registry__push_refuses_damaged_file),
           T(test_registry__layout_parser_hostile), T(test_registry__refs),
           T(test_registry__aliases_history_rm), T(test_registry__lineage_metrics),
