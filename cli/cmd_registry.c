@@ -254,7 +254,7 @@ int cli_cmd_pull(int argc, char **argv)
         "byte-identical to the pushed file. Every blob is re-hashed and the result verified\n"
         "before FILE appears; a damaged registry exits 4 and writes nothing.\n"
         "--fast checks tensor blobs by the file's own XXH3 checksums instead of BLAKE2b\n"
-        "(detects any accidental damage for about a third of the CPU; see docs/REGISTRY.md).\n";
+        "(detects any accidental damage for about a sixth of the CPU; see docs/REGISTRY.md).\n";
     reg_args a;
     int rc = parse(argc, argv, &a, syn, help);
     if (rc >= 0)

@@ -31,7 +31,7 @@ enum {
     TROVE_REGISTRY_NO_SYNC = 1u << 2, /* skip fsync (tests, scratch): not crash-safe */
     TROVE_REGISTRY_READONLY = 1u << 3,/* open the catalog read-only (log, models, pull, fsck) */
     /* pull: check tensor blobs through the rebuilt file's XXH3 chunk checksums (authenticated by
-     * the BLAKE2b-checked header) instead of re-hashing each with BLAKE2b: about a third of the
+     * the BLAKE2b-checked header) instead of re-hashing each with BLAKE2b: about a sixth of the
      * CPU, still detects any accidental damage; a deliberate forgery by someone who can write
      * the registry is the trust layer's business (signatures) either way. Framing blobs are
      * always re-hashed. */
