@@ -38,6 +38,12 @@ right=$(tail -n +2 "$DATA" | cut -d, -f5 | paste -d, - "$D/pred2.csv" \
         | awk -F, '{n++; if ($1==$2) r++} END {print r "/" n}')
 echo "correct: $right"
 
+if [ -x "$root/build/examples/predict_model" ]; then
+    echo
+    echo "== 5b. the C API (examples/predict_model.c): open, bind, predict one row"
+    "$root/build/examples/predict_model" "$D/iris.trove" 6.3 3.3 6.0 2.5
+fi
+
 echo
 echo "== 6. a hostile model is refused, with a reason"
 printf 'not a model' > "$D/bad.trove"
