@@ -33,3 +33,20 @@ done
 echo "bench: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 /usr/bin/python3 bench/peers.py report "$out"
+
+# The other benchmarks of `make bench`, each printing its figures beside its peers':
+# BENCH=container skips them.
+if [ "${BENCH:-all}" = all ]; then
+    echo
+    echo "bench: models (trove predict vs joblib + scikit-learn)"
+    TROVE_LIB="$here/build/libtrove.so" PYTHONPATH="$here/python" /usr/bin/python3 bench/bench_models.py
+    echo
+    echo "bench: registry (push/pull vs cp)"
+    sh bench/bench_registry.sh
+    for extra in bench/bench_security.sh; do
+        [ -f "$extra" ] || continue
+        echo
+        echo "bench: $(basename "$extra" .sh)"
+        sh "$extra"
+    done
+fi
