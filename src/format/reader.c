@@ -55,6 +55,7 @@ static trove_file *file_new(const trove_open_options *o)
     if (f) {
         f->alloc = o->alloc;
         f->opts = *o;
+        f->parse_fd = -1;
     }
     return f;
 }
@@ -70,6 +71,7 @@ TROVE_API void trove_close(trove_file *f)
     }
     trove__free(a, f->t);
     trove__free(a, f->by_name);
+    trove__free(a, f->tail);
     trove_value_free(f->header);
     switch (f->kind) {
     case SRC_MMAP:
@@ -94,6 +96,7 @@ static int parse(trove_file *f, trove_error *err);
 static int finish_open(trove_file *f, trove_file **out, trove_error *err)
 {
     int rc = parse(f, err);
+    f->parse_fd = -1;
     if (rc == TROVE_OK && (f->opts.flags & TROVE_OPEN_VERIFY))
         rc = trove_file_verify(f, err);
     if (rc) {
@@ -204,6 +207,7 @@ static int open_on_fd(trove_file *f, int fd, bool direct, trove_error *err)
         return trove__fail_errno(err, TROVE_E_IO, errno, "cannot map %llu bytes",
                                  (unsigned long long)size);
     f->base = p;
+    f->parse_fd = fd; /* valid until finish_open() returns: the caller closes fd after */
     return TROVE_OK;
 }
 
@@ -251,12 +255,14 @@ TROVE_API int trove_open(trove_file **out, const char *path, const trove_open_op
         return trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
     }
     rc = open_on_fd(f, fd, direct, err);
-    close(fd);
     if (rc) {
+        close(fd);
         trove_close(f);
         return rc;
     }
-    return finish_open(f, out, err);
+    rc = finish_open(f, out, err);
+    close(fd);
+    return rc;
 }
 
 TROVE_API int trove_open_memory(trove_file **out, const void *buf, size_t len,
@@ -435,10 +441,42 @@ static int parse_tensor(trove_file *f, size_t i, const trove_value *ev, uint64_t
     return TROVE_OK;
 }
 
+/* Read bytes [off, size) into f->tail with one pread (mmap mode). */
+static int read_tail(trove_file *f, uint64_t off, trove_error *err)
+{
+    uint64_t n = f->size - off;
+    if (n > SIZE_MAX)
+        return trove__fail(err, TROVE_E_LIMIT, off, "header too large for memory");
+    uint8_t *p = trove__malloc(f->alloc, (size_t)n);
+    if (!p)
+        return trove__fail(err, TROVE_E_NOMEM, off, "out of memory for the header");
+    int rc = trove__pread_all(f->parse_fd, p, (size_t)n, off, err, "the header");
+    if (rc) {
+        trove__free(f->alloc, p);
+        return rc;
+    }
+    trove__free(f->alloc, f->tail);
+    f->tail = p;
+    f->tail_off = off;
+    return TROVE_OK;
+}
+
+/* The framing and the header: in mmap mode they are read with at most three preads (the
+ * preamble, the last 64 KiB, and the rest of a larger header) rather than by faulting pages of
+ * the mapping in, which costs ten times more here; tensor pages are never touched by open. */
+#define TAIL_GUESS ((uint64_t)64 << 10)
+
 static int parse(trove_file *f, trove_error *err)
 {
     const uint8_t *b = f->base;
     uint64_t size = f->size;
+    if (f->parse_fd >= 0 && size >= 8) {
+        size_t n = size < TROVE__PREAMBLE_BYTES ? (size_t)size : TROVE__PREAMBLE_BYTES;
+        int rc = trove__pread_all(f->parse_fd, f->pre, n, 0, err, "the preamble");
+        if (rc)
+            return rc;
+        b = f->pre;
+    }
     if (size >= 8 && memcmp(b, TROVE__MAGIC, 8) != 0)
         return trove__fail(err, TROVE_E_NOT_TROVE, 0, "not a trove file (bad magic number)");
     if (size < TROVE__PREAMBLE_BYTES + TROVE__TRAILER_BYTES)
@@ -454,8 +492,14 @@ static int parse(trove_file *f, trove_error *err)
     if (trove__load_le32(b + 12) != TROVE__BOM)
         return trove__fail(err, TROVE_E_CORRUPT, 12, "byte-order mark 0x%08x is not 0x01020304 "
                            "stored little-endian", trove__load_le32(b + 12));
-    const uint8_t *tr = b + size - TROVE__TRAILER_BYTES;
     uint64_t troff = size - TROVE__TRAILER_BYTES;
+    const uint8_t *tr = f->base + troff;
+    if (f->parse_fd >= 0) {
+        int rc = read_tail(f, size - (size < TAIL_GUESS ? size : TAIL_GUESS), err);
+        if (rc)
+            return rc;
+        tr = f->tail + (troff - f->tail_off);
+    }
     if (memcmp(tr + TR_END_MAGIC, TROVE__END_MAGIC, 8) != 0)
         return trove__fail(err, TROVE_E_CORRUPT, troff + TR_END_MAGIC,
                            "trailer end magic missing: the file is truncated or was not closed");
@@ -488,8 +532,18 @@ static int parse(trove_file *f, trove_error *err)
                            "header of %llu bytes exceeds the limit of %llu",
                            (unsigned long long)f->header_len,
                            (unsigned long long)f->opts.max_header_bytes);
-    const uint8_t *hp = b + f->header_offset;
-    if (trove__xxh3(hp, (size_t)f->header_len) != trove__load_le64(tr + TR_HEADER_XXH3))
+    uint64_t header_xxh3 = trove__load_le64(tr + TR_HEADER_XXH3);
+    const uint8_t *hp = f->base + f->header_offset;
+    if (f->parse_fd >= 0) {
+        if (f->header_offset < f->tail_off) { /* a header larger than the first guess */
+            int rc = read_tail(f, f->header_offset, err);
+            if (rc)
+                return rc;
+        }
+        hp = f->tail + (f->header_offset - f->tail_off);
+    }
+    f->hdr = hp;
+    if (trove__xxh3(hp, (size_t)f->header_len) != header_xxh3)
         return trove__fail(err, TROVE_E_CHECKSUM, f->header_offset,
                            "header checksum mismatch: the header (%llu bytes at %llu) is damaged",
                            (unsigned long long)f->header_len,
@@ -573,7 +627,7 @@ TROVE_API const trove_value *trove_file_header(const trove_file *f)
 
 TROVE_API void trove_file_header_bytes(const trove_file *f, const void **p, size_t *len)
 {
-    *p = f->base + f->header_offset;
+    *p = f->hdr;
     *len = (size_t)f->header_len;
 }
 

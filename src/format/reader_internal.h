@@ -34,6 +34,12 @@ struct trove_file {
     uint32_t major, minor;
     uint64_t compat, ro_compat, incompat;
     uint64_t header_offset, header_len;
+    const uint8_t *hdr;        /* the header's bytes (in the mapping or in tail) */
+    int parse_fd;              /* mmap mode: framing and header are read with pread, not by
+                                * faulting pages of the mapping in (10x cheaper); else -1 */
+    uint8_t pre[64];           /* the preamble, when parse_fd >= 0 */
+    uint8_t *tail;             /* bytes [tail_off, size) when parse_fd >= 0 */
+    uint64_t tail_off;
     trove_value *header;
     const trove_value *meta;
     tensor *t;
