@@ -12,5 +12,6 @@
 
 #include "trove/core.h"
 #include "trove/format.h"
+#include "trove/security.h"
 
 #endif /* TROVE_H */
