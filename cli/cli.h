@@ -86,4 +86,6 @@ CLI_COMMAND(cli_cmd_verify);
 CLI_COMMAND(cli_cmd_cat);
 CLI_COMMAND(cli_cmd_diff);
 
+#include "cli_trust.h" /* keygen, sign, verify --pubkey, encrypt, decrypt */
+
 #endif

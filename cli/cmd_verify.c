@@ -20,6 +20,9 @@ static const char *usage_text =
 int cli_cmd_verify(int argc, char **argv)
 {
     int quiet = 0, nfiles = 0, opts_done = 0;
+    for (int i = 1; i < argc; i++) /* signatures: cmd_sign.c */
+        if (!strcmp(argv[i], "--pubkey"))
+            return cli_verify_signed(argc, argv);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (opts_done || a[0] != '-' || !a[1]) {

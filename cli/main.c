@@ -10,6 +10,11 @@ static const cli_command commands[] = {
     {"verify", "check every checksum of a file (exit 0 only when all hold)", cli_cmd_verify},
     {"cat", "print a tensor, or export it as .npy", cli_cmd_cat},
     {"diff", "compare the metadata and tensors of two files", cli_cmd_diff},
+    {"keygen", "make a signing key pair (NAME.key, NAME.pub) or an encryption key",
+     cli_cmd_keygen},
+    {"sign", "sign a file's model digest (embedded, or --detached FILE.sig)", cli_cmd_sign},
+    {"encrypt", "encrypt a file (key file, variable or passphrase)", cli_cmd_encrypt},
+    {"decrypt", "decrypt an encrypted file", cli_cmd_decrypt},
 };
 
 static void usage(FILE *out)
@@ -21,7 +26,7 @@ static void usage(FILE *out)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n'trove COMMAND --help' describes one command. 'trove --version' prints the "
                  "version.\nExit codes: 0 ok, 1 failed, 2 usage, 3 i/o, 4 checksum, 5 signature, "
-                 "6 key, 7 diff: malformed file.\n");
+                 "6 key, 7 diff: malformed file, 8 unsigned, 9 unknown signer.\n");
 }
 
 int main(int argc, char **argv)

@@ -440,7 +440,9 @@ out:
 /* ---- symmetric secrets ---------------------------------------------------------------------- */
 static trove_secret *secret_new(int is_pass, const void *p, size_t len)
 {
-    trove_secret *s = sodium_malloc(sizeof *s + (len ? len : 1));
+    /* sodium_malloc places the block at the end of a page: round the size up to keep the
+     * struct aligned. */
+    trove_secret *s = sodium_malloc((sizeof *s + len + 15) & ~(size_t)15);
     if (!s)
         return NULL;
     s->is_pass = is_pass;
@@ -469,7 +471,7 @@ TROVE_API int trove_secret_generate(trove_secret **out, trove_error *err)
     int rc = trove__sodium_ready(err);
     if (rc)
         return rc;
-    trove_secret *s = sodium_malloc(sizeof *s + 32);
+    trove_secret *s = sodium_malloc((sizeof *s + 32 + 15) & ~(size_t)15);
     if (!s)
         return trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory (guarded)");
     s->is_pass = 0;
@@ -567,6 +569,9 @@ TROVE_API int trove_secret_from_env(trove_secret **out, const char *name, trove_
     if (!out || !name)
         return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET, "trove_secret_from_env: NULL");
     *out = NULL;
+    int rc = trove__sodium_ready(err);
+    if (rc)
+        return rc;
     const char *v = getenv(name);
     if (!v)
         return trove__fail(err, TROVE_E_NOT_FOUND, TROVE_NO_OFFSET,
