@@ -175,6 +175,16 @@ TROVE_NODISCARD int trove_encrypt_fd(int in_fd, const char *out_path, const trov
 TROVE_NODISCARD int trove_encrypt_file(const char *in_path, const char *out_path,
                                        const trove_secret *s, const trove_crypt_options *opts,
                                        trove_error *err);
+/* Write an encrypted trove file in one pass, its plaintext never on disk: fill(w, ctx, err)
+ * gives the metadata and tensors to a writer whose bytes stream through the encryption into
+ * path (atomically, O(chunk) memory); this function commits the writer. wo may be NULL
+ * (its alignment, chunking and compression options apply; the writer's sync flag does not:
+ * copts->write_flags decides). Returns TROVE_OK, fill's error, the writer's, or the
+ * encryption's. Thread-safety: fill runs on the calling thread; a helper thread encrypts. */
+typedef int (*trove_fill_fn)(trove_writer *w, void *ctx, trove_error *err);
+TROVE_NODISCARD int trove_write_encrypted(const char *path, const trove_write_options *wo,
+                                          trove_fill_fn fill, void *ctx, const trove_secret *s,
+                                          const trove_crypt_options *copts, trove_error *err);
 /* Decrypt in_path into out_path (atomically; nothing is left at out_path on any failure).
  * Errors: TROVE_E_KEY (wrong key or passphrase, or the wrong kind of secret),
  * TROVE_E_DECRYPT (a chunk or the header was altered, chunks reordered, truncated),

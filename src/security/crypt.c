@@ -8,6 +8,8 @@
  * is full; the last one (possibly full, or empty for an empty input) has the final flag. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -445,8 +447,9 @@ static int read_full(int fd, uint8_t *p, size_t n, size_t *got, trove_error *err
     return TROVE_OK;
 }
 
-TROVE_API int trove_encrypt_fd(int in_fd, const char *out_path, const trove_secret *s,
-                               const trove_crypt_options *opts, trove_error *err)
+/* Encrypt in_fd to out_path; when *abort is set at end of input, nothing is committed. */
+static int encrypt_stream(int in_fd, const char *out_path, const trove_secret *s,
+                          const trove_crypt_options *opts, atomic_int *abort, trove_error *err)
 {
     if (in_fd < 0 || !out_path || !s)
         return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET, "trove_encrypt_fd: bad argument");
@@ -509,7 +512,12 @@ TROVE_API int trove_encrypt_fd(int in_fd, const char *out_path, const trove_secr
         memmove(pbuf, pbuf + batch * C, (size_t)C); /* the look-ahead chunk */
         have = (size_t)C;
     }
-    rc = trove__commit_tmpfile(fd, tmp, out_path, !(o.write_flags & TROVE_WRITE_NO_SYNC), err);
+    if (abort && atomic_load(abort))
+        rc = trove__fail(err, TROVE_E_STATE, TROVE_NO_OFFSET, "the plaintext stream was "
+                         "abandoned by its writer: nothing written");
+    else
+        rc = trove__commit_tmpfile(fd, tmp, out_path, !(o.write_flags & TROVE_WRITE_NO_SYNC),
+                                   err);
 out:
     if (fd >= 0) {
         close(fd);
@@ -525,6 +533,12 @@ out:
     sodium_free(k);
     trove__free(a, env);
     return rc;
+}
+
+TROVE_API int trove_encrypt_fd(int in_fd, const char *out_path, const trove_secret *s,
+                               const trove_crypt_options *opts, trove_error *err)
+{
+    return encrypt_stream(in_fd, out_path, s, opts, NULL, err);
 }
 
 TROVE_API int trove_is_encrypted(const char *path)
@@ -763,5 +777,77 @@ TROVE_API int trove_encrypted_probe(const char *path, trove_encrypted_info *info
         info->file_bytes = env->file_bytes;
     }
     trove__free(NULL, env);
+    return rc;
+}
+
+/* ---- encrypted writes ------------------------------------------------------------------------- */
+typedef struct pipe_job {
+    int fd;
+    const char *path;
+    const trove_secret *s;
+    const trove_crypt_options *o;
+    atomic_int abort;
+    trove_error err;
+    int rc;
+} pipe_job;
+
+static void *encrypt_pipe(void *arg)
+{
+    pipe_job *j = arg;
+    j->rc = encrypt_stream(j->fd, j->path, j->s, j->o, &j->abort, &j->err);
+    /* Drain to EOF so that the writer never meets a closed pipe (SIGPIPE) after a failure. */
+    char buf[4096];
+    for (;;) {
+        ssize_t r = read(j->fd, buf, sizeof buf);
+        if (r > 0 || (r < 0 && errno == EINTR))
+            continue;
+        break;
+    }
+    return NULL;
+}
+
+TROVE_API int trove_write_encrypted(const char *path, const trove_write_options *wo,
+                                    trove_fill_fn fill, void *ctx, const trove_secret *s,
+                                    const trove_crypt_options *copts, trove_error *err)
+{
+    if (!path || !fill || !s)
+        return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET, "trove_write_encrypted: NULL");
+    trove_crypt_options o;
+    int rc = crypt_options(copts, &o, err);
+    if (rc)
+        return rc;
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return trove__fail_errno(err, TROVE_E_IO, errno, "cannot create a pipe");
+    pipe_job j;
+    memset(&j, 0, sizeof j);
+    j.fd = fds[0];
+    j.path = path;
+    j.s = s;
+    j.o = &o;
+    atomic_init(&j.abort, 0);
+    pthread_t th;
+    if (pthread_create(&th, NULL, encrypt_pipe, &j) != 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "cannot start a thread");
+    }
+    trove_writer *w = NULL;
+    rc = trove_writer_open_fd(&w, fds[1], wo, err);
+    if (rc == TROVE_OK)
+        rc = fill(w, ctx, err);
+    if (rc == TROVE_OK)
+        rc = trove_writer_commit(w, err);
+    trove_writer_free(w);
+    if (rc != TROVE_OK) /* an incomplete stream must not become a file: abort, then EOF */
+        atomic_store(&j.abort, 1);
+    close(fds[1]);
+    pthread_join(th, NULL);
+    close(fds[0]);
+    if (rc == TROVE_OK && j.rc != TROVE_OK) {
+        if (err)
+            *err = j.err;
+        rc = j.rc;
+    }
     return rc;
 }

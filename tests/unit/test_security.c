@@ -631,6 +631,50 @@ static void test_security__chunks(void)
     trove_secret_free(k);
 }
 
+static int fill_model(trove_writer *w, void *ctx, trove_error *err)
+{
+    int *fail = ctx;
+    trove_value *m = trove_value_map(NULL);
+    if (!m || trove_value_map_set(m, "kind", trove_value_cstring(NULL, "streamed")))
+        return TROVE_E_NOMEM;
+    int rc = trove_writer_set_metadata(w, m, err);
+    static float x[300000];
+    for (int i = 0; i < 300000; i++)
+        x[i] = (float)i;
+    uint64_t shape[1] = {300000};
+    trove_tensor_spec sp = {"w", TROVE_FLOAT32, 1, shape, 0, 0};
+    if (rc == 0)
+        rc = trove_writer_add(w, &sp, x, err);
+    if (rc == 0 && *fail)
+        rc = TROVE_E_MODEL; /* the producer gives up half-way */
+    return rc;
+}
+
+/* Writing straight into an encrypted file: plaintext never on disk; an abandoned write leaves
+ * nothing behind. */
+static void test_security__write_encrypted(void)
+{
+    trove_error err = {0};
+    PATH(path, "streamed.enc");
+    trove_secret *k = NULL;
+    CHECK_OK(trove_secret_generate(&k, &err));
+    trove_crypt_options co = small_chunks();
+    int fail = 0;
+    CHECK_OK(trove_write_encrypted(path, NULL, fill_model, &fail, k, &co, &err));
+    trove_file *f = NULL;
+    CHECK_OK(trove_open_encrypted(&f, path, k, NULL, NULL, &err));
+    CHECK_OK(trove_file_verify(f, &err));
+    const void *data;
+    CHECK_OK(trove_file_tensor_data(f, 0, &data, &err));
+    CHECK(((const float *)data)[299999] == 299999.0f);
+    trove_close(f);
+    fail = 1;
+    PATH(path2, "abandoned.enc");
+    CHECK_RC(trove_write_encrypted(path2, NULL, fill_model, &fail, k, &co, &err), TROVE_E_MODEL);
+    CHECK(access(path2, F_OK) != 0);
+    trove_secret_free(k);
+}
+
 /* ---- OOM torture ---------------------------------------------------------------------------- */
 static void test_security__oom(void)
 {
@@ -706,4 +750,4 @@ TEST_MAIN(T(test_security__keyfiles), T(test_security__secrets), T(test_security
           T(test_security__transplant), T(test_security__detached),
           T(test_security__signed_bitflips), T(test_security__encrypt_roundtrip),
           T(test_security__wrong_secrets), T(test_security__encrypted_bitflips),
-          T(test_security__chunks), T(test_security__oom))
+          T(test_security__chunks), T(test_security__write_encrypted), T(test_security__oom))
