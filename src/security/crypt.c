@@ -280,17 +280,19 @@ static int read_envelope(int fd, envelope *env, trove_error *err)
         return trove__fail(err, TROVE_E_IO, TROVE_NO_OFFSET, "not a regular file");
     env->file_bytes = (uint64_t)st.st_size;
     uint8_t *p = env->prefix;
-    if (env->file_bytes < ENV_FIXED) {
-        if (env->file_bytes >= 8 || env->file_bytes == 0)
-            goto short_file;
-        return trove__fail(err, TROVE_E_NOT_TROVE, 0, "not an encrypted trove file (too short)");
-    }
-    int rc = trove__pread_all(fd, p, ENV_FIXED, 0, err, "envelope preamble");
+    if (env->file_bytes < 8)
+        return trove__fail(err, TROVE_E_NOT_TROVE, 0, "not an encrypted trove file (%llu bytes)",
+                           (unsigned long long)env->file_bytes);
+    int rc = trove__pread_all(fd, p, 8, 0, err, "envelope magic");
     if (rc)
         return rc;
     if (memcmp(p, TROVE_ENCRYPTED_MAGIC, 8) != 0)
         return trove__fail(err, TROVE_E_NOT_TROVE, 0,
                            "not an encrypted trove file (bad magic number)");
+    if (env->file_bytes < ENV_FIXED)
+        goto short_file;
+    if ((rc = trove__pread_all(fd, p + 8, ENV_FIXED - 8, 8, err, "envelope preamble")))
+        return rc;
     uint32_t major = trove__load_le16(p + 8), hlen = trove__load_le32(p + 12);
     if (major != ENV_MAJOR)
         return trove__fail(err, TROVE_E_VERSION, 8,

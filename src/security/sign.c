@@ -62,7 +62,7 @@ static int parse_entry(const trove_value *v, size_t i, sig_entry *e, trove_error
     if (trove_value_get_string(trove_value_get(v, "alg"), &alg, NULL) != TROVE_OK)
         return BAD("signature %zu has no \"alg\" string", i);
     if (strcmp(alg, "ed25519") != 0)
-        return BAD("signature %zu uses algorithm '%.32s': only ed25519 is known", i, alg);
+        return TROVE_E_UNSUPPORTED; /* another algorithm: a signer this version cannot check */
     if (!(e->key_id = get_bytes(v, "key_id", TROVE_KEY_ID_BYTES)))
         return BAD("signature %zu: \"key_id\" is not %d bytes", i, TROVE_KEY_ID_BYTES);
     if (trove_value_get(v, "public_key") &&
@@ -345,6 +345,12 @@ static int check_list(vstate *st, const trove_value *arr, const char *where, tro
         sig_entry e;
         trove_error e2 = {0};
         int rc = parse_entry(trove_value_at(arr, i), i, &e, &e2);
+        if (rc == TROVE_E_UNSUPPORTED) { /* counts as a signature by an unknown signer */
+            st->res->signatures++;
+            if (!st->unknown++)
+                memset(st->unknown_id, 0, TROVE_KEY_ID_BYTES);
+            continue;
+        }
         if (rc) {
             st->res->status = TROVE_SIG_BAD;
             return trove__fail(err, rc, TROVE_NO_OFFSET, "%s: %s", where, e2.message);

@@ -229,6 +229,25 @@ static void test_security__sign_verify(void)
     /* a key that did not sign: unknown signer */
     CHECK_RC(trove_verify_signatures(f, &po, 1, NULL, 0, 0, &res, &err), TROVE_E_SIGNATURE);
     CHECK(res.status == TROVE_SIG_UNKNOWN_KEY && strstr(err.message, "unknown key"));
+    /* a signature by an algorithm this version does not know is an unknown signer, not an
+     * error: the trusted ed25519 signature still decides */
+    trove_value *sigs = trove_value_clone(trove_value_get(trove_file_header(f), "signatures"));
+    trove_value *future = trove_value_map(NULL);
+    CHECK(sigs && future);
+    CHECK(trove_value_map_set(future, "alg", trove_value_cstring(NULL, "ml-dsa-65")) == 0);
+    CHECK(trove_value_array_take(sigs, future) == 0);
+    trove_write_options wo = TROVE_WRITE_OPTIONS_INIT;
+    wo.flags = TROVE_WRITE_NO_SYNC;
+    PATH(fpath, "future.trove");
+    CHECK_OK(trove_file_rewrite(f, fpath, "signatures", sigs, &wo, &err));
+    trove_value_free(sigs);
+    trove_file *ff = NULL;
+    CHECK_OK(trove_open(&ff, fpath, NULL, &err));
+    CHECK_OK(trove_verify_signatures(ff, &pp, 1, NULL, 0, 0, &res, &err));
+    CHECK(res.signatures == 3 && res.valid == 1);
+    CHECK_RC(trove_verify_signatures(ff, &po, 1, NULL, 0, 0, &res, &err), TROVE_E_SIGNATURE);
+    CHECK(res.status == TROVE_SIG_UNKNOWN_KEY);
+    trove_close(ff);
     trove_close(f);
     f = NULL;
     CHECK_OK(trove_open_signed(&f, path, NULL, &pr, 1, &err));
