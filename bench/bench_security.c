@@ -15,7 +15,9 @@
 #include "trove.h"
 
 #define NT 16
+#ifndef TBYTES
 #define TBYTES (UINT64_C(64) << 20)
+#endif
 #define TOTAL (NT * TBYTES)
 #define MAXR 15
 
@@ -82,7 +84,7 @@ static void write_model(const char *path)
         }
         char name[32];
         snprintf(name, sizeof name, "layer%02d.weight", t);
-        uint64_t shape[2] = {4096, 4096};
+        uint64_t shape[2] = {TBYTES / 16384, 4096};
         trove_tensor_spec sp = {name, TROVE_FLOAT32, 2, shape, 0, 0};
         if (trove_writer_add(w, &sp, x, &err))
             die("add", &err);

@@ -477,7 +477,8 @@ static int encrypt_stream(int in_fd, const char *out_path, const trove_secret *s
         goto out;
     /* Plaintext: a batch plus one chunk of look-ahead (to know which chunk is the last). */
     pbuf = trove__malloc_aligned(a, plen_buf, 64);
-    cbuf = trove__malloc_aligned(a, (size_t)(batch * per), 64);
+    /* At the end of input the look-ahead chunk is encrypted too: batch + 1 chunks. */
+    cbuf = trove__malloc_aligned(a, (size_t)((batch + 1) * per), 64);
     if (!pbuf || !cbuf) {
         rc = trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
         goto out;

@@ -650,6 +650,49 @@ static void test_security__chunks(void)
     trove_secret_free(k);
 }
 
+/* Raw streams whose lengths straddle the encryptor's batches (8 MiB of plaintext plus one
+ * chunk of look-ahead) and chunk boundaries round-trip exactly. */
+static void test_security__stream_sizes(void)
+{
+    trove_error err = {0};
+    trove_secret *k = NULL;
+    CHECK_OK(trove_secret_generate(&k, &err));
+    trove_crypt_options co = small_chunks();
+    const size_t C = 4096, B = (size_t)8 << 20;
+    const size_t sizes[] = {0, 1, C - 1, C, C + 1, B - 1, B, B + 1, B + C - 1, B + C, B + C + 1,
+                            2 * B + C};
+    unsigned char *buf = malloc(2 * B + C);
+    CHECK(buf);
+    for (size_t i = 0; i < 2 * B + C; i++)
+        buf[i] = (unsigned char)(i * 2654435761u >> 13);
+    PATH(in, "raw.bin");
+    PATH(enc, "raw.enc");
+    PATH(dec, "raw.dec");
+    for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
+        unlink(in);
+        unlink(dec);
+        int ok = test_write_file(in, buf, sizes[t]) == 0;
+        FILE *fp = fopen(in, "rb");
+        ok = ok && fp && trove_encrypt_fd(fileno(fp), enc, k, &co, &err) == TROVE_OK;
+        if (fp)
+            fclose(fp);
+        ok = ok && trove_decrypt_file(enc, dec, k, &co, &err) == TROVE_OK;
+        size_t len = 0;
+        unsigned char *back = ok ? test_read_file(dec, &len) : NULL;
+        ok = ok && back && len == sizes[t] && memcmp(back, buf, len) == 0;
+        free(back);
+        trove_encrypted_info info;
+        ok = ok && trove_encrypted_probe(enc, &info, &err) == TROVE_OK &&
+             info.plaintext_bytes == sizes[t] &&
+             info.chunks == (sizes[t] ? (sizes[t] + C - 1) / C : 1);
+        if (!ok)
+            fprintf(stderr, "  size %zu: %s\n", sizes[t], err.message);
+        CHECK(ok);
+    }
+    free(buf);
+    trove_secret_free(k);
+}
+
 static int fill_model(trove_writer *w, void *ctx, trove_error *err)
 {
     int *fail = ctx;
@@ -769,4 +812,5 @@ TEST_MAIN(T(test_security__keyfiles), T(test_security__secrets), T(test_security
           T(test_security__transplant), T(test_security__detached),
           T(test_security__signed_bitflips), T(test_security__encrypt_roundtrip),
           T(test_security__wrong_secrets), T(test_security__encrypted_bitflips),
-          T(test_security__chunks), T(test_security__write_encrypted), T(test_security__oom))
+          T(test_security__chunks), T(test_security__stream_sizes),
+          T(test_security__write_encrypted), T(test_security__oom))
