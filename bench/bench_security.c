@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +27,18 @@ static double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* CPU seconds of this process (all threads) and of waited-for children (openssl). */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9 + (double)ru.ru_utime.tv_sec +
+           (double)ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+           (double)ru.ru_stime.tv_usec * 1e-6;
 }
 
 /* PERF-FACTS: memory freed goes back to the host and its next first touch is slow: touch some
@@ -275,8 +288,9 @@ int main(int argc, char **argv)
     snprintf(ossl_aes, sizeof ossl_aes,
              "openssl enc -aes-256-ctr -K %064d -iv %032d -in '%s' -out '%s'", 1, 2, p_model,
              p_ossl);
-    double t[B_N][MAXR];
+    double t[B_N][MAXR], c[B_N][MAXR];
     memset(t, 0, sizeof t);
+    memset(c, 0, sizeof c);
     printf("bench_security: 1 GiB model (16 x 64 MiB float32), %d rounds, load %s", rounds, "");
     fflush(stdout);
     if (system("cut -d' ' -f1-3 /proc/loadavg") != 0)
@@ -294,7 +308,7 @@ int main(int argc, char **argv)
                 warm(b == B_VERIFY ? p_signed : b == B_DEC || b == B_OPEN_ENC ? p_enc
                                                 : b == B_DEC_AES             ? p_aes
                                                                              : p_model);
-            double s;
+            double s, c0 = cpu_now();
             switch (b) {
             case B_HASH: s = raw_blake2b(); break;
             case B_HASH2: s = raw_blake2b_2t(); break;
@@ -311,23 +325,35 @@ int main(int argc, char **argv)
             default: s = run_cmd(ossl_aes); break;
             }
             t[b][r] = s;
+            c[b][r] = cpu_now() - c0;
         }
     }
-    double med[B_N];
-    printf("\n%-44s %10s %10s %8s\n", "operation (1 GiB = 1.074 GB)", "median s", "GB/s",
-           "min s");
+    double med[B_N], cmed[B_N];
+    printf("\n%-44s %9s %7s %8s %9s %9s\n", "operation on 1 GiB (1.074 GB)", "median s", "GB/s",
+           "min s", "CPU s", "GB/CPU-s");
     for (int b = 0; b < B_N; b++) {
-        double v[MAXR];
+        double v[MAXR], w[MAXR];
         memcpy(v, t[b], sizeof v);
+        memcpy(w, c[b], sizeof w);
         qsort(v, (size_t)rounds, sizeof v[0], cmpd);
+        qsort(w, (size_t)rounds, sizeof w[0], cmpd);
         med[b] = v[rounds / 2];
+        cmed[b] = w[rounds / 2];
         if (med[b] <= 0) {
-            printf("%-44s %10s\n", names[b], "n/a");
+            printf("%-44s %9s\n", names[b], "n/a");
             continue;
         }
-        printf("%-44s %10.3f %10.2f %8.3f\n", names[b], med[b], (double)TOTAL / med[b] / 1e9,
-               v[0]);
+        printf("%-44s %9.3f %7.2f %8.3f %9.3f %9.2f\n", names[b], med[b],
+               (double)TOTAL / med[b] / 1e9, v[0], cmed[b], (double)TOTAL / cmed[b] / 1e9);
     }
+    printf("(CPU s: all threads of the process, and openssl's; the wall clock suffers when the\n"
+           " machine is shared, CPU time much less)\n");
+    printf("\nCPU cost ratios, raw / trove (1.00 = trove costs no more CPU than the bare "
+           "primitive):\n");
+    printf("  verify  vs BLAKE2b %.2f, sign vs BLAKE2b %.2f, encrypt vs XChaCha20-Poly1305 %.2f, "
+           "decrypt %.2f, open encrypted %.2f\n", cmed[B_HASH] / cmed[B_VERIFY],
+           cmed[B_HASH] / cmed[B_SIGN], cmed[B_XCHACHA] / cmed[B_ENC],
+           cmed[B_XCHACHA] / cmed[B_DEC], cmed[B_XCHACHA] / cmed[B_OPEN_ENC]);
     printf("\nratios of throughput (target >= 0.80):\n");
     printf("  verify  / raw BLAKE2b 1 thread       %.2f   (2 threads: %.2f)\n",
            med[B_HASH] / med[B_VERIFY], med[B_HASH2] / med[B_VERIFY]);
