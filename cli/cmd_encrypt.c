@@ -23,14 +23,17 @@ static void crypt_usage(FILE *out, int enc)
                 "atomically)\nin authenticated chunks (default XChaCha20-Poly1305, 1 MiB). A "
                 "passphrase is stretched with\nArgon2id (default cost: libsodium MODERATE, "
                 "256 MiB); keys come from 'trove keygen --symmetric'\nor a variable holding "
-                "64 hex digits. Passphrases are never taken from the command line.\n");
+                "64 hex digits. Passphrases are never taken from the command line.\n\n"
+                "exit codes: 0 ok, 1 not a trove file or already encrypted, 2 usage, 3 i/o, "
+                "6 bad key.\n");
     else
         fprintf(out,
                 "usage: trove decrypt FILE -o OUT (--key NAME.key | --key-env VAR | --passphrase |\n"
                 "                     --passphrase-fd N | --passphrase-env VAR) [--no-sync]\n\n"
                 "Decrypt FILE into OUT (mode 0600, atomically). Every chunk is authenticated; on "
-                "any failure\nnothing is left at OUT. Exit 6 for a wrong key or passphrase, 4 for "
-                "altered, reordered or\ntruncated content.\n");
+                "any failure\nnothing is left at OUT.\n\nexit codes: 0 ok, 1 not an encrypted "
+                "file, 2 usage, 3 i/o, 4 altered, reordered or\ntruncated content, 6 wrong key "
+                "or passphrase.\n");
 }
 
 static int run(int argc, char **argv, int enc)

@@ -217,7 +217,8 @@ int cli_cmd_keygen(int argc, char **argv)
                    "passphrase,\nArgon2id + XChaCha20-Poly1305, when one is given) and NAME.pub "
                    "(public, to give to verifiers).\nWith --symmetric, write a 256-bit "
                    "encryption key NAME.key for trove encrypt/decrypt --key.\nExisting files are "
-                   "never overwritten.\n");
+                   "never overwritten.\n\nexit codes: 0 ok, 1 a key file exists or cannot be "
+                   "made, 2 usage, 3 i/o.\n");
             return CLI_OK;
         } else if (!strcmp(argv[i], "-o") && i + 1 < argc) {
             name = argv[++i];

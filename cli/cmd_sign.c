@@ -100,7 +100,9 @@ int cli_cmd_sign(int argc, char **argv)
                    "every tensor's\nBLAKE2b digest) with the Ed25519 key. The signature is "
                    "embedded in FILE (or OUT),\nrewritten atomically; other signers' signatures "
                    "are kept. --detached writes FILE.sig\n(or OUT) instead and leaves FILE "
-                   "byte-identical. A sealed key asks for its passphrase.\n");
+                   "byte-identical. A sealed key asks for its passphrase.\n\nexit codes: 0 "
+                   "signed, 1 malformed file, 2 usage, 3 i/o, 4 a checksum fails (nothing is\n"
+                   "signed), 6 wrong passphrase or not a secret key.\n");
             return CLI_OK;
         } else if (!strcmp(argv[i], "--key") && i + 1 < argc) {
             key = argv[++i];

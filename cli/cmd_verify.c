@@ -15,7 +15,10 @@ static const char *usage_text =
     "  -q, --quiet   print nothing on success (errors are still reported)\n"
     "\n"
     "exit codes: 0 every file verified, 4 a checksum does not match, 1 a file is malformed\n"
-    "(the code of the first failing file is returned), 2 usage, 3 cannot read a file.\n";
+    "(the code of the first failing file is returned), 2 usage, 3 cannot read a file.\n"
+    "\n"
+    "With --pubkey NAME.pub (repeatable) the signature is checked too: see 'trove sign --help'\n"
+    "and docs/SECURITY.md (exit 5 bad signature, 8 unsigned, 9 unknown signer).\n";
 
 int cli_cmd_verify(int argc, char **argv)
 {

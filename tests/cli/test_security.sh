@@ -58,6 +58,12 @@ cd "$tmp" || exit 1
 ./mk a.trove 1 && ./mk b.trove 2 || { echo "fixture failed"; exit 1; }
 cp a.trove a.orig
 
+for cmd in keygen sign encrypt decrypt; do
+    expect 0 "$cmd --help" -- "$TROVE" $cmd --help
+    out_has "usage: trove $cmd"
+    out_has "exit codes"
+done
+
 # ---- keys ----------------------------------------------------------------------------------
 expect 0 "keygen" -- "$TROVE" keygen -o prod
 out_has "key id"
