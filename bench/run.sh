@@ -33,3 +33,7 @@ done
 echo "bench: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 /usr/bin/python3 bench/peers.py report "$out"
+
+# trust: sign, verify, encrypt, decrypt beside raw BLAKE2b/AEAD and openssl (bench_security.c)
+echo
+sh bench/bench_security.sh
