@@ -373,35 +373,33 @@ TROVE_API int trove_signer_load(trove_signer **out, const char *path, const char
         goto out;
     }
     size_t pl = sizeof SEC_PREFIX - 1;
-    rc = trove__fail(err, TROVE_E_KEY, TROVE_NO_OFFSET,
-                     "'%s' is not a trove secret key file (see docs/SECURITY.md)", path);
     if (len < pl || memcmp(buf, SEC_PREFIX, pl) != 0) {
-        if (!strncmp(buf, PUB_PREFIX, sizeof PUB_PREFIX - 1))
+        if (!strncmp(buf, PUB_PREFIX, sizeof PUB_PREFIX - 1)) {
             rc = trove__fail(err, TROVE_E_KEY, TROVE_NO_OFFSET,
                              "'%s' is a public key: signing needs the secret key NAME.key", path);
-        goto out;
+            goto out;
+        }
+        goto malformed;
     }
     if ((rc = trove__check_private(path, mode, err)) != TROVE_OK)
         goto out;
-    rc = trove__fail(err, TROVE_E_KEY, TROVE_NO_OFFSET,
-                     "'%s' is not a trove secret key file (see docs/SECURITY.md)", path);
     const char *p = buf + pl;
     if (!strncmp(p, "plain ", 6)) {
         if (!unhex(p + 6, 32, seed) || !rest_ok(p + 6 + 64, false))
-            goto out;
+            goto malformed;
     } else if (!strncmp(p, "argon2id ", 9)) {
         unsigned long long ops, mem;
         int used = 0;
         char sh[33], nh[49];
         if (sscanf(p + 9, "%20llu %20llu %32[0-9a-f] %48[0-9a-f] %n", &ops, &mem, sh, nh,
                    &used) != 4 || used == 0)
-            goto out;
+            goto malformed;
         const char *ct_hex = p + 9 + used;
         size_t adlen = (size_t)(ct_hex - buf);
         uint8_t salt[16], nonce[24], ct[48];
         if (strlen(sh) != 32 || strlen(nh) != 48 || !unhex(sh, 16, salt) ||
             !unhex(nh, 24, nonce) || !unhex(ct_hex, 48, ct) || !rest_ok(ct_hex + 96, false))
-            goto out;
+            goto malformed;
         if (!kdf_params_ok(ops, mem)) {
             rc = trove__fail(err, TROVE_E_KEY, TROVE_NO_OFFSET,
                              "'%s': Argon2id cost out of the accepted range", path);
@@ -423,12 +421,16 @@ TROVE_API int trove_signer_load(trove_signer **out, const char *path, const char
             goto out;
         }
     } else {
-        goto out;
+        goto malformed;
     }
     crypto_sign_seed_keypair(s->pk, s->sk, seed);
     *out = s;
     s = NULL;
     rc = TROVE_OK;
+    goto out;
+malformed:
+    rc = trove__fail(err, TROVE_E_KEY, TROVE_NO_OFFSET,
+                     "'%s' is not a trove secret key file (see docs/SECURITY.md)", path);
 out:
     sodium_free(buf);
     sodium_free(seed);

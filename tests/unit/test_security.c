@@ -114,7 +114,9 @@ static void test_security__keyfiles(void)
     CHECK_OK(trove_signer_load(&s2, test_path("kf.key"), NULL, 0, &err));
     trove_signer_public(s2, &pk3);
     CHECK(memcmp(&pk, &pk3, sizeof pk) == 0);
+    err.code = 12345; /* success leaves err untouched */
     CHECK_OK(trove_signer_load(&s3, test_path("kfs.key"), "correct horse", 13, &err));
+    CHECK(err.code == 12345);
     trove_signer_public(s3, &pk3);
     CHECK(memcmp(&pk, &pk3, sizeof pk) == 0);
     trove_signer_free(s3);
