@@ -90,4 +90,6 @@ CLI_COMMAND(cli_cmd_fit);
 CLI_COMMAND(cli_cmd_convert);
 #include "cli_registry.h" /* registry commands (cmd_registry.c) */
 
+#include "cli_trust.h" /* keygen, sign, verify --pubkey, encrypt, decrypt */
+
 #endif

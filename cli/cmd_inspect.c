@@ -450,6 +450,8 @@ int cli_cmd_inspect(int argc, char **argv)
     }
     if (!path)
         return cli_usage_error("inspect", "missing FILE");
+    if (trove_is_encrypted(path)) /* public facts only: cmd_encrypt.c */
+        return cli_inspect_encrypted(path, json);
     trove_file *f;
     int code = cli_open("inspect", path, 0, &f);
     if (code != CLI_OK)

@@ -15,11 +15,17 @@ static const char *usage_text =
     "  -q, --quiet   print nothing on success (errors are still reported)\n"
     "\n"
     "exit codes: 0 every file verified, 4 a checksum does not match, 1 a file is malformed\n"
-    "(the code of the first failing file is returned), 2 usage, 3 cannot read a file.\n";
+    "(the code of the first failing file is returned), 2 usage, 3 cannot read a file.\n"
+    "\n"
+    "With --pubkey NAME.pub (repeatable) the signature is checked too: see 'trove sign --help'\n"
+    "and docs/SECURITY.md (exit 5 bad signature, 8 unsigned, 9 unknown signer).\n";
 
 int cli_cmd_verify(int argc, char **argv)
 {
     int quiet = 0, nfiles = 0, opts_done = 0;
+    for (int i = 1; i < argc; i++) /* signatures: cmd_sign.c */
+        if (!strcmp(argv[i], "--pubkey"))
+            return cli_verify_signed(argc, argv);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (opts_done || a[0] != '-' || !a[1]) {

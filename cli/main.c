@@ -14,6 +14,11 @@ static const cli_command commands[] = {
     {"fit", "fit linear, ridge or logistic regression on a CSV file, in C", cli_cmd_fit},
     {"convert", "import a scikit-learn pickle/joblib model (nothing is executed)", cli_cmd_convert},
     REGISTRY_COMMANDS
+    {"keygen", "make a signing key pair (NAME.key, NAME.pub) or an encryption key",
+     cli_cmd_keygen},
+    {"sign", "sign a file's model digest (embedded, or --detached FILE.sig)", cli_cmd_sign},
+    {"encrypt", "encrypt a file (key file, variable or passphrase)", cli_cmd_encrypt},
+    {"decrypt", "decrypt an encrypted file", cli_cmd_decrypt},
 };
 
 static void usage(FILE *out)
@@ -25,7 +30,7 @@ static void usage(FILE *out)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n'trove COMMAND --help' describes one command. 'trove --version' prints the "
                  "version.\nExit codes: 0 ok, 1 failed, 2 usage, 3 i/o, 4 checksum, 5 signature, "
-                 "6 key, 7 diff: malformed file.\n");
+                 "6 key, 7 diff: malformed file, 8 unsigned, 9 unknown signer.\n");
 }
 
 int main(int argc, char **argv)

@@ -15,5 +15,6 @@
 #include "trove/model.h"
 #include "trove/codecs.h"
 #include "trove/registry.h"
+#include "trove/security.h"
 
 #endif /* TROVE_H */

@@ -20,6 +20,10 @@ extern "C" {
 #define TROVE_INCOMPAT_ZSTD      (UINT64_C(1) << 0) /* some tensor is zstd-compressed */
 #define TROVE_INCOMPAT_ENCRYPTED (UINT64_C(1) << 1) /* body is an encrypted envelope */
 
+/* First 8 bytes of an encrypted trove file (docs/SECURITY.md): the container reader recognises
+ * it to refuse such a file with a precise message; src/security reads it. */
+#define TROVE_ENCRYPTED_MAGIC "\xffTRVENC\n"
+
 /* ---- Limits (docs/FORMAT.md section 8). Options may lower them, never raise them. ------- */
 #define TROVE_LIMIT_HEADER_BYTES  (UINT64_C(256) << 20) /* 256 MiB of encoded header */
 #define TROVE_LIMIT_TENSORS       (1u << 20)            /* 1,048,576 tensors */

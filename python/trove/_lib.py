@@ -45,6 +45,14 @@ class TensorSpec(ctypes.Structure):
                 ("shape", c_u64p), ("flags", ctypes.c_uint32), ("alignment", ctypes.c_uint32)]
 
 
+class CryptOptions(ctypes.Structure):  # include/trove/security.h
+    _fields_ = [("size", ctypes.c_uint32), ("write_flags", ctypes.c_uint32),
+                ("alloc", ctypes.c_void_p), ("cipher", ctypes.c_uint32),
+                ("chunk_bytes", ctypes.c_uint32), ("kdf_ops", ctypes.c_uint64),
+                ("kdf_mem", ctypes.c_uint64), ("threads", ctypes.c_uint),
+                ("mode", ctypes.c_uint32)]
+
+
 # include/trove/core.h and format.h
 OPEN_VERIFY, OPEN_NO_MMAP, OPEN_DIRECT, OPEN_POPULATE = 1, 2, 4, 8
 WRITE_DIGESTS, WRITE_NO_SYNC = 1, 2
@@ -117,7 +125,21 @@ _SIGS = {
     "trove_value_free": (None, [_P]),
     "trove_file_metadata": (_P, [_P]),
     "trove_value_get": (_P, [_P, ctypes.c_char_p]),
+    # include/trove/security.h
+    "trove_secret_from_key": (ctypes.c_int, [ctypes.POINTER(_P), ctypes.c_char_p,
+                                             ctypes.c_size_t, _E]),
+    "trove_secret_from_passphrase": (ctypes.c_int, [ctypes.POINTER(_P), ctypes.c_char_p,
+                                                    ctypes.c_size_t, _E]),
+    "trove_secret_load": (ctypes.c_int, [ctypes.POINTER(_P), ctypes.c_char_p, _E]),
+    "trove_secret_free": (None, [_P]),
+    "trove_open_encrypted": (ctypes.c_int, [ctypes.POINTER(_P), ctypes.c_char_p, _P,
+                                            ctypes.POINTER(OpenOptions),
+                                            ctypes.POINTER(CryptOptions), _E]),
 }
+FILL_FN = ctypes.CFUNCTYPE(ctypes.c_int, _P, _P, _E)  # trove_fill_fn
+lib.trove_write_encrypted.restype = ctypes.c_int
+lib.trove_write_encrypted.argtypes = [ctypes.c_char_p, ctypes.POINTER(WriteOptions), FILL_FN, _P,
+                                      _P, ctypes.POINTER(CryptOptions), _E]
 for _name, (_res, _args) in _SIGS.items():
     _fn = getattr(lib, _name)
     _fn.restype = _res

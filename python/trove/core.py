@@ -11,9 +11,9 @@ import warnings
 import numpy as np
 
 from . import _cbor
-from ._lib import (DIGEST_TRUST_STORED, DTYPE_CODES, DTYPE_NAMES, OPEN_VERIFY, TENSOR_ZSTD,
-                   WRITE_DIGESTS, WRITE_NO_SYNC, Error, OpenOptions, TensorInfo, TensorSpec,
-                   WriteOptions, lib)
+from ._lib import (DIGEST_TRUST_STORED, DTYPE_CODES, DTYPE_NAMES, FILL_FN, OPEN_VERIFY,
+                   TENSOR_ZSTD, WRITE_DIGESTS, WRITE_NO_SYNC, CryptOptions, Error, OpenOptions,
+                   TensorInfo, TensorSpec, WriteOptions, lib)
 
 __all__ = ["TroveError", "File", "Tensor", "open", "load", "dump", "version"]
 
@@ -102,12 +102,17 @@ class File:
     keep the mapping alive until they are garbage.
     """
 
-    def __init__(self, path, verify=False):
+    def __init__(self, path, verify=False, key=None, passphrase=None):
         err = Error()
         opts = OpenOptions(size=ctypes.sizeof(OpenOptions), flags=OPEN_VERIFY if verify else 0)
         ptr = ctypes.c_void_p()
-        rc = lib.trove_open(ctypes.byref(ptr), _fspath(path), ctypes.byref(opts),
-                            ctypes.byref(err))
+        if key is None and passphrase is None:
+            rc = lib.trove_open(ctypes.byref(ptr), _fspath(path), ctypes.byref(opts),
+                                ctypes.byref(err))
+        else:  # encrypted: decrypted into memory that trove wipes when the file is closed
+            with _Secret(key, passphrase) as s:
+                rc = lib.trove_open_encrypted(ctypes.byref(ptr), _fspath(path), s.h,
+                                              ctypes.byref(opts), None, ctypes.byref(err))
         _check(rc, err)
         self._h = _Handle(ptr)
         self.path = path
@@ -254,9 +259,40 @@ def _fspath(path):
     return p
 
 
-def open(path, verify=False):  # noqa: A001 - trove.open mirrors the builtin on purpose
-    """Open a trove file lazily: validates the header, reads no tensor bytes (unless verify)."""
-    return File(path, verify=verify)
+class _Secret:
+    """An encryption secret (trove_secret) for the duration of a with-block.
+
+    key: 32 raw bytes, or the path of a key file ('trove keygen --symmetric');
+    passphrase: str or bytes (stretched with Argon2id by the library)."""
+
+    def __init__(self, key=None, passphrase=None):
+        if (key is None) == (passphrase is None):
+            raise ValueError("give exactly one of key= or passphrase=")
+        err = Error()
+        h = ctypes.c_void_p()
+        if passphrase is not None:
+            pw = passphrase.encode("utf-8") if isinstance(passphrase, str) else bytes(passphrase)
+            rc = lib.trove_secret_from_passphrase(ctypes.byref(h), pw, len(pw), ctypes.byref(err))
+        elif isinstance(key, (bytes, bytearray, memoryview)):
+            k = bytes(key)
+            rc = lib.trove_secret_from_key(ctypes.byref(h), k, len(k), ctypes.byref(err))
+        else:
+            rc = lib.trove_secret_load(ctypes.byref(h), _fspath(key), ctypes.byref(err))
+        _check(rc, err)
+        self.h = h
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        lib.trove_secret_free(self.h)
+        self.h = None
+
+
+def open(path, verify=False, key=None, passphrase=None):  # noqa: A001 - mirrors the builtin
+    """Open a trove file lazily: validates the header, reads no tensor bytes (unless verify).
+    An encrypted file needs key= (32 bytes or a key file path) or passphrase=."""
+    return File(path, verify=verify, key=key, passphrase=passphrase)
 
 
 def _sklearn_module():
@@ -273,7 +309,8 @@ def _is_sklearn_estimator(obj):
     return base is not None and isinstance(obj, base.BaseEstimator)
 
 
-def load(path, framework=None, verify=False, copy=None, bfloat16="float32", **kwargs):
+def load(path, framework=None, verify=False, copy=None, bfloat16="float32", key=None,
+         passphrase=None, **kwargs):
     """Load every tensor of a trove file.
 
     framework=None (numpy): {name: read-only numpy array}, zero-copy views of the mapping
@@ -284,9 +321,13 @@ def load(path, framework=None, verify=False, copy=None, bfloat16="float32", **kw
     Files whose metadata has a "kind" (a model, e.g. from scikit-learn) are loaded by
     trove.sklearn.load(path, **kwargs).
     verify=True checks every checksum first (TroveError on mismatch).
+    key= / passphrase= open an encrypted file (trove.dump(..., key=...)).
     """
-    with File(path, verify=verify) as f:
+    with File(path, verify=verify, key=key, passphrase=passphrase) as f:
         if framework is None and f.has_meta_key("kind"):
+            if key is not None or passphrase is not None:
+                raise NotImplementedError("encrypted scikit-learn models: open them with "
+                                          "trove.open(path, key=...)")
             return _sklearn_module().load(path, **kwargs)
         if kwargs:
             raise TypeError("unexpected arguments: %s" % ", ".join(sorted(kwargs)))
@@ -370,7 +411,8 @@ def _metadata(obj, meta, user_kwargs, created):
 
 
 def dump(obj, path, /, *, compress=False, digests=False, alignment=0, chunk_bytes=0,
-         zstd_level=0, sync=True, created=True, meta=None, **metadata):
+         zstd_level=0, sync=True, created=True, meta=None, key=None, passphrase=None,
+         **metadata):
     """Save a dict of numpy arrays / torch tensors (e.g. a state_dict) to path, atomically.
 
     Metadata: producer (numpy or torch, with version) and created (RFC 3339 UTC) are recorded;
@@ -379,7 +421,11 @@ def dump(obj, path, /, *, compress=False, digests=False, alignment=0, chunk_byte
     meta={...} sets top-level keys verbatim. compress: True (every tensor), or a collection of
     names, stores tensors as zstd frames. digests=True stores each tensor's BLAKE2b digest.
     A scikit-learn estimator is handed to trove.sklearn.dump(obj, path, **metadata).
+    key= (32 bytes, or a key file path) or passphrase= write an encrypted file instead: the
+    bytes stream through the encryption (XChaCha20-Poly1305), the plaintext never on disk.
     """
+    if (key is not None or passphrase is not None) and _is_sklearn_estimator(obj):
+        raise NotImplementedError("encrypted scikit-learn models are not supported yet")
     if _is_sklearn_estimator(obj):
         return _sklearn_module().dump(obj, path, **metadata)
     if hasattr(obj, "state_dict") and callable(obj.state_dict) and not isinstance(obj, dict):
@@ -398,22 +444,48 @@ def dump(obj, path, /, *, compress=False, digests=False, alignment=0, chunk_byte
     opts = WriteOptions(size=ctypes.sizeof(WriteOptions),
                         flags=(WRITE_DIGESTS if digests else 0) | (0 if sync else WRITE_NO_SYNC),
                         alignment=alignment, chunk_bytes=chunk_bytes, zstd_level=zstd_level)
-    w = ctypes.c_void_p()
-    _check(lib.trove_writer_open(ctypes.byref(w), _fspath(path), ctypes.byref(opts),
-                                 ctypes.byref(err)), err)
-    try:
+    def fill(w, errp):
         value = ctypes.c_void_p()
-        _check(lib.trove_value_decode(meta_cbor, len(meta_cbor), None, 0, ctypes.byref(value),
-                                      ctypes.byref(err)), err)
-        _check(lib.trove_writer_set_metadata(w, value, ctypes.byref(err)), err)  # takes value
+        rc = lib.trove_value_decode(meta_cbor, len(meta_cbor), None, 0, ctypes.byref(value),
+                                    errp)
+        if rc:
+            return rc
+        rc = lib.trove_writer_set_metadata(w, value, errp)  # takes value
         for name, dt, a in tensors:
+            if rc:
+                return rc
             shape = (ctypes.c_uint64 * max(a.ndim, 1))(*a.shape)
             z = compress is True or (compress and not isinstance(compress, bool)
                                      and name in compress)
             spec = TensorSpec(name=name.encode("utf-8"), dtype=DTYPE_CODES[dt], rank=a.ndim,
                               shape=shape, flags=TENSOR_ZSTD if z else 0, alignment=0)
             data = a.ctypes.data if a.size else None
-            _check(lib.trove_writer_add(w, ctypes.byref(spec), data, ctypes.byref(err)), err)
+            rc = lib.trove_writer_add(w, ctypes.byref(spec), data, errp)
+        return rc
+
+    if key is not None or passphrase is not None:
+        copts = CryptOptions(size=ctypes.sizeof(CryptOptions),
+                             write_flags=opts.flags & WRITE_NO_SYNC)
+        raised = []
+
+        def cb(w, ctx, errp):
+            try:
+                return fill(w, errp)
+            except BaseException as e:  # never let an exception cross the C frames
+                raised.append(e)
+                return -1
+        with _Secret(key, passphrase) as s:
+            rc = lib.trove_write_encrypted(_fspath(path), ctypes.byref(opts), FILL_FN(cb), None,
+                                           s.h, ctypes.byref(copts), ctypes.byref(err))
+        if raised:
+            raise raised[0]
+        _check(rc, err)
+        return
+    w = ctypes.c_void_p()
+    _check(lib.trove_writer_open(ctypes.byref(w), _fspath(path), ctypes.byref(opts),
+                                 ctypes.byref(err)), err)
+    try:
+        _check(fill(w, ctypes.byref(err)), err)
         _check(lib.trove_writer_commit(w, ctypes.byref(err)), err)
     finally:
         lib.trove_writer_free(w)

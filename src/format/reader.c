@@ -277,8 +277,11 @@ TROVE_API int trove_open_memory(trove_file **out, const void *buf, size_t len,
     if (rc)
         return rc;
     trove_file *f = file_new(&o);
-    if (!f)
+    if (!f) {
+        if (o.release) /* trove owns buf from the call on, on every path */
+            o.release(o.release_ctx, (void *)buf, len);
         return trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+    }
     f->base = buf;
     f->size = len;
     f->kind = o.release ? SRC_RELEASE : SRC_BORROWED;
@@ -477,6 +480,10 @@ static int parse(trove_file *f, trove_error *err)
             return rc;
         b = f->pre;
     }
+    if (size >= 8 && memcmp(b, TROVE_ENCRYPTED_MAGIC, 8) == 0)
+        return trove__fail(err, TROVE_E_UNSUPPORTED, 0, "the file is an encrypted trove file: "
+                           "decrypt it first (trove decrypt) or open it with a key "
+                           "(trove_open_encrypted)");
     if (size >= 8 && memcmp(b, TROVE__MAGIC, 8) != 0)
         return trove__fail(err, TROVE_E_NOT_TROVE, 0, "not a trove file (bad magic number)");
     if (size < TROVE__PREAMBLE_BYTES + TROVE__TRAILER_BYTES)

@@ -1,0 +1,426 @@
+/* bench_security.c: the cost of trust on a 1 GiB model (16 x 64 MiB float32): sign, verify,
+ * encrypt, decrypt (to a file and into memory), beside the limits measured in the same run:
+ * libsodium's raw BLAKE2b and raw AEAD (XChaCha20-Poly1305, AES-256-GCM) over the same bytes in
+ * memory, and `openssl enc` (unauthenticated stream ciphers) where installed. Alternating
+ * rounds, medians, ratios. Usage: bench_security DIR [ROUNDS] */
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "trove.h"
+
+#define NT 16
+#ifndef TBYTES
+#define TBYTES (UINT64_C(64) << 20)
+#endif
+#define TOTAL (NT * TBYTES)
+#define MAXR 15
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* CPU seconds of this process (all threads) and of waited-for children (openssl). */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9 + (double)ru.ru_utime.tv_sec +
+           (double)ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+           (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
+/* PERF-FACTS: memory freed goes back to the host and its next first touch is slow: touch some
+ * before each timed run that allocates or writes 1 GiB (page cache included). The raw
+ * references work in buffers allocated and touched once. */
+static void prefault(void)
+{
+    size_t n = (size_t)5 << 28; /* 1.25 GiB: enough for the 1 GiB the next run allocates */
+    char *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return;
+    for (size_t i = 0; i < n; i += 4096)
+        p[i] = 1;
+    munmap(p, n);
+}
+
+static void die(const char *what, const trove_error *err)
+{
+    fprintf(stderr, "bench_security: %s: %s\n", what, err ? err->message : "failed");
+    exit(1);
+}
+
+static void warm(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    static char buf[1 << 20];
+    if (!fp)
+        return;
+    while (fread(buf, 1, sizeof buf, fp) == sizeof buf)
+        ;
+    fclose(fp);
+}
+
+static uint8_t *model_bytes;
+static const char *p_model_ref;
+
+static void write_model(const char *path)
+{
+    trove_error err = {0};
+    trove_write_options wo = TROVE_WRITE_OPTIONS_INIT;
+    wo.flags = TROVE_WRITE_NO_SYNC;
+    trove_writer *w = NULL;
+    if (trove_writer_open(&w, path, &wo, &err))
+        die("writer", &err);
+    trove_value *m = trove_value_map(NULL);
+    if (trove_value_map_set(m, "kind", trove_value_cstring(NULL, "tensors")) ||
+        trove_writer_set_metadata(w, m, &err))
+        die("metadata", &err);
+    float *x = malloc(TBYTES);
+    uint32_t s = 12345;
+    for (int t = 0; t < NT; t++) {
+        for (size_t i = 0; i < TBYTES / 4; i++) {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            x[i] = (float)(s >> 8) * (1.0f / 16777216.0f) - 0.5f;
+        }
+        char name[32];
+        snprintf(name, sizeof name, "layer%02d.weight", t);
+        uint64_t shape[2] = {TBYTES / 16384, 4096};
+        trove_tensor_spec sp = {name, TROVE_FLOAT32, 2, shape, 0, 0};
+        if (trove_writer_add(w, &sp, x, &err))
+            die("add", &err);
+    }
+    free(x);
+    if (trove_writer_commit(w, &err))
+        die("commit", &err);
+    trove_writer_free(w);
+}
+
+/* ---- references ------------------------------------------------------------------------------ */
+static double raw_blake2b(void)
+{
+    uint8_t out[32];
+    double t = now();
+    crypto_generichash(out, 32, model_bytes, TOTAL, NULL, 0);
+    return now() - t;
+}
+
+typedef struct half { const uint8_t *p; uint64_t n; } half;
+static void *hash_half(void *arg)
+{
+    half *h = arg;
+    uint8_t out[32];
+    for (uint64_t off = 0; off < h->n; off += UINT64_C(4) << 20)
+        crypto_generichash(out, 32, h->p + off, UINT64_C(4) << 20, NULL, 0);
+    return NULL;
+}
+static double raw_blake2b_2t(void)
+{
+    half a = {model_bytes, TOTAL / 2}, b = {model_bytes + TOTAL / 2, TOTAL / 2};
+    pthread_t th;
+    double t = now();
+    pthread_create(&th, NULL, hash_half, &b);
+    hash_half(&a);
+    pthread_join(th, NULL);
+    return now() - t;
+}
+
+static uint8_t *ct;
+static double raw_aead(int aes)
+{
+    uint8_t key[32] = {1}, nonce[24] = {0};
+    crypto_aead_aes256gcm_state st;
+    if (aes)
+        crypto_aead_aes256gcm_beforenm(&st, key);
+    const uint64_t C = 1 << 20;
+    double t = now();
+    for (uint64_t i = 0; i < TOTAL / C; i++) {
+        memcpy(nonce, &i, 8);
+        if (aes)
+            crypto_aead_aes256gcm_encrypt_afternm(ct + i * (C + 16), NULL, model_bytes + i * C, C,
+                                                  NULL, 0, NULL, nonce, &st);
+        else
+            crypto_aead_xchacha20poly1305_ietf_encrypt(ct + i * (C + 16), NULL,
+                                                       model_bytes + i * C, C, NULL, 0, NULL,
+                                                       nonce, key);
+    }
+    return now() - t;
+}
+
+/* The floors of the file and memory work around the crypto, on this machine, same run. */
+static char p_copy[512];
+static double raw_copy(void) /* read + write 1 GiB through the page cache, no fsync */
+{
+    static char buf[8 << 20];
+    double t = now();
+    FILE *in = fopen(p_model_ref, "rb"), *out = fopen(p_copy, "wb");
+    if (!in || !out)
+        die("copy", NULL);
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n)
+            die("copy write", NULL);
+    fclose(in);
+    fclose(out);
+    return now() - t;
+}
+
+static double raw_fresh(void) /* first touch of 1 GiB of fresh memory, then free */
+{
+    double t = now();
+    char *p = malloc(TOTAL);
+    if (!p)
+        die("malloc", NULL);
+    memset(p, 1, TOTAL);
+    __asm__ volatile("" ::"r"(p) : "memory");
+    free(p);
+    return now() - t;
+}
+
+static double run_cmd(const char *cmd)
+{
+    double t = now();
+    if (system(cmd) != 0)
+        return -1;
+    return now() - t;
+}
+
+/* ---- ours -------------------------------------------------------------------------------------- */
+static char p_model[512], p_signed[512], p_enc[512], p_dec[512], p_aes[512], p_ossl[512];
+static trove_signer *signer;
+static trove_pubkey pub;
+static trove_secret *secret;
+
+static double t_sign(void)
+{
+    trove_error err = {0};
+    trove_file *f = NULL;
+    double t = now();
+    if (trove_open(&f, p_model, NULL, &err))
+        die("open", &err);
+    trove_sign_options so = TROVE_SIGN_OPTIONS_INIT;
+    so.write_flags = TROVE_WRITE_NO_SYNC;
+    if (trove_sign(f, p_signed, signer, &so, &err))
+        die("sign", &err);
+    trove_close(f);
+    return now() - t;
+}
+
+static double t_verify(void)
+{
+    trove_error err = {0};
+    trove_file *f = NULL;
+    double t = now();
+    if (trove_open_signed(&f, p_signed, NULL, &pub, 1, &err))
+        die("verify", &err);
+    trove_close(f);
+    return now() - t;
+}
+
+static double t_encrypt(int aes)
+{
+    trove_error err = {0};
+    trove_crypt_options co = TROVE_CRYPT_OPTIONS_INIT;
+    co.write_flags = TROVE_WRITE_NO_SYNC;
+    co.cipher = aes ? TROVE_CIPHER_AES256GCM : TROVE_CIPHER_XCHACHA20POLY1305;
+    double t = now();
+    if (trove_encrypt_file(p_model, aes ? p_aes : p_enc, secret, &co, &err))
+        die("encrypt", &err);
+    return now() - t;
+}
+
+static double t_decrypt(int aes)
+{
+    trove_error err = {0};
+    trove_crypt_options co = TROVE_CRYPT_OPTIONS_INIT;
+    co.write_flags = TROVE_WRITE_NO_SYNC;
+    double t = now();
+    if (trove_decrypt_file(aes ? p_aes : p_enc, p_dec, secret, &co, &err))
+        die("decrypt", &err);
+    return now() - t;
+}
+
+static double t_open_encrypted(void)
+{
+    trove_error err = {0};
+    trove_file *f = NULL;
+    double t = now();
+    if (trove_open_encrypted(&f, p_enc, secret, NULL, NULL, &err))
+        die("open_encrypted", &err);
+    trove_close(f); /* includes wiping 1 GiB of plaintext */
+    return now() - t;
+}
+
+enum { B_HASH, B_HASH2, B_XCHACHA, B_AES, B_COPY, B_FRESH, B_SIGN, B_VERIFY, B_ENC, B_DEC, B_ENC_AES, B_DEC_AES,
+       B_OPEN_ENC, B_OSSL_CHACHA, B_OSSL_AES, B_N };
+static const char *names[B_N] = {
+    "raw BLAKE2b, 1 thread (memory)", "raw BLAKE2b, 2 threads (memory)",
+    "raw XChaCha20-Poly1305 (memory)", "raw AES-256-GCM (memory)",
+    "floor: copy file (read+write, page cache)", "floor: first touch of 1 GiB fresh memory",
+    "trove sign (open+verify+digest+rewrite)", "trove verify (open+checksums+digest+sig)",
+    "trove encrypt xchacha (file->file)", "trove decrypt xchacha (file->file)",
+    "trove encrypt aes256gcm (file->file)", "trove decrypt aes256gcm (file->file)",
+    "trove open encrypted (into memory)", "openssl enc -chacha20 (no MAC)",
+    "openssl enc -aes-256-ctr (no MAC)"};
+
+static int cmpd(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: bench_security DIR [ROUNDS]\n");
+        return 2;
+    }
+    int rounds = argc > 2 ? atoi(argv[2]) : 5;
+    if (rounds < 1 || rounds > MAXR)
+        rounds = 5;
+    if (sodium_init() < 0)
+        return 1;
+    const char *d = argv[1];
+    snprintf(p_model, sizeof p_model, "%s/model.trove", d);
+    snprintf(p_signed, sizeof p_signed, "%s/signed.trove", d);
+    snprintf(p_enc, sizeof p_enc, "%s/model.enc", d);
+    snprintf(p_aes, sizeof p_aes, "%s/model-aes.enc", d);
+    snprintf(p_dec, sizeof p_dec, "%s/model.dec", d);
+    snprintf(p_ossl, sizeof p_ossl, "%s/model.ossl", d);
+    snprintf(p_copy, sizeof p_copy, "%s/model.copy", d);
+    p_model_ref = p_model;
+    write_model(p_model);
+    trove_error err = {0};
+    if (trove_signer_generate(&signer, &err) || trove_secret_generate(&secret, &err))
+        die("keys", &err);
+    trove_signer_public(signer, &pub);
+    int have_aes = crypto_aead_aes256gcm_is_available();
+    int have_ossl = system("command -v openssl >/dev/null 2>&1") == 0;
+    model_bytes = malloc(TOTAL);
+    ct = malloc(TOTAL + (TOTAL >> 20) * 16);
+    FILE *fp = fopen(p_model, "rb");
+    if (!model_bytes || !ct || !fp || fread(model_bytes, 1, TOTAL, fp) != TOTAL)
+        die("read model", NULL);
+    fclose(fp);
+    memset(ct, 0, TOTAL + (TOTAL >> 20) * 16);
+    char ossl_chacha[1400], ossl_aes[1400];
+    snprintf(ossl_chacha, sizeof ossl_chacha,
+             "openssl enc -chacha20 -K %064d -iv %032d -in '%s' -out '%s'", 1, 2, p_model, p_ossl);
+    snprintf(ossl_aes, sizeof ossl_aes,
+             "openssl enc -aes-256-ctr -K %064d -iv %032d -in '%s' -out '%s'", 1, 2, p_model,
+             p_ossl);
+    double t[B_N][MAXR], c[B_N][MAXR];
+    memset(t, 0, sizeof t);
+    memset(c, 0, sizeof c);
+    printf("bench_security: 1 GiB model (16 x 64 MiB float32), %d rounds, load %s", rounds, "");
+    fflush(stdout);
+    if (system("cut -d' ' -f1-3 /proc/loadavg") != 0)
+        printf("\n");
+    for (int r = 0; r < rounds; r++) {
+        fprintf(stderr, "round %d/%d\n", r + 1, rounds);
+        for (int b = 0; b < B_N; b++) {
+            if ((b == B_AES || b == B_ENC_AES || b == B_DEC_AES) && !have_aes)
+                continue;
+            if ((b == B_OSSL_CHACHA || b == B_OSSL_AES) && !have_ossl)
+                continue;
+            if (b >= B_COPY && b < B_OSSL_CHACHA) /* these allocate or write 1 GiB */
+                prefault();
+            if (b >= B_COPY)
+                warm(b == B_VERIFY ? p_signed : b == B_DEC || b == B_OPEN_ENC ? p_enc
+                                                : b == B_DEC_AES             ? p_aes
+                                                                             : p_model);
+            double s, c0 = cpu_now();
+            switch (b) {
+            case B_HASH: s = raw_blake2b(); break;
+            case B_HASH2: s = raw_blake2b_2t(); break;
+            case B_XCHACHA: s = raw_aead(0); break;
+            case B_AES: s = raw_aead(1); break;
+            case B_COPY: s = raw_copy(); break;
+            case B_FRESH: s = raw_fresh(); break;
+            case B_SIGN: s = t_sign(); break;
+            case B_VERIFY: s = t_verify(); break;
+            case B_ENC: s = t_encrypt(0); break;
+            case B_DEC: s = t_decrypt(0); break;
+            case B_ENC_AES: s = t_encrypt(1); break;
+            case B_DEC_AES: s = t_decrypt(1); break;
+            case B_OPEN_ENC: s = t_open_encrypted(); break;
+            case B_OSSL_CHACHA: s = run_cmd(ossl_chacha); break;
+            default: s = run_cmd(ossl_aes); break;
+            }
+            t[b][r] = s;
+            c[b][r] = cpu_now() - c0;
+        }
+    }
+    double med[B_N], cmed[B_N];
+    printf("\n%-44s %9s %7s %8s %9s %9s\n", "operation on 1 GiB (1.074 GB)", "median s", "GB/s",
+           "min s", "CPU s", "GB/CPU-s");
+    for (int b = 0; b < B_N; b++) {
+        double v[MAXR], w[MAXR];
+        memcpy(v, t[b], sizeof v);
+        memcpy(w, c[b], sizeof w);
+        qsort(v, (size_t)rounds, sizeof v[0], cmpd);
+        qsort(w, (size_t)rounds, sizeof w[0], cmpd);
+        med[b] = v[rounds / 2];
+        cmed[b] = w[rounds / 2];
+        if (med[b] <= 0) {
+            printf("%-44s %9s\n", names[b], "n/a");
+            continue;
+        }
+        printf("%-44s %9.3f %7.2f %8.3f %9.3f %9.2f\n", names[b], med[b],
+               (double)TOTAL / med[b] / 1e9, v[0], cmed[b], (double)TOTAL / cmed[b] / 1e9);
+    }
+    printf("(CPU s: all threads of the process, and openssl's; the wall clock suffers when the\n"
+           " machine is shared, CPU time much less)\n");
+    printf("\nCPU cost ratios, raw / trove (1.00 = trove costs no more CPU than the bare "
+           "primitive):\n");
+    printf("  verify  vs BLAKE2b %.2f, sign vs BLAKE2b %.2f, encrypt vs XChaCha20-Poly1305 %.2f, "
+           "decrypt %.2f, open encrypted %.2f\n", cmed[B_HASH] / cmed[B_VERIFY],
+           cmed[B_HASH] / cmed[B_SIGN], cmed[B_XCHACHA] / cmed[B_ENC],
+           cmed[B_XCHACHA] / cmed[B_DEC], cmed[B_XCHACHA] / cmed[B_OPEN_ENC]);
+    /* A file->file transform on one core cannot beat 1/(1/aead + 1/copy); with both cores and
+     * perfect overlap, min(aead, copy). Into memory: 1/(1/aead + 1/fresh). */
+    printf("\nserial limits (one core, no overlap): XChaCha20-Poly1305 + copy %.2f GB/s, "
+           "+ fresh memory %.2f GB/s\n", (double)TOTAL / (med[B_XCHACHA] + med[B_COPY]) / 1e9,
+           (double)TOTAL / (med[B_XCHACHA] + med[B_FRESH]) / 1e9);
+    printf("  encrypt / that limit %.2f, decrypt to file %.2f, open encrypted (memory) %.2f\n",
+           (med[B_XCHACHA] + med[B_COPY]) / med[B_ENC], (med[B_XCHACHA] + med[B_COPY]) / med[B_DEC],
+           (med[B_XCHACHA] + med[B_FRESH]) / med[B_OPEN_ENC]);
+    printf("\nratios of throughput (target >= 0.80):\n");
+    printf("  verify  / raw BLAKE2b 1 thread       %.2f   (2 threads: %.2f)\n",
+           med[B_HASH] / med[B_VERIFY], med[B_HASH2] / med[B_VERIFY]);
+    printf("  sign    / raw BLAKE2b 1 thread       %.2f\n", med[B_HASH] / med[B_SIGN]);
+    printf("  encrypt / raw XChaCha20-Poly1305     %.2f\n", med[B_XCHACHA] / med[B_ENC]);
+    printf("  decrypt / raw XChaCha20-Poly1305     %.2f   (into memory: %.2f)\n",
+           med[B_XCHACHA] / med[B_DEC], med[B_XCHACHA] / med[B_OPEN_ENC]);
+    if (have_aes)
+        printf("  encrypt / raw AES-256-GCM            %.2f\n  decrypt / raw AES-256-GCM       "
+               "     %.2f\n", med[B_AES] / med[B_ENC_AES], med[B_AES] / med[B_DEC_AES]);
+    if (have_ossl)
+        printf("  encrypt xchacha / openssl chacha20   %.2f   (openssl enc has no MAC)\n",
+               med[B_OSSL_CHACHA] / med[B_ENC]);
+    unlink(p_model);
+    unlink(p_signed);
+    unlink(p_enc);
+    unlink(p_aes);
+    unlink(p_dec);
+    unlink(p_ossl);
+    unlink(p_copy);
+    trove_signer_free(signer);
+    trove_secret_free(secret);
+    free(model_bytes);
+    free(ct);
+    return 0;
+}

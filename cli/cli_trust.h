@@ -1,0 +1,49 @@
+/* cli_trust.h: CLI helpers of the trust commands (keygen, sign, verify --pubkey, encrypt,
+ * decrypt): secret input and the hooks that verify and inspect call. Included by cli.h. */
+#ifndef TROVE_CLI_TRUST_H
+#define TROVE_CLI_TRUST_H
+
+#include <stddef.h>
+
+#include "trove.h"
+
+/* More exit codes (docs/SECURITY.md): 5 = bad signature (CLI_SIGNATURE), 6 = wrong key;
+ * 7 is trove diff's. */
+enum {
+    CLI_UNSIGNED = 8,       /* a signature was required and the file has none */
+    CLI_UNKNOWN_SIGNER = 9, /* signed, but by no trusted key */
+};
+
+/* Where a secret comes from. Passphrases never come from argv. */
+typedef struct cli_secret_args {
+    const char *key_file;   /* --key FILE */
+    const char *key_env;    /* --key-env VAR */
+    const char *pass_env;   /* --passphrase-env VAR */
+    const char *pass_fd;    /* --passphrase-fd N */
+    int pass_prompt;        /* --passphrase: ask on the terminal, without echo */
+} cli_secret_args;
+
+/* If argv[*i] is a secret option, consume it (and its value): 1; not one: 0; missing value: -1. */
+int cli_secret_option(int argc, char **argv, int *i, cli_secret_args *a);
+int cli_secret_has_passphrase(const cli_secret_args *a);
+/* The passphrase (borrowed, locked memory; wipe with cli_passphrase_wipe), or *pass NULL when
+ * no passphrase source was given. confirm: ask twice on a terminal. Returns an exit code. */
+int cli_passphrase(const cli_secret_args *a, int confirm, const char *cmd, const char **pass,
+                   size_t *len);
+void cli_passphrase_wipe(void);
+/* Exactly one source -> a trove_secret (caller frees). Returns an exit code (0 = ok). */
+int cli_secret_load(const cli_secret_args *a, int confirm, const char *cmd, trove_secret **out);
+/* Disable core dumps and ptrace attach by other users for the rest of the process. */
+void cli_no_core_dumps(void);
+
+/* `trove verify ... --pubkey K.pub ...`: called by cmd_verify.c when --pubkey is given. */
+int cli_verify_signed(int argc, char **argv);
+/* `trove inspect` of an encrypted file: its public facts only. */
+int cli_inspect_encrypted(const char *path, int json);
+
+int cli_cmd_keygen(int argc, char **argv);
+int cli_cmd_sign(int argc, char **argv);
+int cli_cmd_encrypt(int argc, char **argv);
+int cli_cmd_decrypt(int argc, char **argv);
+
+#endif

@@ -1,0 +1,41 @@
+/* sec_internal.h: internals shared by the trust layer (keys.c, sign.c, crypt.c): key structs in
+ * guarded memory, small-file helpers, a two-thread job runner. */
+#ifndef TROVE_SEC_INTERNAL_H
+#define TROVE_SEC_INTERNAL_H
+
+#include <sodium.h>
+
+#include "core/internal.h"
+
+/* Both structs are allocated whole with sodium_malloc (guard pages, mlock'd, wiped on free). */
+struct trove_signer {
+    uint8_t sk[crypto_sign_SECRETKEYBYTES]; /* seed || public key */
+    uint8_t pk[crypto_sign_PUBLICKEYBYTES];
+};
+#define TROVE__PASS_MAX 4096u
+struct trove_secret {
+    int is_pass;
+    size_t len;                             /* 32 for a key */
+    uint8_t data[];                         /* key or passphrase bytes */
+};
+
+/* sodium_init() once; TROVE_E_UNSUPPORTED when libsodium cannot start. */
+int trove__sodium_ready(trove_error *err);
+/* Read a whole small file (<= max bytes) into sodium_malloc'd memory (NUL-terminated), and
+ * its permission bits. Free with sodium_free. */
+int trove__read_small(const char *path, size_t max, char **out, size_t *len, unsigned *mode,
+                      trove_error *err);
+/* TROVE_E_KEY when a secret key file is accessible by group or others. */
+int trove__check_private(const char *path, unsigned mode, trove_error *err);
+/* Write bytes to path atomically with mode; never replaces an existing file (EEXIST). */
+int trove__write_new(const char *path, const void *p, size_t n, unsigned mode, trove_error *err);
+/* Lower-case hex of n bytes into out (2n+1). */
+void trove__hex(const uint8_t *p, size_t n, char *out);
+
+/* Run fn(ctx, i) for i in [0, count) on up to `threads` threads (the caller is one of them);
+ * returns the first failing index's status (lowest index), index in *bad. */
+typedef int (*trove__job_fn)(void *ctx, uint64_t i);
+int trove__run_parallel(unsigned threads, uint64_t count, trove__job_fn fn, void *ctx,
+                        uint64_t *bad);
+
+#endif
