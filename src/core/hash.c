@@ -8,6 +8,16 @@
 
 #include "core/internal.h"
 
+void trove__hex(const uint8_t *p, size_t n, char *out)
+{
+    static const char hx[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hx[p[i] >> 4];
+        out[2 * i + 1] = hx[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
 uint64_t trove__xxh3(const void *p, size_t n)
 {
     return XXH3_64bits(p, n);

@@ -112,6 +112,8 @@ int trove__commit_tmpfile(int fd, const char *tmp_path, const char *path, bool s
                           trove_error *err);
 
 /* ---- hashing (hash.c) ----------------------------------------------------------------- */
+/* Lower-case hex of p[0..n) into out (2n + 1 bytes, NUL-terminated). */
+void trove__hex(const uint8_t *p, size_t n, char *out);
 uint64_t trove__xxh3(const void *p, size_t n);
 /* Incremental XXH3-64 that closes a digest every `chunk` bytes (docs/FORMAT.md 6). */
 typedef struct trove__chunk_hasher trove__chunk_hasher;

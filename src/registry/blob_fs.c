@@ -37,16 +37,6 @@ typedef struct fs_store {
     size_t npend, cap;
 } fs_store;
 
-void trove__hex(const uint8_t *p, size_t n, char *out)
-{
-    static const char hx[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hx[p[i] >> 4];
-        out[2 * i + 1] = hx[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 static int unhex(const char *s, uint8_t *out, size_t n)
 {
     for (size_t i = 0; i < 2 * n; i++) {

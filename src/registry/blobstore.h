@@ -52,6 +52,5 @@ int trove__blobstore_fs_open(trove__blobstore **out, const trove_allocator *a, c
                              unsigned file_mode, unsigned dir_mode, bool sync, trove_error *err);
 
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
-void trove__hex(const uint8_t *p, size_t n, char *out);
 
 #endif

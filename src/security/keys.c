@@ -24,16 +24,6 @@ int trove__sodium_ready(trove_error *err)
     return TROVE_OK;
 }
 
-void trove__hex(const uint8_t *p, size_t n, char *out)
-{
-    static const char hx[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hx[p[i] >> 4];
-        out[2 * i + 1] = hx[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 int trove__check_private(const char *path, unsigned mode, trove_error *err)
 {
     if (!(mode & 077))

@@ -30,7 +30,6 @@ int trove__check_private(const char *path, unsigned mode, trove_error *err);
 /* Write bytes to path atomically with mode; never replaces an existing file (EEXIST). */
 int trove__write_new(const char *path, const void *p, size_t n, unsigned mode, trove_error *err);
 /* Lower-case hex of n bytes into out (2n+1). */
-void trove__hex(const uint8_t *p, size_t n, char *out);
 
 /* Run fn(ctx, i) for i in [0, count) on up to `threads` threads (the caller is one of them);
  * returns the first failing index's status (lowest index), index in *bad. */
