@@ -47,6 +47,9 @@ LIMIT_HEADER_BYTES = 256 << 20                      # section 8
 LIMIT_TENSORS = 1 << 20
 LIMIT_NAME_BYTES = 1024
 LIMIT_DEPTH = 64
+LIMIT_ITEMS = 1 << 24                               # CBOR items in the header (fixed)
+BOMB_RATIO, BOMB_SLACK = 1024, 1 << 20              # logical <= 1024 x stored + 1 MiB
+ENC_MAGIC = b"\xffTRVENC\n"                        # section 11.2: encrypted envelope
 MAX_RANK = 8
 U64_MAX = (1 << 64) - 1
 
@@ -247,6 +250,7 @@ class _Decoder:
         self.pos = 0
         self.base = base
         self.max_depth = max_depth
+        self.items = 0
 
     def fail(self, message, at=None):
         _fail("corrupt", "header CBOR: " + message, self.base + (self.pos if at is None else at))
@@ -273,6 +277,10 @@ class _Decoder:
 
     def item(self, depth):
         start = self.pos
+        self.items += 1
+        if self.items > LIMIT_ITEMS:
+            _fail("limit", "header CBOR: more than %d items (section 8)" % LIMIT_ITEMS,
+                  self.base + start)
         self.need(1)
         initial = self.buf[self.pos]
         self.pos += 1
@@ -476,6 +484,9 @@ class TroveFile:
     # section 3, in the order the spec prescribes
     def _open(self):
         b, size = self.buf, self.size
+        if size >= len(ENC_MAGIC) and bytes(b[0:8]) == ENC_MAGIC:
+            _fail("not_trove", "the file is an encrypted trove envelope (section 11.2): "
+                  "decrypt it first", 0)
         if size < len(MAGIC) or bytes(b[0:8]) != MAGIC:
             _fail("not_trove", "bad magic: not a trove file", 0)
         if size < PREAMBLE + TRAILER:
@@ -622,6 +633,10 @@ class TroveFile:
         if e.codec is not None:
             if e.codec != "zstd":
                 _fail("unsupported", "tensor %r: unknown codec %r" % (name, e.codec), hoff)
+            if nbytes > BOMB_RATIO * e.size + BOMB_SLACK:
+                _fail("limit", "tensor %r: %d logical bytes from %d stored bytes exceed the "
+                      "1024:1 + 1 MiB compression limit (section 8)" % (name, nbytes, e.size),
+                      hoff)
         elif e.size != nbytes:
             bad("size %d != logical bytes %d of an uncompressed tensor" % (e.size, nbytes))
         e.blake2b = d.get("blake2b")
