@@ -132,8 +132,8 @@ typedef enum trove_value_type {
 } trove_value_type;
 
 /* Constructors: caller owns the result; free with trove_value_free(). NULL on allocation
- * failure (or, for strings, when the text is not valid UTF-8 or a float is NaN/infinite:
- * the canonical encoding admits neither). alloc may be NULL (libc). Data is copied. */
+ * failure (or, for strings, when the text is not valid UTF-8). Floats may be infinite; every NaN
+ * is stored as the one canonical quiet NaN. alloc may be NULL (libc). Data is copied. */
 trove_value *trove_value_null(const trove_allocator *alloc);
 trove_value *trove_value_bool(const trove_allocator *alloc, int b);
 trove_value *trove_value_int(const trove_allocator *alloc, int64_t i);
