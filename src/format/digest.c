@@ -6,6 +6,9 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
 #include "format/cbor.h"
 #include "format/layout.h"
 #include "format/reader_internal.h"
@@ -28,8 +31,10 @@ static void prefault(const trove_file *f, uint64_t off, uint64_t n)
 }
 
 typedef struct jobs {
-    int (*run)(void *ctx, size_t job, trove_error *err);
+    int (*run)(void *ctx, size_t job, uint8_t *scratch, trove_error *err);
     void *ctx;
+    const trove_allocator *alloc;
+    size_t scratch_bytes;    /* per-worker buffer handed to run(), 0 = none */
     size_t count;
     atomic_size_t next;
     atomic_int failed;
@@ -42,12 +47,15 @@ typedef struct jobs {
 static void *worker(void *arg)
 {
     jobs *j = arg;
+    /* NULL when it cannot be had: the job then works without it. */
+    uint8_t *scratch = j->scratch_bytes ? trove__malloc_aligned(j->alloc, j->scratch_bytes, 4096)
+                                        : NULL;
     for (;;) {
         size_t k = atomic_fetch_add(&j->next, 1);
         if (k >= j->count || atomic_load(&j->failed))
             break;
         trove_error e = {0};
-        int rc = j->run(j->ctx, k, &e);
+        int rc = j->run(j->ctx, k, scratch, &e);
         if (rc) {
             pthread_mutex_lock(&j->lock);
             if (!j->rc || k < j->err_job) {
@@ -59,13 +67,16 @@ static void *worker(void *arg)
             atomic_store(&j->failed, 1);
         }
     }
+    trove__free_aligned(j->alloc, scratch);
     return NULL;
 }
 
-static int run_jobs(unsigned threads, size_t count, int (*run)(void *, size_t, trove_error *),
-                    void *ctx, trove_error *err)
+static int run_jobs(unsigned threads, size_t count,
+                    int (*run)(void *, size_t, uint8_t *, trove_error *), void *ctx,
+                    const trove_allocator *alloc, size_t scratch_bytes, trove_error *err)
 {
-    jobs j = {.run = run, .ctx = ctx, .count = count};
+    jobs j = {.run = run, .ctx = ctx, .alloc = alloc, .scratch_bytes = scratch_bytes,
+              .count = count};
     atomic_init(&j.next, 0);
     atomic_init(&j.failed, 0);
     pthread_mutex_init(&j.lock, NULL);
@@ -96,7 +107,35 @@ static size_t njobs_of(const tensor *t)
     return t->nchunks ? t->nchunks : 1;
 }
 
-static int verify_job(void *ctx, size_t job, trove_error *err)
+#define VERIFY_PIECE ((size_t)4 << 20)
+
+/* XXH3 of the file bytes [off, off + n): read with pread through the worker's buffer when the
+ * file has a descriptor (memory speed, no page faults), else from the mapping. */
+static int hash_range(const trove_file *f, uint64_t off, uint64_t n, uint8_t *scratch,
+                      uint64_t *out)
+{
+    if (f->data_fd < 0 || !scratch) {
+        prefault(f, off, n);
+        *out = trove__xxh3(f->base + off, (size_t)n);
+        return TROVE_OK;
+    }
+    XXH3_state_t st;
+    XXH3_64bits_reset(&st);
+    while (n > 0) {
+        size_t step = n < VERIFY_PIECE ? (size_t)n : VERIFY_PIECE;
+        if (trove__pread_all(f->data_fd, scratch, step, off, NULL, "tensor data") != TROVE_OK) {
+            *out = trove__xxh3(f->base + off, step); /* unreadable: hash the mapping instead */
+            return TROVE_E_IO;
+        }
+        XXH3_64bits_update(&st, scratch, step);
+        off += step;
+        n -= step;
+    }
+    *out = XXH3_64bits_digest(&st);
+    return TROVE_OK;
+}
+
+static int verify_job(void *ctx, size_t job, uint8_t *scratch, trove_error *err)
 {
     vctx *v = ctx;
     const trove_file *f = v->f;
@@ -122,8 +161,11 @@ static int verify_job(void *ctx, size_t job, trove_error *err)
         return TROVE_OK;
     uint64_t off = (uint64_t)c * t->chunk;
     uint64_t n = t->stored - off < t->chunk ? t->stored - off : t->chunk;
-    prefault(f, t->offset + off, n);
-    if (trove__xxh3(f->base + t->offset + off, (size_t)n) != trove__load_le64(t->xxh3 + 8 * c))
+    uint64_t h;
+    if (hash_range(f, t->offset + off, n, scratch, &h) != TROVE_OK)
+        return trove__fail(err, TROVE_E_IO, t->offset + off,
+                           "tensor '%s': cannot read chunk %zu of the file", t->name, c);
+    if (h != trove__load_le64(t->xxh3 + 8 * c))
         return trove__fail(err, TROVE_E_CHECKSUM, t->offset + off,
                            "tensor '%s': checksum mismatch in chunk %zu (bytes %llu..%llu of the "
                            "file)", t->name, c, (unsigned long long)(t->offset + off),
@@ -146,7 +188,8 @@ int trove__verify_all(const trove_file *f, trove_error *err)
     first[f->n] = total;
     uint64_t data = f->header_offset - TROVE__PREAMBLE_BYTES;
     vctx v = {f, first};
-    int rc = run_jobs(data >= PARALLEL_MIN_BYTES ? 2 : 1, total, verify_job, &v, err);
+    int rc = run_jobs(data >= PARALLEL_MIN_BYTES ? 2 : 1, total, verify_job, &v, f->alloc,
+                      f->data_fd >= 0 ? VERIFY_PIECE : 0, err);
     trove__free(f->alloc, first);
     return rc;
 }
@@ -193,9 +236,10 @@ static size_t nleaves_of(uint64_t nbytes)
     return (size_t)(nbytes / TROVE__LEAF_BYTES + (nbytes % TROVE__LEAF_BYTES != 0));
 }
 
-static int leaf_job(void *ctx, size_t job, trove_error *err)
+static int leaf_job(void *ctx, size_t job, uint8_t *scratch, trove_error *err)
 {
     (void)err;
+    (void)scratch;
     dctx *d = ctx;
     size_t lo = 0, hi = d->f->n;
     while (hi - lo > 1) {
@@ -248,7 +292,8 @@ static int tensor_digests(const trove_file *f, unsigned flags, unsigned threads,
     }
     if (!threads)
         threads = 2;
-    rc = run_jobs(bytes >= PARALLEL_MIN_BYTES / 4 ? threads : 1, total, leaf_job, &d, err);
+    rc = run_jobs(bytes >= PARALLEL_MIN_BYTES / 4 ? threads : 1, total, leaf_job, &d, f->alloc, 0,
+                  err);
     if (rc)
         goto out;
     for (size_t i = 0; i < f->n; i++) {

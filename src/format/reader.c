@@ -56,6 +56,7 @@ static trove_file *file_new(const trove_open_options *o)
         f->alloc = o->alloc;
         f->opts = *o;
         f->parse_fd = -1;
+        f->data_fd = -1;
     }
     return f;
 }
@@ -72,6 +73,8 @@ TROVE_API void trove_close(trove_file *f)
     trove__free(a, f->t);
     trove__free(a, f->by_name);
     trove__free(a, f->tail);
+    if (f->data_fd >= 0)
+        close(f->data_fd);
     trove_value_free(f->header);
     switch (f->kind) {
     case SRC_MMAP:
@@ -200,7 +203,7 @@ static int open_on_fd(trove_file *f, int fd, bool direct, trove_error *err)
     if (size > SIZE_MAX)
         return trove__fail(err, TROVE_E_LIMIT, TROVE_NO_OFFSET, "file too large to map");
     int mflags = MAP_PRIVATE;
-    if (f->opts.flags & (TROVE_OPEN_POPULATE | TROVE_OPEN_VERIFY))
+    if (f->opts.flags & TROVE_OPEN_POPULATE) /* not for VERIFY: it reads with pread */
         mflags |= MAP_POPULATE;
     void *p = mmap(NULL, (size_t)size, PROT_READ, mflags, fd, 0);
     if (p == MAP_FAILED)
@@ -208,6 +211,7 @@ static int open_on_fd(trove_file *f, int fd, bool direct, trove_error *err)
                                  (unsigned long long)size);
     f->base = p;
     f->parse_fd = fd; /* valid until finish_open() returns: the caller closes fd after */
+    f->data_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0); /* -1 is fine: verify reads the mapping */
     return TROVE_OK;
 }
 
