@@ -47,9 +47,19 @@ typedef struct jobs {
 static void *worker(void *arg)
 {
     jobs *j = arg;
-    /* NULL when it cannot be had: the job then works without it. */
     uint8_t *scratch = j->scratch_bytes ? trove__malloc_aligned(j->alloc, j->scratch_bytes, 4096)
                                         : NULL;
+    if (j->scratch_bytes && !scratch) { /* every failed allocation is reported, never ignored */
+        pthread_mutex_lock(&j->lock);
+        if (!j->rc) {
+            j->rc = trove__fail(&j->err, TROVE_E_NOMEM, TROVE_NO_OFFSET,
+                                "out of memory for a %zu-byte read buffer", j->scratch_bytes);
+            j->err_job = 0;
+        }
+        pthread_mutex_unlock(&j->lock);
+        atomic_store(&j->failed, 1);
+        return NULL;
+    }
     for (;;) {
         size_t k = atomic_fetch_add(&j->next, 1);
         if (k >= j->count || atomic_load(&j->failed))
