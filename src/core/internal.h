@@ -111,6 +111,15 @@ int trove__tmpfile_near(const trove_allocator *a, const char *path, unsigned mod
 int trove__commit_tmpfile(int fd, const char *tmp_path, const char *path, bool sync,
                           trove_error *err);
 
+/* ---- jobs (jobs.c) ------------------------------------------------------------------------ */
+/* Run jobs 0..count-1 on up to `threads` threads (at most TROVE__MAX_THREADS), the caller's
+ * included; each call gets its thread's slot (< threads) for per-thread scratch. Stops at the
+ * first failure and returns the error of the lowest failing job. */
+#define TROVE__MAX_THREADS 8u
+typedef int (*trove__job_run)(void *ctx, size_t job, unsigned slot, trove_error *err);
+int trove__run_jobs(unsigned threads, size_t count, trove__job_run run, void *ctx,
+                    trove_error *err);
+
 /* ---- hashing (hash.c) ----------------------------------------------------------------- */
 /* Lower-case hex of p[0..n) into out (2n + 1 bytes, NUL-terminated). */
 void trove__hex(const uint8_t *p, size_t n, char *out);

@@ -1,6 +1,5 @@
 /* digest.c: whole-file verification and the model digest (docs/FORMAT.md sections 6 and 7),
  * spread over threads: jobs are (tensor, chunk) pairs taken from an atomic counter. */
-#include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -30,85 +29,10 @@ static void prefault(const trove_file *f, uint64_t off, uint64_t n)
     (void)madvise((void *)start, end - start, MADV_POPULATE_READ);
 }
 
-typedef struct jobs {
-    int (*run)(void *ctx, size_t job, uint8_t *scratch, trove_error *err);
-    void *ctx;
-    const trove_allocator *alloc;
-    size_t scratch_bytes;    /* per-worker buffer handed to run(), 0 = none */
-    size_t count;
-    atomic_size_t next;
-    atomic_int failed;
-    pthread_mutex_t lock;
-    size_t err_job;          /* lowest failing job, for a deterministic message */
-    trove_error err;
-    int rc;
-} jobs;
-
-static void *worker(void *arg)
-{
-    jobs *j = arg;
-    uint8_t *scratch = j->scratch_bytes ? trove__malloc_aligned(j->alloc, j->scratch_bytes, 4096)
-                                        : NULL;
-    if (j->scratch_bytes && !scratch) { /* every failed allocation is reported, never ignored */
-        pthread_mutex_lock(&j->lock);
-        if (!j->rc) {
-            j->rc = trove__fail(&j->err, TROVE_E_NOMEM, TROVE_NO_OFFSET,
-                                "out of memory for a %zu-byte read buffer", j->scratch_bytes);
-            j->err_job = 0;
-        }
-        pthread_mutex_unlock(&j->lock);
-        atomic_store(&j->failed, 1);
-        return NULL;
-    }
-    for (;;) {
-        size_t k = atomic_fetch_add(&j->next, 1);
-        if (k >= j->count || atomic_load(&j->failed))
-            break;
-        trove_error e = {0};
-        int rc = j->run(j->ctx, k, scratch, &e);
-        if (rc) {
-            pthread_mutex_lock(&j->lock);
-            if (!j->rc || k < j->err_job) {
-                j->rc = rc;
-                j->err_job = k;
-                j->err = e;
-            }
-            pthread_mutex_unlock(&j->lock);
-            atomic_store(&j->failed, 1);
-        }
-    }
-    trove__free_aligned(j->alloc, scratch);
-    return NULL;
-}
-
-static int run_jobs(unsigned threads, size_t count,
-                    int (*run)(void *, size_t, uint8_t *, trove_error *), void *ctx,
-                    const trove_allocator *alloc, size_t scratch_bytes, trove_error *err)
-{
-    jobs j = {.run = run, .ctx = ctx, .alloc = alloc, .scratch_bytes = scratch_bytes,
-              .count = count};
-    atomic_init(&j.next, 0);
-    atomic_init(&j.failed, 0);
-    pthread_mutex_init(&j.lock, NULL);
-    pthread_t tid[8];
-    unsigned started = 0;
-    if (threads > 8)
-        threads = 8;
-    for (unsigned i = 1; i < threads && i < count; i++)
-        if (pthread_create(&tid[started], NULL, worker, &j) == 0)
-            started++;
-    worker(&j);
-    for (unsigned i = 0; i < started; i++)
-        pthread_join(tid[i], NULL);
-    pthread_mutex_destroy(&j.lock);
-    if (j.rc && err)
-        *err = j.err;
-    return j.rc;
-}
-
 /* ---- verify ------------------------------------------------------------------------------- */
 typedef struct vctx {
     const trove_file *f;
+    uint8_t *scratch[TROVE__MAX_THREADS]; /* per-thread read buffers (pread mode) */
     size_t *first_job;       /* first job index of each tensor, plus a sentinel */
 } vctx;
 
@@ -145,9 +69,10 @@ static int hash_range(const trove_file *f, uint64_t off, uint64_t n, uint8_t *sc
     return TROVE_OK;
 }
 
-static int verify_job(void *ctx, size_t job, uint8_t *scratch, trove_error *err)
+static int verify_job(void *ctx, size_t job, unsigned slot, trove_error *err)
 {
     vctx *v = ctx;
+    uint8_t *scratch = v->scratch[slot];
     const trove_file *f = v->f;
     size_t lo = 0, hi = f->n; /* tensor whose job range holds `job` */
     while (hi - lo > 1) {
@@ -197,9 +122,17 @@ int trove__verify_all(const trove_file *f, trove_error *err)
     }
     first[f->n] = total;
     uint64_t data = f->header_offset - TROVE__PREAMBLE_BYTES;
-    vctx v = {f, first};
-    int rc = run_jobs(data >= PARALLEL_MIN_BYTES ? 2 : 1, total, verify_job, &v, f->alloc,
-                      f->data_fd >= 0 ? VERIFY_PIECE : 0, err);
+    unsigned threads = data >= PARALLEL_MIN_BYTES ? 2 : 1;
+    vctx v = {f, {NULL}, first};
+    int rc = TROVE_OK;
+    for (unsigned i = 0; f->data_fd >= 0 && i < threads; i++)
+        if (!(v.scratch[i] = trove__malloc_aligned(f->alloc, VERIFY_PIECE, 4096)))
+            rc = trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET,
+                             "out of memory for a %zu-byte read buffer", VERIFY_PIECE);
+    if (rc == TROVE_OK)
+        rc = trove__run_jobs(threads, total, verify_job, &v, err);
+    for (unsigned i = 0; i < threads; i++)
+        trove__free_aligned(f->alloc, v.scratch[i]);
     trove__free(f->alloc, first);
     return rc;
 }
@@ -246,10 +179,10 @@ static size_t nleaves_of(uint64_t nbytes)
     return (size_t)(nbytes / TROVE__LEAF_BYTES + (nbytes % TROVE__LEAF_BYTES != 0));
 }
 
-static int leaf_job(void *ctx, size_t job, uint8_t *scratch, trove_error *err)
+static int leaf_job(void *ctx, size_t job, unsigned slot, trove_error *err)
 {
     (void)err;
-    (void)scratch;
+    (void)slot;
     dctx *d = ctx;
     size_t lo = 0, hi = d->f->n;
     while (hi - lo > 1) {
@@ -302,8 +235,7 @@ static int tensor_digests(const trove_file *f, unsigned flags, unsigned threads,
     }
     if (!threads)
         threads = 2;
-    rc = run_jobs(bytes >= PARALLEL_MIN_BYTES / 4 ? threads : 1, total, leaf_job, &d, f->alloc, 0,
-                  err);
+    rc = trove__run_jobs(bytes >= PARALLEL_MIN_BYTES / 4 ? threads : 1, total, leaf_job, &d, err);
     if (rc)
         goto out;
     for (size_t i = 0; i < f->n; i++) {

@@ -35,69 +35,6 @@ struct trove_registry {
 #define BS(r) ((r)->bs->ops)
 #define CAT(r) ((r)->cat->ops)
 
-/* ---- jobs over threads ------------------------------------------------------------------- */
-typedef int (*job_fn)(void *ctx, size_t job, unsigned slot, trove_error *err);
-typedef struct jobs {
-    job_fn run;
-    void *ctx;
-    size_t count;
-    atomic_size_t next;
-    atomic_uint slots;
-    atomic_int failed;
-    pthread_mutex_t lock;
-    size_t err_job;
-    trove_error err;
-    int rc;
-} jobs;
-
-static void *worker(void *arg)
-{
-    jobs *j = arg;
-    unsigned slot = atomic_fetch_add(&j->slots, 1);
-    for (;;) {
-        size_t k = atomic_fetch_add(&j->next, 1);
-        if (k >= j->count || atomic_load(&j->failed))
-            break;
-        trove_error e = {0};
-        int rc = j->run(j->ctx, k, slot, &e);
-        if (rc) {
-            pthread_mutex_lock(&j->lock);
-            if (!j->rc || k < j->err_job) {
-                j->rc = rc;
-                j->err_job = k;
-                j->err = e;
-            }
-            pthread_mutex_unlock(&j->lock);
-            atomic_store(&j->failed, 1);
-        }
-    }
-    return NULL;
-}
-
-/* Run count jobs on up to threads threads (slot < threads identifies the thread). */
-static int run_jobs(unsigned threads, size_t count, job_fn run, void *ctx, trove_error *err)
-{
-    jobs j = {.run = run, .ctx = ctx, .count = count};
-    atomic_init(&j.next, 0);
-    atomic_init(&j.slots, 0);
-    atomic_init(&j.failed, 0);
-    pthread_mutex_init(&j.lock, NULL);
-    pthread_t tid[8];
-    unsigned started = 0;
-    if (threads > 8)
-        threads = 8;
-    for (unsigned i = 1; i < threads && i < count; i++)
-        if (pthread_create(&tid[started], NULL, worker, &j) == 0)
-            started++;
-    worker(&j);
-    for (unsigned i = 0; i < started; i++)
-        pthread_join(tid[i], NULL);
-    pthread_mutex_destroy(&j.lock);
-    if (j.rc && err)
-        *err = j.err;
-    return j.rc;
-}
-
 /* ---- names, refs, small helpers ---------------------------------------------------------- */
 static int valid_name(const char *s, const char *what, trove_error *err)
 {
@@ -752,7 +689,7 @@ TROVE_API int trove_registry_push(trove_registry *r, const char *path, const cha
     locked = 1;
     push_ctx pc = {.r = r, .pieces = pieces};
     atomic_init(&pc.stored_new, 0);
-    rc = run_jobs(r->threads, np, push_job, &pc, err);
+    rc = trove__run_jobs(r->threads, np, push_job, &pc, err);
     if (!rc)
         rc = BS(r)->sync(r->bs, err);
     else
@@ -1090,7 +1027,7 @@ TROVE_API int trove_registry_pull(trove_registry *r, const char *ref, const char
             goto nomem;
     pc.jobs = pj;
     pc.fd = fd;
-    if ((rc = run_jobs(threads, jn, pull_one, &pc, err)))
+    if ((rc = trove__run_jobs(threads, jn, pull_one, &pc, err)))
         goto out;
     if (sync && fsync(fd) != 0) {
         rc = trove__fail_errno(err, TROVE_E_IO, errno, "cannot fsync '%s'", tmp);
@@ -1545,7 +1482,7 @@ TROVE_API int trove_registry_fsck(trove_registry *r, unsigned flags, trove_fsck_
     for (unsigned t = 0; t < threads; t++)
         if (!(c.buf[t] = trove__malloc_aligned(a, (size_t)TROVE__CHUNK_BYTES, 4096)))
             goto nomem;
-    if ((rc = run_jobs(threads, c.nneeds, fsck_blob, &c, err)))
+    if ((rc = trove__run_jobs(threads, c.nneeds, fsck_blob, &c, err)))
         goto out;
     if ((rc = BS(r)->list(r->bs, fsck_entry, &c, err)))
         goto out;
