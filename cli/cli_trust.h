@@ -36,6 +36,9 @@ int cli_secret_load(const cli_secret_args *a, int confirm, const char *cmd, trov
 /* Disable core dumps and ptrace attach by other users for the rest of the process. */
 void cli_no_core_dumps(void);
 
+/* The exit code of a failed signature check: 8 unsigned, 9 unknown signer, 5 bad signature,
+ * 4 tampered ciphertext, else the error's own. */
+int cli_signature_exit(int rc, const trove_verify_result *res);
 /* `trove verify ... --pubkey K.pub ...`: called by cmd_verify.c when --pubkey is given. */
 int cli_verify_signed(int argc, char **argv);
 /* `trove inspect` of an encrypted file: its public facts only. */

@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -262,6 +263,95 @@ static void put_feature_json(FILE *out, const char *kind, uint64_t bits)
     fputs("]", out);
 }
 
+/* The embedded signature entries, as they claim (checking them is trove verify's job). The
+ * entries are hostile input: any field of the wrong type or size is shown as missing. */
+typedef struct sig_view {
+    char key_id[2 * 64 + 1];
+    int has_public_key, has_time;
+    int64_t time;
+    const char *alg, *comment;
+    size_t comment_len;
+} sig_view;
+
+static void sig_view_of(const trove_value *e, sig_view *v)
+{
+    memset(v, 0, sizeof *v);
+    const void *p;
+    size_t n;
+    if (trove_value_get_bytes(trove_value_get(e, "key_id"), &p, &n) == TROVE_OK && n <= 64)
+        cli_hex(p, n, v->key_id);
+    if (trove_value_get_string(trove_value_get(e, "alg"), &v->alg, NULL) != TROVE_OK)
+        v->alg = NULL;
+    v->has_public_key = trove_value_get_bytes(trove_value_get(e, "public_key"), &p, &n) ==
+                            TROVE_OK && n == TROVE_PUBLIC_KEY_BYTES;
+    const trove_value *sm = trove_value_get(e, "signed");
+    v->has_time = trove_value_get_int(trove_value_get(sm, "time"), &v->time) == TROVE_OK;
+    if (trove_value_get_string(trove_value_get(sm, "comment"), &v->comment, &v->comment_len) !=
+        TROVE_OK)
+        v->comment = NULL;
+}
+
+static const trove_value *signature_list(trove_file *f)
+{
+    const trove_value *s = trove_value_get(trove_file_header(f), "signatures");
+    return trove_value_type_of(s) == TROVE_VALUE_ARRAY ? s : NULL;
+}
+
+static void put_signatures_json(FILE *out, trove_file *f)
+{
+    const trove_value *list = signature_list(f);
+    fputs(",\n  \"signatures\": [", out);
+    for (size_t i = 0; i < trove_value_count(list); i++) {
+        sig_view v;
+        sig_view_of(trove_value_at(list, i), &v);
+        fprintf(out, "%s\n    {\"alg\": ", i ? "," : "");
+        if (v.alg)
+            cli_put_json_string(out, v.alg, strlen(v.alg));
+        else
+            fputs("null", out);
+        fputs(", \"comment\": ", out);
+        if (v.comment)
+            cli_put_json_string(out, v.comment, v.comment_len);
+        else
+            fputs("null", out);
+        fprintf(out, ", \"key_id\": \"%s\", \"public_key_embedded\": %s, \"time\": ", v.key_id,
+                v.has_public_key ? "true" : "false");
+        if (v.has_time)
+            fprintf(out, "%" PRId64 "}", v.time);
+        else
+            fputs("null}", out);
+    }
+    fputs(trove_value_count(list) ? "\n  ]" : "]", out);
+}
+
+static void put_signatures_human(FILE *out, trove_file *f)
+{
+    const trove_value *list = signature_list(f);
+    size_t n = trove_value_count(list);
+    if (!n)
+        return;
+    fprintf(out, "signatures: %zu (as claimed; check them with trove verify --pubkey KEY.pub)\n",
+            n);
+    for (size_t i = 0; i < n; i++) {
+        sig_view v;
+        sig_view_of(trove_value_at(list, i), &v);
+        char when[64] = "no time";
+        time_t tt = (time_t)v.time;
+        struct tm tmv;
+        if (v.has_time && gmtime_r(&tt, &tmv))
+            strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tmv);
+        fprintf(out, "  key %s  %s  %s%s", v.key_id[0] ? v.key_id : "(no key id)",
+                v.alg ? v.alg : "(no algorithm)", when,
+                v.has_public_key ? "  public key embedded" : "");
+        if (v.comment) {
+            fputs("  \"", out);
+            cli_put_escaped(out, v.comment, v.comment_len);
+            fputc('"', out);
+        }
+        fputc('\n', out);
+    }
+}
+
 static int inspect_json(trove_file *f, const char *path, int want_digest)
 {
     char hex[2 * TROVE_DIGEST_BYTES + 1];
@@ -306,6 +396,7 @@ static int inspect_json(trove_file *f, const char *path, int want_digest)
             fputs("  ", out);
     }
     free(meta);
+    put_signatures_json(out, f);
     fprintf(out, ",\n  \"size\": %" PRIu64 ",\n  \"tensors\": [", trove_file_size(f));
     size_t n = trove_file_tensor_count(f);
     for (size_t i = 0; i < n; i++) {
@@ -417,6 +508,7 @@ static int inspect_human(trove_file *f, const char *path, int want_digest)
         fprintf(stderr, "trove inspect: out of memory\n");
         return CLI_FAIL;
     }
+    put_signatures_human(out, f);
     fprintf(out, "tensors:   %zu (%s, %s stored)\n", n, cli_human_size(logical, h1, sizeof h1),
             cli_human_size(stored, h2, sizeof h2));
     if (n)

@@ -15,7 +15,9 @@ typedef struct reg_args {
     const char *registry, *message, *alias, *parent, *author, *data, *out;
     const char *metrics[MAX_KV], *params[MAX_KV];
     size_t n_metrics, n_params;
-    int json, force, del, history, quiet, fast;
+    int json, force, del, history, quiet, rehash;
+    trove_pubkey keys[16];      /* --pubkey, repeatable */
+    size_t nkeys;
     const char *pos[8];
     int npos;
 } reg_args;
@@ -85,8 +87,22 @@ static int parse(int argc, char **argv, reg_args *a, const char *synopsis, const
             a->del = 1;
         } else if (!strcmp(s, "--history")) {
             a->history = 1;
-        } else if (!strcmp(s, "--fast")) {
-            a->fast = 1;
+        } else if (!strcmp(s, "--rehash")) {
+            a->rehash = 1;
+        } else if (!strcmp(s, "--pubkey")) {
+            trove_error err = {0};
+            if (!next) {
+                fprintf(stderr, "trove %s: --pubkey needs a public key file\n", argv[0]);
+                return CLI_USAGE;
+            }
+            if (a->nkeys == sizeof a->keys / sizeof a->keys[0]) {
+                fprintf(stderr, "trove %s: too many --pubkey options\n", argv[0]);
+                return CLI_USAGE;
+            }
+            if (trove_pubkey_load(&a->keys[a->nkeys], next, &err) != TROVE_OK)
+                return cli_report(argv[0], next, &err);
+            a->nkeys++;
+            i++;
         } else if (!strcmp(s, "-q") || !strcmp(s, "--quiet")) {
             a->quiet = 1;
         } else if (s[0] == '-' && s[1] != '\0') {
@@ -198,12 +214,16 @@ int cli_cmd_push(int argc, char **argv)
 {
     static const char syn[] = "push FILE NAME [-m MESSAGE] [--alias ALIAS] [--parent REF] "
                               "[--metric K=V]... [--param K=V]... [--author WHO] "
-                              "[--data-digest D] [--registry DIR] [--json]\n";
+                              "[--data-digest D] [--pubkey NAME.pub]... [--registry DIR] "
+                              "[--json]\n";
     static const char help[] =
         "\nRegister FILE as the next version of model NAME (created when new). Pushing bytes\n"
         "that are already a version of NAME registers nothing and reports that version.\n"
         "Metrics and parameters come from the file's metadata (\"metrics\", \"params\") and "
-        "--metric/--param.\n";
+        "--metric/--param.\n"
+        "Embedded signatures that carry their public key are checked against the content (a\n"
+        "bad one is refused, exit 5) and recorded; --pubkey K (repeatable) requires a valid\n"
+        "signature by a trusted key: exits 8 unsigned, 9 unknown signer, 5 bad signature.\n";
     reg_args a;
     int rc = parse(argc, argv, &a, syn, help);
     if (rc >= 0)
@@ -223,10 +243,17 @@ int cli_cmd_push(int argc, char **argv)
     po.n_metrics = a.n_metrics;
     po.params = a.params;
     po.n_params = a.n_params;
+    po.trusted = a.keys;
+    po.ntrusted = a.nkeys;
+    trove_verify_result res;
+    memset(&res, 0, sizeof res);
+    po.sig_result = &res;
     trove_version *v = NULL;
     trove_error err = {0};
-    if (trove_registry_push(r, a.pos[0], a.pos[1], &po, &v, &err) != TROVE_OK) {
-        rc = cli_report("push", a.pos[0], &err);
+    int prc = trove_registry_push(r, a.pos[0], a.pos[1], &po, &v, &err);
+    if (prc != TROVE_OK) {
+        cli_report("push", a.pos[0], &err);
+        rc = a.nkeys ? cli_signature_exit(prc, &res) : cli_exit_code(prc);
     } else {
         char hx[65], sz[32];
         if (a.json) {
@@ -248,13 +275,17 @@ int cli_cmd_push(int argc, char **argv)
 /* ---- pull ---------------------------------------------------------------------------------- */
 int cli_cmd_pull(int argc, char **argv)
 {
-    static const char syn[] = "pull REF -o FILE [--fast] [--registry DIR]\n";
+    static const char syn[] =
+        "pull REF -o FILE [--rehash] [--pubkey NAME.pub ...] [--registry DIR]\n";
     static const char help[] =
         "\nWrite version REF (NAME, NAME:VERSION, NAME@ALIAS or a digest prefix) to FILE,\n"
-        "byte-identical to the pushed file. Every blob is re-hashed and the result verified\n"
-        "before FILE appears; a damaged registry exits 4 and writes nothing.\n"
-        "--fast checks tensor blobs by the file's own XXH3 checksums instead of BLAKE2b\n"
-        "(detects any accidental damage for about a sixth of the CPU; see docs/REGISTRY.md).\n";
+        "byte-identical to the pushed file. Every byte is checked against the file's own\n"
+        "checksums, its header re-hashed and its model digest compared before FILE appears;\n"
+        "a damaged registry exits 4 and writes nothing.\n"
+        "--rehash     also re-hash every blob with BLAKE2b (catches a deliberate substitution\n"
+        "             by someone who can write the blob store; about 3x the CPU)\n"
+        "--pubkey K   require a valid signature by a trusted key (repeatable; implies\n"
+        "             --rehash); exits 8 unsigned, 9 unknown signer, 5 bad signature\n";
     reg_args a;
     int rc = parse(argc, argv, &a, syn, help);
     if (rc >= 0)
@@ -262,17 +293,24 @@ int cli_cmd_pull(int argc, char **argv)
     if (a.npos != 1 || !a.out)
         return usage_of(syn, "", 1);
     trove_registry *r = NULL;
-    if ((rc = open_registry("pull", &a, a.fast ? TROVE_REGISTRY_FAST_PULL : 0, &r)) != CLI_OK)
+    if ((rc = open_registry("pull", &a, a.rehash ? TROVE_REGISTRY_REHASH : 0, &r)) != CLI_OK)
         return rc;
     trove_version *v = NULL;
     trove_error err = {0};
-    if (trove_registry_pull(r, a.pos[0], a.out, &v, &err) != TROVE_OK) {
-        rc = cli_report("pull", a.pos[0], &err);
+    trove_verify_result res;
+    memset(&res, 0, sizeof res);
+    int prc = a.nkeys ? trove_registry_pull_trusted(r, a.pos[0], a.out, a.keys, a.nkeys, &res,
+                                                    &v, &err)
+                      : trove_registry_pull(r, a.pos[0], a.out, &v, &err);
+    if (prc != TROVE_OK) {
+        cli_report("pull", a.pos[0], &err);
+        rc = a.nkeys ? cli_signature_exit(prc, &res) : cli_exit_code(prc);
     } else {
-        char hx[65];
+        char hx[65], kh[2 * TROVE_KEY_ID_BYTES + 1];
         if (!a.quiet)
-            printf("%s:%lld  %s  -> %s\n", v->model, (long long)v->number,
-                   cli_hex(v->digest, 32, hx), a.out);
+            printf("%s:%lld  %s  -> %s%s%s\n", v->model, (long long)v->number,
+                   cli_hex(v->digest, 32, hx), a.out, a.nkeys ? "  signed by trusted key " : "",
+                   a.nkeys ? cli_hex(res.key_id, TROVE_KEY_ID_BYTES, kh) : "");
         rc = CLI_OK;
     }
     trove_registry_versions_free(r, v, 1);

@@ -187,7 +187,7 @@ int cli_cmd_sign(int argc, char **argv)
 }
 
 /* ---- trove verify --pubkey -------------------------------------------------------------------- */
-static int verify_exit(int rc, const trove_verify_result *res)
+int cli_signature_exit(int rc, const trove_verify_result *res)
 {
     if (rc == TROVE_E_SIGNATURE)
         return res->status == TROVE_SIG_UNSIGNED      ? CLI_UNSIGNED
@@ -272,7 +272,7 @@ int cli_verify_signed(int argc, char **argv)
         if (rc) {
             cli_report("verify", file, &err);
             if (!worst)
-                worst = verify_exit(rc, &res);
+                worst = cli_signature_exit(rc, &res);
             continue;
         }
         char hex[2 * TROVE_KEY_ID_BYTES + 1], dh[2 * TROVE_DIGEST_BYTES + 1], when[64] = "";

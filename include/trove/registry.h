@@ -18,6 +18,7 @@
 #define TROVE_REGISTRY_H
 
 #include "core.h"
+#include "security.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,12 +31,15 @@ enum {
     TROVE_REGISTRY_SHARED = 1u << 1,  /* on creation: group-shared modes (02770 / 0660 / 0440) */
     TROVE_REGISTRY_NO_SYNC = 1u << 2, /* skip fsync (tests, scratch): not crash-safe */
     TROVE_REGISTRY_READONLY = 1u << 3,/* open the catalog read-only (log, models, pull, fsck) */
-    /* pull: check tensor blobs through the rebuilt file's XXH3 chunk checksums (authenticated by
-     * the BLAKE2b-checked header) instead of re-hashing each with BLAKE2b: about a sixth of the
-     * CPU, still detects any accidental damage; a deliberate forgery by someone who can write
-     * the registry is the trust layer's business (signatures) either way. Framing blobs are
-     * always re-hashed. */
-    TROVE_REGISTRY_FAST_PULL = 1u << 4,
+    /* pull: also re-hash every tensor blob with BLAKE2b and compare it with its name (about
+     * 3x the CPU of a default pull). A default pull checks every tensor byte against the
+     * rebuilt file's own XXH3-64 chunk checksums, which sit in the header, itself re-hashed
+     * with BLAKE2b and tied to the registered digest: any accidental damage is caught either
+     * way. Re-hashing also catches a deliberate substitution by someone who can write the blob
+     * store but not the catalog (a future remote store); a check of signatures against trusted
+     * keys (trove_registry_pull_trusted) always re-hashes. Framing blobs are always re-hashed.
+     * (Bit 4, the former TROVE_REGISTRY_FAST_PULL, is retired: pull is that by default.) */
+    TROVE_REGISTRY_REHASH = 1u << 5,
 };
 
 typedef struct trove_registry_options {
@@ -78,7 +82,8 @@ typedef struct trove_version {
     int has_parent_digest;
     uint8_t parent_digest[32];   /* valid when has_parent_digest */
     const char *data_digest;     /* training-data digest (hex or text) or NULL */
-    const char *signature;       /* "unsigned", or "signed (not verified)" */
+    const char *signature;       /* status at push: "unsigned", "signed by ID, ... (valid
+                                  * signatures; ...)", "verified at push: ..." (REGISTRY.md) */
     const char *aliases;         /* comma-separated aliases pointing here, or NULL */
 } trove_version;
 
@@ -96,9 +101,15 @@ typedef struct trove_push_options {
     size_t n_metrics;
     const char *const *params;   /* "key=value" strings, added to metadata "params" */
     size_t n_params;
+    /* Trusted public keys: when ntrusted > 0 the file must carry a valid embedded signature by
+     * one of them (the rules of trove_verify_signatures), else TROVE_E_SIGNATURE and nothing is
+     * registered. Borrowed for the call. */
+    const trove_pubkey *trusted;
+    size_t ntrusted;
+    trove_verify_result *sig_result; /* when not NULL and ntrusted > 0: the signature outcome */
 } trove_push_options;
 #define TROVE_PUSH_OPTIONS_INIT { sizeof(trove_push_options), NULL, NULL, NULL, NULL, NULL, \
-                                  NULL, 0, NULL, 0 }
+                                  NULL, 0, NULL, 0, NULL, 0, NULL }
 
 /* Register the trove file at path as the next version of model `name` (created when new).
  * The file is verified first (every checksum). Pushing a file whose bytes are already the
@@ -106,7 +117,9 @@ typedef struct trove_push_options {
  * receives the version (caller owns; free with trove_registry_versions_free(r, *out, 1)).
  * Errors: TROVE_E_INVALID (bad name or metric), any error of trove_open/trove_file_verify,
  * TROVE_E_NOT_FOUND (parent), TROVE_E_IO (blob store or catalog, e.g. disk full),
- * TROVE_E_BUSY (lock not obtained within busy_timeout_ms). */
+ * TROVE_E_BUSY (lock not obtained within busy_timeout_ms), TROVE_E_SIGNATURE (an embedded
+ * signature that does not verify with its own public key, or no valid one by the trusted keys
+ * of opts). */
 TROVE_NODISCARD int trove_registry_push(trove_registry *r, const char *path, const char *name,
                                         const trove_push_options *opts, trove_version **out,
                                         trove_error *err);
@@ -117,12 +130,23 @@ TROVE_NODISCARD int trove_registry_push(trove_registry *r, const char *path, con
 TROVE_NODISCARD int trove_registry_resolve(trove_registry *r, const char *ref,
                                            trove_version **out, trove_error *err);
 
-/* Write the file of version REF to path (atomically; byte-identical to the pushed file). Each
- * blob is re-hashed as it is read, the catalog row is checked, and the result is opened,
- * verified and its model digest compared before it is renamed into place: a damaged registry
- * yields TROVE_E_CHECKSUM (or TROVE_E_CORRUPT) and no file. out as in push (may be NULL). */
+/* Write the file of version REF to path (atomically; byte-identical to the pushed file). The
+ * catalog row and the layout are checked, the framing blobs re-hashed, every tensor byte
+ * checked against the file's own chunk checksums (and every blob re-hashed with BLAKE2b under
+ * TROVE_REGISTRY_REHASH), and the result is opened, verified and its model digest compared
+ * before it is renamed into place: a damaged registry yields TROVE_E_CHECKSUM (or
+ * TROVE_E_CORRUPT) and no file. out as in push (may be NULL). Thread-safety: one registry
+ * handle per thread; several processes may pull and push at once. */
 TROVE_NODISCARD int trove_registry_pull(trove_registry *r, const char *ref, const char *path,
                                         trove_version **out, trove_error *err);
+/* As trove_registry_pull, and before the file is renamed into place its embedded signatures
+ * are checked against the nkeys trusted keys (nkeys >= 1) over a digest re-hashed from every
+ * blob: no valid signature by a trusted key gives TROVE_E_SIGNATURE, res->status UNSIGNED,
+ * UNKNOWN_KEY or BAD (the rules of trove_verify_signatures), and no file. res may be NULL. */
+TROVE_NODISCARD int trove_registry_pull_trusted(trove_registry *r, const char *ref,
+                                                const char *path, const trove_pubkey *keys,
+                                                size_t nkeys, trove_verify_result *res,
+                                                trove_version **out, trove_error *err);
 
 /* Every version of `name`, oldest first (name NULL: the latest version of every model, by
  * name). Caller owns *out; free with trove_registry_versions_free(r, *out, *count). */

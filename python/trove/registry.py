@@ -24,8 +24,8 @@ from .core import TroveError
 _P = ctypes.c_void_p
 _E = ctypes.POINTER(Error)
 
-REGISTRY_CREATE, REGISTRY_SHARED, REGISTRY_NO_SYNC, REGISTRY_READONLY, REGISTRY_FAST_PULL = \
-    1, 2, 4, 8, 16
+REGISTRY_CREATE, REGISTRY_SHARED, REGISTRY_NO_SYNC, REGISTRY_READONLY = 1, 2, 4, 8
+REGISTRY_REHASH = 32
 RM_FORCE = 1
 
 
@@ -50,7 +50,8 @@ class _PushOptions(ctypes.Structure):
                 ("author", ctypes.c_char_p), ("alias", ctypes.c_char_p),
                 ("parent", ctypes.c_char_p), ("data_digest", ctypes.c_char_p),
                 ("metrics", ctypes.POINTER(ctypes.c_char_p)), ("n_metrics", ctypes.c_size_t),
-                ("params", ctypes.POINTER(ctypes.c_char_p)), ("n_params", ctypes.c_size_t)]
+                ("params", ctypes.POINTER(ctypes.c_char_p)), ("n_params", ctypes.c_size_t),
+                ("trusted", _P), ("ntrusted", ctypes.c_size_t), ("sig_result", _P)]
 
 
 class _Move(ctypes.Structure):
@@ -148,12 +149,13 @@ def default_dir():
 class Registry:
     """An open registry. One object per thread; any number of processes may share a registry."""
 
-    def __init__(self, directory=None, create=True, shared=False, fast_pull=False,
+    def __init__(self, directory=None, create=True, shared=False, rehash=False,
                  busy_timeout_ms=0):
+        """rehash=True: pull also re-hashes every blob with BLAKE2b (docs/REGISTRY.md)."""
         self.directory = os.fspath(directory) if directory is not None else default_dir()
         opts = _Options(ctypes.sizeof(_Options),
                         (REGISTRY_CREATE if create else 0) | (REGISTRY_SHARED if shared else 0) |
-                        (REGISTRY_FAST_PULL if fast_pull else 0), None, busy_timeout_ms, 0)
+                        (REGISTRY_REHASH if rehash else 0), None, busy_timeout_ms, 0)
         self._h = _P()
         err = Error()
         _check(lib.trove_registry_open(ctypes.byref(self._h), os.fsencode(self.directory),

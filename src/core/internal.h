@@ -104,6 +104,9 @@ bool trove__utf8_valid(const char *s, size_t n);
 int trove__write_all(int fd, const void *p, size_t n, trove_error *err, const char *what);
 /* Read exactly n bytes at offset (pread); short file is TROVE_E_CORRUPT. */
 int trove__pread_all(int fd, void *p, size_t n, uint64_t off, trove_error *err, const char *what);
+/* Write exactly n bytes at offset (pwrite, retrying on EINTR and short writes). */
+int trove__pwrite_all(int fd, const void *p, size_t n, uint64_t off, trove_error *err,
+                      const char *what);
 /* Create a temporary file next to path (same directory) with mode; caller owns *tmp_path. */
 int trove__tmpfile_near(const trove_allocator *a, const char *path, unsigned mode, int *fd,
                         char **tmp_path, trove_error *err);

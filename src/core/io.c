@@ -53,6 +53,29 @@ int trove__pread_all(int fd, void *p, size_t n, uint64_t off, trove_error *err, 
     return TROVE_OK;
 }
 
+int trove__pwrite_all(int fd, const void *p, size_t n, uint64_t off, trove_error *err,
+                      const char *what)
+{
+    const unsigned char *b = p;
+    while (n > 0) {
+        size_t step = n < ((size_t)1 << 30) ? n : ((size_t)1 << 30);
+        ssize_t r = pwrite(fd, b, step, (off_t)off);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return trove__fail_errno(err, TROVE_E_IO, errno, "cannot write %s at offset %llu",
+                                     what, (unsigned long long)off);
+        }
+        if (r == 0)
+            return trove__fail_errno(err, TROVE_E_IO, ENOSPC, "cannot write %s at offset %llu",
+                                     what, (unsigned long long)off);
+        b += r;
+        n -= (size_t)r;
+        off += (uint64_t)r;
+    }
+    return TROVE_OK;
+}
+
 /* Directory part of path ("." when none) into buf; false when it does not fit. */
 static bool dir_of(const char *path, char *buf, size_t cap)
 {

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <pwd.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "registry/blobstore.h"
 #include "registry/catalog.h"
 #include "registry/manifest.h"
+#include "security/sigcheck.h"
 
 #define DEFAULT_BUSY_MS 60000u
 #define MAX_NAME 200
@@ -425,6 +427,31 @@ static int push_job(void *ctx, size_t job, unsigned slot, trove_error *err)
     return rc;
 }
 
+/* The signature status of a file being pushed, over its digest: with trusted keys in o, a
+ * valid signature by one of them is required (as trove_verify_signatures); in any case every
+ * embedded signature that carries its public key must verify. Caller owns *out. */
+static int push_signatures(trove_registry *r, const trove_file *f, const trove_push_options *o,
+                           const uint8_t digest[32], const char **out, trove_error *err)
+{
+    char sum[600], text[700], hx[2 * TROVE_KEY_ID_BYTES + 1];
+    trove_verify_result local, *res = o->sig_result ? o->sig_result : &local;
+    int rc;
+    if (o->ntrusted && (rc = trove__check_signatures(f, digest, o->trusted, o->ntrusted, res,
+                                                     err)) != TROVE_OK)
+        return rc;
+    if ((rc = trove__signature_summary(f, digest, sum, sizeof sum, err)) != TROVE_OK)
+        return rc;
+    if (o->ntrusted) {
+        trove__hex(res->key_id, TROVE_KEY_ID_BYTES, hx);
+        snprintf(text, sizeof text, "verified at push: valid signature by trusted key %s; %s",
+                 hx, sum);
+    } else
+        snprintf(text, sizeof text, "%s", sum);
+    if (!(*out = dup_s(r->alloc, text)))
+        return trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+    return TROVE_OK;
+}
+
 /* "k=v" strings into map m (numbers become numbers). */
 static int add_kv(trove_value *m, const char *const *kv, size_t n, const char *what,
                   trove_error *err)
@@ -532,10 +559,10 @@ TROVE_API int trove_registry_push(trove_registry *r, const char *path, const cha
     if (!r || !path)
         return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET, "trove_registry_push: NULL");
     trove_push_options o = TROVE_PUSH_OPTIONS_INIT;
-    if (opts) {
-        if (opts->size < sizeof o)
+    if (opts) { /* an older, shorter struct leaves the newer fields at their defaults */
+        if (opts->size < offsetof(trove_push_options, trusted) || opts->size > sizeof o)
             return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET, "push options: bad size");
-        o = *opts;
+        memcpy(&o, opts, opts->size);
     }
     int rc = valid_name(name, "model name", err);
     if (!rc && o.alias)
@@ -690,14 +717,6 @@ TROVE_API int trove_registry_push(trove_registry *r, const char *path, const cha
     push_ctx pc = {.r = r, .pieces = pieces};
     atomic_init(&pc.stored_new, 0);
     rc = trove__run_jobs(r->threads, np, push_job, &pc, err);
-    if (!rc)
-        rc = BS(r)->sync(r->bs, err);
-    else
-        BS(r)->discard(r->bs);
-    if (rc) {
-        trove__free(a, leaf_at);
-        goto out;
-    }
     /* Tensor digests: the chunk ids of an uncompressed tensor are its 4 MiB leaves. */
     for (size_t i = 0; i < nt && !rc; i++) {
         if (!ti[i].compressed && trove__host_is_le())
@@ -708,7 +727,17 @@ TROVE_API int trove_registry_push(trove_registry *r, const char *path, const cha
             rc = trove_file_tensor_digest(f, i, tdig + 32 * i, err);
     }
     trove__free(a, leaf_at);
-    if (rc || (rc = trove__model_digest_from_tensors(a, f, tdig, row.v.digest, err)))
+    if (!rc)
+        rc = trove__model_digest_from_tensors(a, f, tdig, row.v.digest, err);
+    /* Signatures, over the digest just computed from every byte, before any blob is in place:
+     * a refused file leaves nothing behind. */
+    if (!rc)
+        rc = push_signatures(r, f, &o, row.v.digest, &row.v.signature, err);
+    if (!rc)
+        rc = BS(r)->sync(r->bs, err);
+    else
+        BS(r)->discard(r->bs);
+    if (rc)
         goto out;
 
     /* The row. */
@@ -757,12 +786,6 @@ TROVE_API int trove_registry_push(trove_registry *r, const char *path, const cha
         }
     }
     if (want_data && !row.v.data_digest)
-        goto nomem;
-    uint64_t compat = 0, roc, inc;
-    trove_file_features(f, &compat, &roc, &inc);
-    row.v.signature = dup_s(a, (compat & TROVE_COMPAT_SIGNED) ? "signed (not verified)"
-                                                              : "unsigned");
-    if (!row.v.signature)
         goto nomem;
 
     /* Distinct blob ids for the reference table. */
@@ -865,7 +888,7 @@ typedef struct pull_ctx {
     trove_registry *r;
     pull_job *jobs;
     int fd;
-    int verify;               /* re-hash each blob (BLAKE2b) as it is read */
+    int verify;               /* re-hash each blob (BLAKE2b) as it is read: --rehash */
     int sync;
     uint8_t *buf[8];
 } pull_ctx;
@@ -880,7 +903,7 @@ static int pull_one(void *ctx, size_t job, unsigned slot, trove_error *err)
     if (rc)
         return rc;
     /* The file's own checksum of these bytes, while they are in cache (the one pass of
-     * trove_file_verify, done here): with --fast it is the check of the blob. */
+     * trove_file_verify, done here): by default it is the check of the blob. */
     if (j->xxh3 && trove__xxh3(c->buf[slot], j->n) != trove__load_le64(j->xxh3)) {
         char hx[65];
         trove__hex(j->id, 32, hx);
@@ -904,12 +927,15 @@ static int pull_one(void *ctx, size_t job, unsigned slot, trove_error *err)
     return TROVE_OK;
 }
 
-TROVE_API int trove_registry_pull(trove_registry *r, const char *ref, const char *path,
-                                  trove_version **out, trove_error *err)
+/* Pull; with nkeys > 0 the rebuilt file's signatures are checked against keys (over a digest
+ * re-hashed from every blob) before it is renamed into place. */
+static int pull_impl(trove_registry *r, const char *ref, const char *path,
+                     const trove_pubkey *keys, size_t nkeys, trove_verify_result *res,
+                     trove_version **out, trove_error *err)
 {
     if (out)
         *out = NULL;
-    if (!r || !ref || !path)
+    if (!r || !ref || !path || (nkeys && !keys))
         return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET, "trove_registry_pull: NULL");
     const trove_allocator *a = r->alloc;
     trove__vrow row = {0};
@@ -918,7 +944,7 @@ TROVE_API int trove_registry_pull(trove_registry *r, const char *ref, const char
     char *tmp = NULL;
     uint8_t *frame = NULL, *tdig = NULL, *verify_each = NULL;
     pull_job *pj = NULL;
-    pull_ctx pc = {.r = r, .fd = -1, .verify = !(r->flags & TROVE_REGISTRY_FAST_PULL)};
+    pull_ctx pc = {.r = r, .fd = -1, .verify = nkeys || (r->flags & TROVE_REGISTRY_REHASH)};
     pc.sync = !(r->flags & TROVE_REGISTRY_NO_SYNC);
     trove_file *f = NULL;
     bool sync = !(r->flags & TROVE_REGISTRY_NO_SYNC);
@@ -1060,6 +1086,11 @@ TROVE_API int trove_registry_pull(trove_registry *r, const char *ref, const char
                          "one", row.v.model, (long long)row.v.number);
         goto out;
     }
+    if (nkeys) {
+        trove_verify_result local;
+        if ((rc = trove__check_signatures(f, dig, keys, nkeys, res ? res : &local, err)))
+            goto out;
+    }
     trove_close(f);
     f = NULL;
     if ((rc = trove__commit_tmpfile(fd, tmp, path, sync, err)))
@@ -1098,6 +1129,23 @@ out:
     trove__free(a, tdig);
     trove__free(a, verify_each);
     return rc;
+}
+
+TROVE_API int trove_registry_pull(trove_registry *r, const char *ref, const char *path,
+                                  trove_version **out, trove_error *err)
+{
+    return pull_impl(r, ref, path, NULL, 0, NULL, out, err);
+}
+
+TROVE_API int trove_registry_pull_trusted(trove_registry *r, const char *ref, const char *path,
+                                          const trove_pubkey *keys, size_t nkeys,
+                                          trove_verify_result *res, trove_version **out,
+                                          trove_error *err)
+{
+    if (!keys || !nkeys)
+        return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET,
+                           "trove_registry_pull_trusted: no trusted key");
+    return pull_impl(r, ref, path, keys, nkeys, res, out, err);
 }
 
 /* ---- log, models, aliases, rm ------------------------------------------------------------- */

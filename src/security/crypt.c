@@ -187,23 +187,14 @@ static int chunk_op(const cjob *j, uint64_t i, bool final)
                                                       j->k->file_key);
 }
 
-static int chunk_job(void *ctx, uint64_t i)
+/* The error of chunk `bad` of batch j that failed: which chunk and why. */
+static int auth_error(const cjob *j, uint64_t bad, trove_error *err)
 {
-    const cjob *j = ctx;
-    return chunk_op(j, i, j->last_is_final && i + 1 == j->count) ? TROVE_E_DECRYPT : TROVE_OK;
-}
-
-/* Run a batch; on an authentication failure explain which chunk and why. */
-static int run_batch(cjob *j, unsigned threads, trove_error *err)
-{
-    uint64_t bad = 0;
-    uint64_t bytes = j->count * j->env->chunk;
-    int rc = trove__run_parallel(bytes >= (UINT64_C(2) << 20) ? threads : 1, j->count, chunk_job,
-                                 j, &bad);
-    if (rc == TROVE_OK)
-        return TROVE_OK;
     uint64_t g = j->first + bad;
     uint64_t off = j->env->plen + g * (j->env->chunk + TAG);
+    if (!j->decrypt)
+        return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET, "chunk %llu: encryption failed",
+                           (unsigned long long)g);
     if (j->last_is_final && bad + 1 == j->count && chunk_op(j, bad, false) == 0)
         return trove__fail(err, TROVE_E_DECRYPT, off,
                            "the file is truncated: its last chunk (%llu) is not the final chunk",
@@ -216,6 +207,142 @@ static int run_batch(cjob *j, unsigned threads, trove_error *err)
                        "chunk %llu (at byte %llu) failed authentication: it was altered, moved, "
                        "duplicated, or the file was truncated or extended",
                        (unsigned long long)g, (unsigned long long)off);
+}
+
+/* One batch job: its chunks in order; the first failure is explained. */
+static int batch_job(void *ctx, size_t i, unsigned slot, trove_error *err)
+{
+    (void)slot;
+    const cjob *j = ctx;
+    if (chunk_op(j, i, j->last_is_final && i + 1 == j->count) != 0)
+        return auth_error(j, i, err);
+    return TROVE_OK;
+}
+
+/* Run a batch on up to `threads` threads (one when it is small). */
+static int run_batch(cjob *j, unsigned threads, trove_error *err)
+{
+    uint64_t bytes = j->count * j->env->chunk;
+    return trove__run_jobs(bytes >= (UINT64_C(2) << 20) ? threads : 1, (size_t)j->count,
+                           batch_job, j, err);
+}
+
+/* ---- whole files on all threads ------------------------------------------------------------ */
+/* Encrypting a regular file, and decrypting into a file or into memory: every job takes a
+ * group of consecutive chunks end to end (pread, AEAD, then pwrite or in place), so reading,
+ * the cipher and writing run on every thread at once with no barrier between them. Memory:
+ * two group buffers per thread. Writeback of each written range starts at once, so that the
+ * final fsync has little left to wait for. */
+typedef struct fjobs {
+    const envelope *env;
+    const keymat *k;
+    bool decrypt, sync;
+    int in_fd, out_fd;        /* decrypt with out_fd < 0: the plaintext goes to mem */
+    uint8_t *mem;
+    uint64_t in_base;         /* encrypt: input offset of plaintext byte 0 */
+    uint64_t group;           /* chunks per job */
+    size_t buf_bytes;
+    uint8_t *ibuf[TROVE__MAX_THREADS], *obuf[TROVE__MAX_THREADS];
+} fjobs;
+
+static int file_job(void *ctx, size_t g, unsigned slot, trove_error *err)
+{
+    fjobs *f = ctx;
+    const envelope *env = f->env;
+    uint64_t C = env->chunk, per = C + TAG;
+    uint64_t first = (uint64_t)g * f->group;
+    uint64_t count = env->nchunks - first < f->group ? env->nchunks - first : f->group;
+    bool last = first + count == env->nchunks;
+    uint64_t tail = last ? env->last_len : C;
+    uint64_t plain_off = first * C, ct_off = env->plen + first * per;
+    size_t plain_len = (size_t)((count - 1) * C + tail);
+    size_t ct_len = (size_t)((count - 1) * per + tail + TAG);
+    cjob j = {env, f->k, first, f->ibuf[slot], f->obuf[slot], C, per, count, tail, last, false};
+    int rc;
+    if (f->decrypt) {
+        j.decrypt = true;
+        j.in_stride = per;
+        j.out_stride = C;
+        if (f->out_fd < 0)
+            j.out = f->mem + plain_off;
+        rc = trove__pread_all(f->in_fd, f->ibuf[slot], ct_len, ct_off, err, "encrypted chunks");
+    } else {
+        rc = trove__pread_all(f->in_fd, f->ibuf[slot], plain_len, f->in_base + plain_off, err,
+                              "the input");
+        if (rc == TROVE_E_CORRUPT)
+            rc = trove__fail(err, TROVE_E_IO, f->in_base + plain_off,
+                             "the input shrank while it was being encrypted");
+    }
+    if (rc)
+        return rc;
+    for (uint64_t i = 0; i < count; i++)
+        if (chunk_op(&j, i, last && i + 1 == count) != 0)
+            return auth_error(&j, i, err);
+    if (f->out_fd < 0)
+        return TROVE_OK;
+    uint64_t off = f->decrypt ? plain_off : ct_off;
+    size_t len = f->decrypt ? plain_len : ct_len;
+    rc = trove__pwrite_all(f->out_fd, j.out, len, off, err,
+                           f->decrypt ? "the decrypted output" : "encrypted chunks");
+    if (rc == TROVE_OK && f->sync && len)
+        sync_file_range(f->out_fd, (off64_t)off, (off64_t)len, SYNC_FILE_RANGE_WRITE);
+    return rc;
+}
+
+/* The buffer of a thread that holds plaintext: decrypt's output, encrypt's input. */
+static uint8_t *plain_side(const fjobs *f, unsigned t)
+{
+    return f->decrypt ? f->obuf[t] : f->ibuf[t];
+}
+
+/* Allocate the per-thread buffers (whole pages); the plaintext side is kept out of core dumps
+ * and wiped at free, when its pages go back to MADV_DODUMP (so that the allocator's mappings
+ * are not split into ever more pieces by repeated calls). */
+static int fjobs_alloc(fjobs *f, const trove_allocator *a, unsigned threads, trove_error *err)
+{
+    f->group = BATCH_BYTES / f->env->chunk ? BATCH_BYTES / f->env->chunk : 1;
+    if (f->group > f->env->nchunks)
+        f->group = f->env->nchunks;
+    f->buf_bytes = (size_t)((f->group * ((uint64_t)f->env->chunk + TAG) + 4095) & ~UINT64_C(4095));
+    bool need_out = f->out_fd >= 0 || !f->decrypt;
+    for (unsigned t = 0; t < threads; t++) {
+        f->ibuf[t] = trove__malloc_aligned(a, f->buf_bytes, 4096);
+        f->obuf[t] = need_out ? trove__malloc_aligned(a, f->buf_bytes, 4096) : NULL;
+        if (!f->ibuf[t] || (need_out && !f->obuf[t]))
+            return trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+        if (plain_side(f, t))
+            madvise(plain_side(f, t), f->buf_bytes, MADV_DONTDUMP);
+    }
+    return TROVE_OK;
+}
+
+static void fjobs_free(fjobs *f, const trove_allocator *a)
+{
+    for (unsigned t = 0; t < TROVE__MAX_THREADS; t++) {
+        uint8_t *p = plain_side(f, t);
+        if (p) {
+            sodium_memzero(p, f->buf_bytes);
+            madvise(p, f->buf_bytes, MADV_DODUMP);
+        }
+        trove__free_aligned(a, f->ibuf[t]);
+        trove__free_aligned(a, f->obuf[t]);
+    }
+}
+
+/* Run every group of f on `threads` threads. */
+static int fjobs_run(fjobs *f, const trove_allocator *a, unsigned threads, trove_error *err)
+{
+    if (threads > TROVE__MAX_THREADS)
+        threads = TROVE__MAX_THREADS;
+    if (threads < 1)
+        threads = 1;
+    int rc = fjobs_alloc(f, a, threads, err);
+    if (rc == TROVE_OK) {
+        uint64_t groups = (f->env->nchunks + f->group - 1) / f->group;
+        rc = trove__run_jobs(threads, (size_t)groups, file_job, f, err);
+    }
+    fjobs_free(f, a);
+    return rc;
 }
 
 /* ---- the public header ---------------------------------------------------------------------- */
@@ -522,9 +649,31 @@ static int encrypt_stream(int in_fd, const char *out_path, const trove_secret *s
     uint64_t C = o.chunk_bytes, per = C + TAG;
     uint64_t batch = BATCH_BYTES / C ? BATCH_BYTES / C : 1;
     size_t plen_buf = (size_t)((batch + 1) * C);
+    bool sync = !(o.write_flags & TROVE_WRITE_NO_SYNC);
     if ((rc = new_envelope(s, &o, env, &k, err)) != TROVE_OK)
         goto out;
-    /* Plaintext: a batch plus one chunk of look-ahead (to know which chunk is the last). */
+    if ((rc = trove__tmpfile_near(a, out_path, o.mode, &fd, &tmp, err)) != TROVE_OK)
+        goto out;
+    if ((rc = trove__write_all(fd, env->prefix, env->plen, err, "envelope header")))
+        goto out;
+    /* A regular file of known size: every chunk's place is known, all threads work end to end. */
+    struct stat st;
+    off_t base = -1;
+    if (!abort && fstat(in_fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        (base = lseek(in_fd, 0, SEEK_CUR)) >= 0 && st.st_size >= base) {
+        uint64_t P = (uint64_t)(st.st_size - base);
+        env->nchunks = P ? (P - 1) / C + 1 : 1;
+        env->last_len = P - (env->nchunks - 1) * C;
+        fjobs f = {.env = env, .k = k, .sync = sync, .in_fd = in_fd, .out_fd = fd,
+                   .in_base = (uint64_t)base};
+        if ((rc = fjobs_run(&f, a, o.threads, err)) == TROVE_OK) {
+            (void)lseek(in_fd, st.st_size, SEEK_SET); /* consumed, as a stream would be */
+            rc = trove__commit_tmpfile(fd, tmp, out_path, sync, err);
+        }
+        goto out;
+    }
+    /* A stream: a batch at a time, one chunk of look-ahead to know which chunk is the last,
+     * the cipher on all threads, the write of a batch overlapping the next one. */
     pbuf = trove__malloc_aligned(a, plen_buf, 64);
     /* At the end of input the look-ahead chunk is encrypted too: batch + 1 chunks. */
     cbufs[0] = trove__malloc_aligned(a, (size_t)((batch + 1) * per), 64);
@@ -534,10 +683,6 @@ static int encrypt_stream(int in_fd, const char *out_path, const trove_secret *s
         goto out;
     }
     madvise((void *)((uintptr_t)pbuf & ~(uintptr_t)4095), plen_buf, MADV_DONTDUMP);
-    if ((rc = trove__tmpfile_near(a, out_path, o.mode, &fd, &tmp, err)) != TROVE_OK)
-        goto out;
-    if ((rc = trove__write_all(fd, env->prefix, env->plen, err, "envelope header")))
-        goto out;
     size_t have = 0; /* plaintext bytes at the front of pbuf */
     uint64_t index = 0;
     for (;;) {
@@ -556,7 +701,8 @@ static int encrypt_stream(int in_fd, const char *out_path, const trove_secret *s
         } else {
             j.count = batch;
         }
-        trove__run_parallel(have >= (2u << 20) ? o.threads : 1, j.count, chunk_job, &j, NULL);
+        if ((rc = run_batch(&j, o.threads, err)) != TROVE_OK)
+            goto out;
         size_t clen = (size_t)((j.count - 1) * per + j.last_len + TAG);
         if ((rc = aw_wait(&aw, err)) != TROVE_OK ||
             (rc = aw_start(&aw, fd, cbuf, clen, "encrypted chunks", err)) != TROVE_OK)
@@ -573,8 +719,7 @@ static int encrypt_stream(int in_fd, const char *out_path, const trove_secret *s
         rc = trove__fail(err, TROVE_E_STATE, TROVE_NO_OFFSET, "the plaintext stream was "
                          "abandoned by its writer: nothing written");
     else
-        rc = trove__commit_tmpfile(fd, tmp, out_path, !(o.write_flags & TROVE_WRITE_NO_SYNC),
-                                   err);
+        rc = trove__commit_tmpfile(fd, tmp, out_path, sync, err);
 out:
     (void)aw_wait(&aw, NULL); /* after a failure: let the pending write end before freeing */
     if (fd >= 0) {
@@ -677,63 +822,19 @@ TROVE_API int trove_decrypt_file(const char *in_path, const char *out_path,
     int in = -1, fd = -1;
     envelope *env = NULL;
     keymat *k = NULL;
-    uint8_t *pbufs[2] = {NULL, NULL}, *cbuf = NULL;
-    size_t pcap = 0;
     char *tmp = NULL;
-    async_write aw;
-    memset(&aw, 0, sizeof aw);
+    bool sync = !(o.write_flags & TROVE_WRITE_NO_SYNC);
     if ((rc = open_for_decrypt(in_path, s, a, &in, &env, &k, err)) != TROVE_OK)
         return rc;
-    uint64_t C = env->chunk, per = C + TAG;
-    uint64_t batch = BATCH_BYTES / C ? BATCH_BYTES / C : 1;
-    pcap = (size_t)(batch * C);
-    pbufs[0] = trove__malloc_aligned(a, pcap, 64);
-    pbufs[1] = trove__malloc_aligned(a, pcap, 64);
-    cbuf = trove__malloc_aligned(a, (size_t)(batch * per), 64);
-    if (!pbufs[0] || !pbufs[1] || !cbuf) {
-        rc = trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
-        goto out;
-    }
-    for (int b = 0; b < 2; b++)
-        madvise((void *)((uintptr_t)pbufs[b] & ~(uintptr_t)4095), pcap, MADV_DONTDUMP);
-    if ((rc = trove__tmpfile_near(a, out_path, o.mode, &fd, &tmp, err)) != TROVE_OK)
-        goto out;
-    for (uint64_t index = 0; index < env->nchunks;) {
-        uint64_t count = env->nchunks - index < batch ? env->nchunks - index : batch;
-        bool last = index + count == env->nchunks;
-        uint64_t tail = last ? env->last_len : C;
-        size_t clen = (size_t)((count - 1) * per + tail + TAG);
-        if ((rc = trove__pread_all(in, cbuf, clen, env->plen + index * per, err,
-                                   "encrypted chunks")) != TROVE_OK)
-            goto out;
-        uint8_t *pbuf = pbufs[(index / batch) & 1];
-        cjob j = {env, k, index, cbuf, pbuf, per, C, count, tail, last, true};
-        if ((rc = run_batch(&j, o.threads, err)) != TROVE_OK)
-            goto out;
-        if ((rc = aw_wait(&aw, err)) != TROVE_OK ||
-            (rc = aw_start(&aw, fd, pbuf, (size_t)((count - 1) * C + tail), "decrypted output",
-                           err)) != TROVE_OK)
-            goto out;
-        index += count;
-    }
-    if ((rc = aw_wait(&aw, err)) != TROVE_OK)
-        goto out;
-    rc = trove__commit_tmpfile(fd, tmp, out_path, !(o.write_flags & TROVE_WRITE_NO_SYNC), err);
-out:
-    (void)aw_wait(&aw, NULL);
-    if (fd >= 0) {
+    if ((rc = trove__tmpfile_near(a, out_path, o.mode, &fd, &tmp, err)) == TROVE_OK) {
+        fjobs f = {.env = env, .k = k, .decrypt = true, .sync = sync, .in_fd = in, .out_fd = fd};
+        if ((rc = fjobs_run(&f, a, o.threads, err)) == TROVE_OK)
+            rc = trove__commit_tmpfile(fd, tmp, out_path, sync, err);
         close(fd);
         if (rc)
             unlink(tmp); /* no partial plaintext is left behind under any name */
     }
     trove__free(a, tmp);
-    for (int b = 0; b < 2; b++) {
-        if (pbufs[b]) {
-            sodium_memzero(pbufs[b], pcap);
-            trove__free_aligned(a, pbufs[b]);
-        }
-    }
-    trove__free_aligned(a, cbuf);
     close(in);
     sodium_free(k);
     trove__free(a, env);
@@ -775,7 +876,6 @@ TROVE_API int trove_open_encrypted(trove_file **out, const char *path, const tro
     keymat *k = NULL;
     uint8_t *plain = NULL;
     size_t total = 0;
-    uint8_t *cbuf = NULL;
     if ((rc = open_for_decrypt(path, s, a, &fd, &env, &k, err)) != TROVE_OK)
         return rc;
     uint64_t t64;
@@ -785,32 +885,19 @@ TROVE_API int trove_open_encrypted(trove_file **out, const char *path, const tro
         goto out;
     }
     total = (size_t)t64;
-    /* Ciphertext by pread into a small buffer, not mmap: a file truncated meanwhile gives an
-     * error, not SIGBUS. Plaintext is decrypted in place into the final buffer. */
-    uint64_t C = env->chunk, per = C + TAG;
-    uint64_t batch = BATCH_BYTES / C ? BATCH_BYTES / C : 1;
-    cbuf = trove__malloc_aligned(a, (size_t)(batch * per), 64);
+    /* Ciphertext by pread into small per-thread buffers, not mmap: a file truncated meanwhile
+     * gives an error, not SIGBUS. Plaintext is decrypted straight into the final buffer. */
     plain = trove__malloc_aligned(a, total ? total : 1, 4096);
-    if (!plain || !cbuf) {
+    if (!plain) {
         rc = trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET,
                          "out of memory for %zu bytes of plaintext", total);
         goto out;
     }
     madvise(plain, total ? total : 1, MADV_DONTDUMP); /* page-aligned: keep it out of cores */
     madvise(plain, total ? total : 1, MADV_HUGEPAGE); /* fewer first-touch faults */
-    for (uint64_t index = 0; index < env->nchunks;) {
-        uint64_t count = env->nchunks - index < batch ? env->nchunks - index : batch;
-        bool last = index + count == env->nchunks;
-        uint64_t tail = last ? env->last_len : C;
-        size_t clen = (size_t)((count - 1) * per + tail + TAG);
-        if ((rc = trove__pread_all(fd, cbuf, clen, env->plen + index * per, err,
-                                   "encrypted chunks")) != TROVE_OK)
-            goto out;
-        cjob j = {env, k, index, cbuf, plain + index * C, per, C, count, tail, last, true};
-        if ((rc = run_batch(&j, o.threads, err)) != TROVE_OK)
-            goto out;
-        index += count;
-    }
+    fjobs f = {.env = env, .k = k, .decrypt = true, .in_fd = fd, .out_fd = -1, .mem = plain};
+    if ((rc = fjobs_run(&f, a, o.threads, err)) != TROVE_OK)
+        goto out;
     oo.release = wipe_release;
     oo.release_ctx = (void *)a;
     rc = trove_open_memory(out, plain, total, &oo, err);
@@ -820,7 +907,6 @@ out:
         sodium_memzero(plain, total);
         trove__free_aligned(a, plain);
     }
-    trove__free_aligned(a, cbuf);
     close(fd);
     sodium_free(k);
     trove__free(a, env);

@@ -2,8 +2,6 @@
  * files (plain or sealed with Argon2id + XChaCha20-Poly1305), all secrets in guarded memory. */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -103,60 +101,6 @@ int trove__write_new(const char *path, const void *p, size_t n, unsigned mode, t
     unlink(tmp);
     trove__free(NULL, tmp);
     return rc;
-}
-
-/* ---- parallel jobs -------------------------------------------------------------------------- */
-typedef struct pjobs {
-    trove__job_fn fn;
-    void *ctx;
-    uint64_t count;
-    atomic_uint_fast64_t next;
-    atomic_uint_fast64_t bad;  /* lowest failing index, or UINT64_MAX */
-    atomic_int rc;
-} pjobs;
-
-static void *pworker(void *arg)
-{
-    pjobs *j = arg;
-    for (;;) {
-        uint64_t i = atomic_fetch_add(&j->next, 1);
-        if (i >= j->count || i > atomic_load(&j->bad))
-            break;
-        int rc = j->fn(j->ctx, i);
-        if (rc) {
-            uint64_t cur = atomic_load(&j->bad);
-            while (i < cur && !atomic_compare_exchange_weak(&j->bad, &cur, i))
-                ;
-            if (i <= atomic_load(&j->bad))
-                atomic_store(&j->rc, rc);
-        }
-    }
-    return NULL;
-}
-
-int trove__run_parallel(unsigned threads, uint64_t count, trove__job_fn fn, void *ctx,
-                        uint64_t *bad)
-{
-    pjobs j;
-    j.fn = fn;
-    j.ctx = ctx;
-    j.count = count;
-    atomic_init(&j.next, 0);
-    atomic_init(&j.bad, UINT64_MAX);
-    atomic_init(&j.rc, 0);
-    pthread_t tid[7];
-    unsigned started = 0;
-    if (threads > 8)
-        threads = 8;
-    for (unsigned i = 1; i < threads && i < count; i++)
-        if (pthread_create(&tid[started], NULL, pworker, &j) == 0)
-            started++;
-    pworker(&j);
-    for (unsigned i = 0; i < started; i++)
-        pthread_join(tid[i], NULL);
-    if (bad)
-        *bad = atomic_load(&j.bad);
-    return atomic_load(&j.rc);
 }
 
 /* ---- public keys ---------------------------------------------------------------------------- */

@@ -1,5 +1,5 @@
 /* sec_internal.h: internals shared by the trust layer (keys.c, sign.c, crypt.c): key structs in
- * guarded memory, small-file helpers, a two-thread job runner. */
+ * guarded memory, small-file helpers. */
 #ifndef TROVE_SEC_INTERNAL_H
 #define TROVE_SEC_INTERNAL_H
 
@@ -30,11 +30,5 @@ int trove__check_private(const char *path, unsigned mode, trove_error *err);
 /* Write bytes to path atomically with mode; never replaces an existing file (EEXIST). */
 int trove__write_new(const char *path, const void *p, size_t n, unsigned mode, trove_error *err);
 /* Lower-case hex of n bytes into out (2n+1). */
-
-/* Run fn(ctx, i) for i in [0, count) on up to `threads` threads (the caller is one of them);
- * returns the first failing index's status (lowest index), index in *bad. */
-typedef int (*trove__job_fn)(void *ctx, uint64_t i);
-int trove__run_parallel(unsigned threads, uint64_t count, trove__job_fn fn, void *ctx,
-                        uint64_t *bad);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "format/reader_internal.h"
 #include "security/sec_internal.h"
+#include "security/sigcheck.h"
 
 /* The signed message: this context string (with its NUL) then the canonical CBOR of the
  * entry's "signed" map. */
@@ -394,28 +395,16 @@ static int check_list(vstate *st, const trove_value *arr, const char *where, tro
     return TROVE_OK;
 }
 
-TROVE_API int trove_verify_signatures(const trove_file *f, const trove_pubkey *keys,
-                                      size_t nkeys, const void *detached, size_t detached_len,
-                                      unsigned threads, trove_verify_result *res,
-                                      trove_error *err)
+/* Everything after the checksum pass: the signature lists against the keys, over `digest`
+ * (NULL: computed here, only when there is a signature to check). */
+static int check_all(const trove_file *f, const uint8_t *digest, const trove_pubkey *keys,
+                     size_t nkeys, const void *detached, size_t detached_len, unsigned threads,
+                     trove_verify_result *res, trove_error *err)
 {
-    trove_verify_result local;
-    if (!res)
-        res = &local;
-    memset(res, 0, sizeof *res);
-    res->status = TROVE_SIG_CORRUPT;
-    if (!f || !keys || !nkeys || (!detached && detached_len))
-        return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET,
-                           "trove_verify_signatures: no file or no trusted key");
-    int rc = trove__sodium_ready(err);
-    if (rc)
-        return rc;
-    /* Content first: a damaged file is "corrupt", whatever its signatures say. */
-    if ((rc = trove_file_verify(f, err)) != TROVE_OK)
-        return rc;
     const trove_allocator *a = f->alloc;
     const trove_value *emb = trove_value_get(trove_file_header(f), "signatures");
     trove_value *det = NULL;
+    int rc;
     if (detached && (rc = decode_detached(detached, detached_len, a, &det, err)) != TROVE_OK) {
         if (rc != TROVE_E_NOMEM)
             res->status = TROVE_SIG_BAD;
@@ -434,7 +423,9 @@ TROVE_API int trove_verify_signatures(const trove_file *f, const trove_pubkey *k
                            "the file is not signed (no signature in its header%s)",
                            detached ? " nor in the detached signature file" : "");
     }
-    if ((rc = trove_file_digest(f, 0, threads, res->digest, err)) != TROVE_OK) {
+    if (digest)
+        memcpy(res->digest, digest, TROVE_DIGEST_BYTES);
+    else if ((rc = trove_file_digest(f, 0, threads, res->digest, err)) != TROVE_OK) {
         trove_value_free(det);
         return rc;
     }
@@ -456,6 +447,130 @@ TROVE_API int trove_verify_signatures(const trove_file *f, const trove_pubkey *k
     return trove__fail(err, TROVE_E_SIGNATURE, TROVE_NO_OFFSET,
                        "signed by an unknown key: %u signature%s, none by a trusted key (first "
                        "signer's key id %s)", st.unknown, st.unknown == 1 ? "" : "s", hex);
+}
+
+/* Common start of both checks: result reset, arguments, libsodium. */
+static int check_start(const trove_file *f, const trove_pubkey *keys, size_t nkeys,
+                       const void *detached, size_t detached_len, trove_verify_result *res,
+                       trove_error *err)
+{
+    memset(res, 0, sizeof *res);
+    res->status = TROVE_SIG_CORRUPT;
+    if (!f || !keys || !nkeys || (!detached && detached_len))
+        return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET,
+                           "trove_verify_signatures: no file or no trusted key");
+    return trove__sodium_ready(err);
+}
+
+TROVE_API int trove_verify_signatures(const trove_file *f, const trove_pubkey *keys,
+                                      size_t nkeys, const void *detached, size_t detached_len,
+                                      unsigned threads, trove_verify_result *res,
+                                      trove_error *err)
+{
+    trove_verify_result local;
+    if (!res)
+        res = &local;
+    int rc = check_start(f, keys, nkeys, detached, detached_len, res, err);
+    if (rc)
+        return rc;
+    /* Content first: a damaged file is "corrupt", whatever its signatures say. */
+    if ((rc = trove_file_verify(f, err)) != TROVE_OK)
+        return rc;
+    return check_all(f, NULL, keys, nkeys, detached, detached_len, threads, res, err);
+}
+
+int trove__check_signatures(const trove_file *f, const uint8_t digest[32],
+                            const trove_pubkey *keys, size_t nkeys, trove_verify_result *res,
+                            trove_error *err)
+{
+    int rc = check_start(f, keys, nkeys, NULL, 0, res, err);
+    if (rc)
+        return rc;
+    return check_all(f, digest, keys, nkeys, NULL, 0, 0, res, err);
+}
+
+/* Append "sep" + text to buf (cap bytes), marking a cut with "..." once. */
+static void put(char *buf, size_t cap, const char *sep, const char *text)
+{
+    size_t n = strlen(buf);
+    if (n + 4 >= cap || (n >= 3 && !strcmp(buf + n - 3, "...")))
+        return;
+    int w = snprintf(buf + n, cap - n, "%s%s", n ? sep : "", text);
+    if (w < 0 || (size_t)w >= cap - n)
+        snprintf(buf + (cap - 4), 4, "...");
+}
+
+int trove__signature_summary(const trove_file *f, const uint8_t digest[32], char *buf,
+                             size_t cap, trove_error *err)
+{
+    if (!f || !digest || !buf || cap < 64)
+        return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET,
+                           "trove__signature_summary: bad argument");
+    buf[0] = '\0';
+    int rc = trove__sodium_ready(err);
+    if (rc)
+        return rc;
+    const trove_value *emb = trove_value_get(trove_file_header(f), "signatures");
+    if (!emb || trove_value_count(emb) == 0) {
+        snprintf(buf, cap, "unsigned");
+        return TROVE_OK;
+    }
+    if (trove_value_type_of(emb) != TROVE_VALUE_ARRAY)
+        return trove__fail(err, TROVE_E_SIGNATURE, TROVE_NO_OFFSET,
+                           "the header entry \"signatures\" is not an array");
+    char valid[256] = "", unchecked[256] = "", other[64] = "";
+    char hex[2 * TROVE_KEY_ID_BYTES + 1];
+    for (size_t i = 0; i < trove_value_count(emb); i++) {
+        sig_entry e;
+        trove_error e2 = {0};
+        rc = parse_entry(trove_value_at(emb, i), i, &e, &e2);
+        if (rc == TROVE_E_UNSUPPORTED) {
+            snprintf(other, sizeof other, "signed with an algorithm this version cannot check");
+            continue;
+        }
+        if (rc)
+            return trove__fail(err, rc, TROVE_NO_OFFSET, "embedded %s", e2.message);
+        trove__hex(e.key_id, TROVE_KEY_ID_BYTES, hex);
+        if (!e.public_key) {
+            put(unchecked, sizeof unchecked, ", ", hex);
+            continue;
+        }
+        trove_pubkey pk;
+        trove_pubkey_from_bytes(&pk, e.public_key);
+        if (sodium_memcmp(pk.id, e.key_id, TROVE_KEY_ID_BYTES) != 0)
+            return trove__fail(err, TROVE_E_SIGNATURE, TROVE_NO_OFFSET,
+                               "signature %zu: its key id %s is not the id of its public key", i,
+                               hex);
+        if (sodium_memcmp(e.digest, digest, TROVE_DIGEST_BYTES) != 0)
+            return trove__fail(err, TROVE_E_SIGNATURE, TROVE_NO_OFFSET,
+                               "bad signature: signature %zu (key %s) was made over another model "
+                               "digest: the content changed after signing", i, hex);
+        uint8_t *msg = NULL;
+        size_t mlen = 0;
+        if ((rc = sig_message(f->alloc, e.signed_map, &msg, &mlen, err)) != TROVE_OK)
+            return rc;
+        rc = crypto_sign_verify_detached(e.sig, msg, mlen, e.public_key);
+        trove__free(f->alloc, msg);
+        if (rc != 0)
+            return trove__fail(err, TROVE_E_SIGNATURE, TROVE_NO_OFFSET,
+                               "bad signature: signature %zu (key %s) does not verify with its "
+                               "own public key (the signature or its signed fields were "
+                               "altered)", i, hex);
+        put(valid, sizeof valid, ", ", hex);
+    }
+    if (valid[0]) {
+        put(buf, cap, "; ", "signed by ");
+        put(buf, cap, "", valid);
+        put(buf, cap, "", " (valid signatures; signers not checked against trusted keys)");
+    }
+    if (unchecked[0]) {
+        put(buf, cap, "; ", "signed by key id ");
+        put(buf, cap, "", unchecked);
+        put(buf, cap, "", " (no public key in the file: not checked)");
+    }
+    if (other[0])
+        put(buf, cap, "; ", other);
+    return TROVE_OK;
 }
 
 /* ---- opening under a policy --------------------------------------------------------------- */

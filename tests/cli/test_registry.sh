@@ -2,7 +2,8 @@
 # test_registry.sh: the registry commands of `trove` ($TROVE): push, pull (byte-identical),
 # models, log (table and --json parsed by python), alias and its history, rm (refused while
 # aliased), gc, fsck (clean, then a damaged blob: exit 4, DAMAGED line, pull writes nothing),
-# diff of refs, REF forms, the TROVE_REGISTRY variable and usage errors. Models come from
+# diff of refs, REF forms, signatures (status, push/pull --pubkey), the TROVE_REGISTRY
+# variable and usage errors. Models come from
 # bench/bench_registry_gen.c, compiled here against the library next to $TROVE.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -67,8 +68,8 @@ rc 0 "pull NAME@ALIAS" T pull net@prod -o "$work/pp.trove"
 cmp -s "$work/v1.trove" "$work/pp.trove" && ok || bad "pull net@prod"
 rc 0 "pull NAME (latest)" T pull net -o "$work/pl.trove"
 cmp -s "$work/v3.trove" "$work/pl.trove" && ok || bad "pull net is not the latest"
-rc 0 "pull --fast" T pull --fast net:2 -o "$work/pf.trove"
-cmp -s "$work/v2.trove" "$work/pf.trove" && ok || bad "pull --fast"
+rc 0 "pull --rehash" T pull --rehash net:2 -o "$work/pf.trove"
+cmp -s "$work/v2.trove" "$work/pf.trove" && ok || bad "pull --rehash"
 digest=$("$TROVE" push "$work/v2.trove" net --registry "$R" | awk '{print $2}')
 prefix=$(echo "$digest" | cut -c1-12)
 rc 0 "pull by digest prefix" T pull "$prefix" -o "$work/pd.trove"
@@ -164,6 +165,32 @@ rc 0 "push v2 to repair" T push "$work/v2.trove" net
 rc 0 "fsck after repair" T fsck
 rc 0 "pull after repair" T pull net:1 -o "$work/rep.trove"
 cmp -s "$work/v1.trove" "$work/rep.trove" && ok || bad "pull after repair"
+
+# signatures: status recorded at push; --pubkey policies on push and pull (exit codes 5/8/9)
+"$TROVE" keygen -o "$work/alice" >/dev/null 2>&1 && "$TROVE" keygen -o "$work/bob" >/dev/null 2>&1 \
+    && ok || bad "keygen"
+$G "$work/s1.trove" 4 100000 7 1
+rc 0 "sign s1" "$TROVE" sign "$work/s1.trove" --key "$work/alice.key"
+alice=$(sed -n 's/.*signed by key \([0-9a-f]*\).*/\1/p' "$work/out")
+[ -n "$alice" ] && ok || bad "key id of alice from trove sign: $(cat "$work/out")"
+rc 0 "inspect lists the signature" "$TROVE" inspect "$work/s1.trove"
+has "inspect signatures line" "$work/out" "^signatures: 1 "
+has "inspect names the signer" "$work/out" "key $alice  ed25519 "
+rc 0 "push signed, no policy" T push "$work/s1.trove" sig --json
+$PY -c "import json,sys; d=json.load(open(sys.argv[1])); s=d['signature']
+assert s.startswith('signed by ' + sys.argv[2]) and 'valid' in s, s" "$work/out" "$alice" \
+    && ok || bad "push records the signer: $(head -c 300 "$work/out")"
+rc 0 "push --pubkey (trusted signer)" T push "$work/s1.trove" trusted --pubkey "$work/alice.pub"
+rc 8 "push --pubkey, unsigned file" T push "$work/v1.trove" trusted --pubkey "$work/alice.pub"
+has "unsigned message" "$work/err" "not signed"
+rc 9 "push --pubkey, unknown signer" T push "$work/s1.trove" trusted2 --pubkey "$work/bob.pub"
+rc 0 "pull --pubkey" T pull trusted -o "$work/ps.trove" --pubkey "$work/alice.pub"
+has "pull names the signer" "$work/out" "signed by trusted key $alice"
+cmp -s "$work/s1.trove" "$work/ps.trove" && ok || bad "pull --pubkey not byte-identical"
+rc 9 "pull --pubkey, unknown signer" T pull trusted -o "$work/px.trove" --pubkey "$work/bob.pub"
+[ ! -e "$work/px.trove" ] && ok || bad "refused pull left a file"
+rc 8 "pull --pubkey, unsigned version" T pull net:1 -o "$work/px.trove" --pubkey "$work/bob.pub"
+rc 3 "pull --pubkey, missing key file" T pull net:1 -o "$work/px.trove" --pubkey "$work/nope.pub"
 
 # usage
 rc 2 "push without NAME" T push "$work/v1.trove"

@@ -209,9 +209,9 @@ static void test_registry__roundtrip_byte_identical(void)
     CHECK(files_equal(model, out));
     {
         trove_registry_options o = TROVE_REGISTRY_OPTIONS_INIT;
-        o.flags = TROVE_REGISTRY_FAST_PULL;
+        o.flags = TROVE_REGISTRY_REHASH;
         trove_registry *fr = NULL;
-        const char *out2 = tpath("rt.fast");
+        const char *out2 = tpath("rt.rehash");
         CHECK_OK(trove_registry_open(&fr, regdir, &o, &err));
         int frc = trove_registry_pull(fr, "rt:1", out2, NULL, &err);
         trove_registry_close(fr);
@@ -246,9 +246,9 @@ static void test_registry__other_chunk_sizes(void)
     CHECK_OK(trove_writer_add(w, &sz, data, &err));
     CHECK_OK(trove_writer_commit(w, &err));
     trove_writer_free(w);
-    for (int fast = 0; fast < 2; fast++) {
+    for (int rehash = 0; rehash < 2; rehash++) {
         trove_registry_options o = TROVE_REGISTRY_OPTIONS_INIT;
-        o.flags = TROVE_REGISTRY_CREATE | (fast ? TROVE_REGISTRY_FAST_PULL : 0);
+        o.flags = TROVE_REGISTRY_CREATE | (rehash ? TROVE_REGISTRY_REHASH : 0);
         trove_registry *r = NULL;
         CHECK_OK(trove_registry_open(&r, dir, &o, &err));
         CHECK_OK(trove_registry_push(r, path, "c64k", NULL, NULL, &err));
@@ -257,7 +257,7 @@ static void test_registry__other_chunk_sizes(void)
         CHECK(unlink(out) == 0);
         trove_registry_close(r);
     }
-    /* damage the first chunk of tensor w (4 MiB, the largest blob): fast pull refuses it */
+    /* damage the first chunk of tensor w (4 MiB, the largest blob): a re-hashing pull refuses it */
     trove_file *f = NULL;
     trove_tensor_info ti;
     CHECK_OK(trove_open(&f, path, NULL, &err));
@@ -279,7 +279,7 @@ static void test_registry__other_chunk_sizes(void)
     CHECK(test_write_file(bp, b, n) == 0);
     free(b);
     trove_registry_options o = TROVE_REGISTRY_OPTIONS_INIT;
-    o.flags = TROVE_REGISTRY_FAST_PULL;
+    o.flags = TROVE_REGISTRY_REHASH;
     trove_registry *r = NULL;
     CHECK_OK(trove_registry_open(&r, dir, &o, &err));
     int rc = trove_registry_pull(r, "c64k", out, NULL, &err);
@@ -754,9 +754,9 @@ static void test_registry__damaged_blob(void)
     CHECK_RC(trove_registry_pull(r, "d", out, NULL, &err), TROVE_E_CHECKSUM);
     CHECK(strstr(err.message, "damaged"));
     CHECK(access(out, F_OK) != 0); /* never served */
-    {   /* the fast pull (XXH3 of the rebuilt file) detects it too, and names the blob */
+    {   /* the re-hashing pull (BLAKE2b of every blob) detects it too, and names the blob */
         trove_registry_options o = TROVE_REGISTRY_OPTIONS_INIT;
-        o.flags = TROVE_REGISTRY_FAST_PULL;
+        o.flags = TROVE_REGISTRY_REHASH;
         trove_registry *fr = NULL;
         CHECK_OK(trove_registry_open(&fr, dir, &o, &err));
         int frc = trove_registry_pull(fr, "d", out, NULL, &err);
@@ -1337,6 +1337,131 @@ static void test_registry__oom_torture(void)
     trove_registry_close(r);
 }
 
+
+
+/* Files under DIR/blobs (blobs and temporaries alike), whatever the catalog says. */
+static long files_under_blobs(const char *dir)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/blobs", dir);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    long n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char sub[1000];
+        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+        DIR *d2 = opendir(sub);
+        struct dirent *e2;
+        while (d2 && (e2 = readdir(d2)))
+            n += e2->d_name[0] != '.';
+        if (d2)
+            closedir(d2);
+        else
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Sign path in place with a fresh key; its public key in *pk. */
+static int sign_in_place(const char *path, trove_signer **s, trove_pubkey *pk)
+{
+    trove_error err = {0};
+    trove_file *f = NULL;
+    int rc = trove_signer_generate(s, &err);
+    if (!rc)
+        rc = trove_open(&f, path, NULL, &err);
+    if (!rc) {
+        trove_signer_public(*s, pk);
+        rc = trove_sign(f, path, *s, NULL, &err);
+    }
+    trove_close(f);
+    if (rc)
+        fprintf(stderr, "sign_in_place: %s\n", err.message);
+    return rc;
+}
+
+/* Signature status recorded at push (checked over the digest push computes), trusted-key
+ * policies on push and pull, and a transplanted signature refused with nothing left behind. */
+static void test_registry__signatures(void)
+{
+    trove_error err = {0};
+    const char *dir = fresh_dir(), *signed_ = tpath("sig.trove"), *plain = tpath("plain.trove"),
+               *other = tpath("other.trove"), *out = tpath("sig.out");
+    unsigned seeds_a[2] = {11, 12}, seeds_b[2] = {13, 14};
+    CHECK(write_simple(signed_, 2, 300000, seeds_a) == 0);
+    CHECK(write_simple(plain, 2, 300000, seeds_b) == 0);
+    CHECK(write_simple(other, 2, 300000, seeds_b) == 0);
+    trove_signer *s = NULL, *s2 = NULL;
+    trove_pubkey pk, pk2;
+    CHECK(sign_in_place(signed_, &s, &pk) == 0);
+    CHECK(sign_in_place(other, &s2, &pk2) == 0);
+    char id[2 * TROVE_KEY_ID_BYTES + 1];
+    for (int i = 0; i < TROVE_KEY_ID_BYTES; i++)
+        snprintf(id + 2 * i, 3, "%02x", pk.id[i]);
+    trove_registry *r = open_reg(dir, NULL);
+    CHECK(r);
+    /* no policy: the status says what the signatures say, checked against the content */
+    trove_version *v = NULL;
+    CHECK_OK(trove_registry_push(r, signed_, "m", NULL, &v, &err));
+    CHECK(strstr(v->signature, "signed by ") && strstr(v->signature, id) &&
+          strstr(v->signature, "valid"));
+    trove_registry_versions_free(r, v, 1);
+    CHECK_OK(trove_registry_push(r, plain, "m", NULL, &v, &err));
+    CHECK(!strcmp(v->signature, "unsigned"));
+    trove_registry_versions_free(r, v, 1);
+    /* a trusted key is required: the right one passes and is named */
+    trove_push_options po = TROVE_PUSH_OPTIONS_INIT;
+    trove_verify_result res;
+    po.trusted = &pk;
+    po.ntrusted = 1;
+    po.sig_result = &res;
+    CHECK_OK(trove_registry_push(r, signed_, "t", &po, &v, &err));
+    CHECK(res.status == TROVE_SIG_VALID && !memcmp(res.key_id, pk.id, TROVE_KEY_ID_BYTES));
+    CHECK(strstr(v->signature, "verified at push") && strstr(v->signature, id));
+    trove_registry_versions_free(r, v, 1);
+    long files0 = files_under_blobs(dir);
+    CHECK(files0 > 0);
+    /* unsigned and unknown signer are refused, and leave no blob behind */
+    CHECK_RC(trove_registry_push(r, plain, "t", &po, NULL, &err), TROVE_E_SIGNATURE);
+    CHECK(res.status == TROVE_SIG_UNSIGNED);
+    CHECK_RC(trove_registry_push(r, other, "t", &po, NULL, &err), TROVE_E_SIGNATURE);
+    CHECK(res.status == TROVE_SIG_UNKNOWN_KEY);
+    CHECK(files_under_blobs(dir) == files0);
+    /* a signature moved from another file: refused even without a policy */
+    trove_file *fs = NULL, *fp = NULL;
+    CHECK_OK(trove_open(&fs, signed_, NULL, &err));
+    CHECK_OK(trove_open(&fp, plain, NULL, &err));
+    trove_write_options wo = TROVE_WRITE_OPTIONS_INIT;
+    wo.flags = TROVE_WRITE_NO_SYNC;
+    const char *moved = tpath("moved.trove");
+    CHECK_OK(trove_file_rewrite(fp, moved, "signatures",
+                                trove_value_get(trove_file_header(fs), "signatures"), &wo, &err));
+    trove_close(fs);
+    trove_close(fp);
+    CHECK_RC(trove_registry_push(r, moved, "x", NULL, NULL, &err), TROVE_E_SIGNATURE);
+    CHECK(strstr(err.message, "another model digest"));
+    /* pull under a policy: the right key writes the file, the others leave nothing */
+    CHECK_OK(trove_registry_pull_trusted(r, "t", out, &pk, 1, &res, NULL, &err));
+    CHECK(res.status == TROVE_SIG_VALID && files_equal(signed_, out));
+    CHECK(unlink(out) == 0);
+    CHECK_RC(trove_registry_pull_trusted(r, "t", out, &pk2, 1, &res, NULL, &err),
+             TROVE_E_SIGNATURE);
+    CHECK(res.status == TROVE_SIG_UNKNOWN_KEY && access(out, F_OK) != 0);
+    CHECK_RC(trove_registry_pull_trusted(r, "m:2", out, &pk, 1, &res, NULL, &err),
+             TROVE_E_SIGNATURE);
+    CHECK(res.status == TROVE_SIG_UNSIGNED && access(out, F_OK) != 0);
+    CHECK_RC(trove_registry_pull_trusted(r, "m:2", out, NULL, 0, NULL, NULL, &err),
+             TROVE_E_INVALID);
+    trove_registry_close(r);
+    trove_signer_free(s);
+    trove_signer_free(s2);
+}
+
 TEST_MAIN(T(test_registry__roundtrip_byte_identical), T(test_registry__other_chunk_sizes),
           T(test_registry__empty_model),
           T(test_registry__same_bytes_same_version), T(test_registry__push_refuses_damaged_file),
@@ -1347,4 +1472,5 @@ TEST_MAIN(T(test_registry__roundtrip_byte_identical), T(test_registry__other_chu
           T(test_registry__concurrent_processes), T(test_registry__kill_during_push),
           T(test_registry__kill_during_gc), T(test_registry__gc_concurrent_with_push),
           T(test_registry__disk_full),
-          T(test_registry__file_modes), T(test_registry__oom_torture))
+          T(test_registry__file_modes), T(test_registry__signatures),
+          T(test_registry__oom_torture))
