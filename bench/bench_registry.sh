@@ -1,7 +1,8 @@
 #!/bin/sh
 # bench_registry.sh: registry figures beside `cp` in the same run (docs/REGISTRY.md "Figures"):
-#  1. push and pull of a 1 GiB model (16 float32 tensors of 64 MiB) against cp and cp+sync of the
-#     file, alternating, median of $RUNS runs (a fresh registry for every push: no dedup help);
+#  1. push and pull of a 1 GiB model (16 float32 tensors of 64 MiB), durable and without fsync,
+#     against cp + sync and cp of the file, alternating, median of $RUNS runs (a fresh registry
+#     for every push: no dedup help), fresh memory pre-touched before every command;
 #  2. storage of 10 versions where each version changes 1 of the 16 tensors (6.25% >= 5%),
 #     against the size of one model.
 # Usage: sh bench/bench_registry.sh   (from the repository root, after `make`; env: RUNS=5,
@@ -37,54 +38,77 @@ median() {
         if (NR % 2) print a[m]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'
 }
 
+# The VM hands freed memory back to the host: the first touch of fresh memory (new page cache
+# included) is then 2-15x slower. Before every timed command, touch and free ~3 GiB (untimed),
+# as /work/shared/PERF-FACTS.md prescribes, so that no contender gets warm pages for free.
+cat > "$W/warm.c" <<'WARM'
+#include <stdlib.h>
+int main(void)
+{
+    size_t n = (size_t)3 << 30;
+    volatile char *p = malloc(n);
+    if (!p)
+        return 0;
+    for (size_t i = 0; i < n; i += 4096)
+        p[i] = 1;
+    free((void *)p);
+    return 0;
+}
+WARM
+cc -O1 -o "$W/warm" "$W/warm.c"
+prep() { "$W/warm"; cat "$W/model.trove" > /dev/null; }   # fresh memory warm, source cached
+
 NT=16; ELEMS=${ELEMS:-16777216}           # 16 x 64 MiB float32 (ELEMS: smaller, for a quick try)
 "$W/gen" "$W/model.trove" $NT $ELEMS 1 1
 SIZE=$(stat -c %s "$W/model.trove")
 echo "model: $SIZE bytes ($NT float32 tensors of $ELEMS elements), $RUNS runs each, alternating"
 
-: > "$W/t_cp"; : > "$W/t_cpsync"; : > "$W/t_push"; : > "$W/t_pull"; : > "$W/t_pullfast"
-: > "$W/c_cp"; : > "$W/c_cpsync"; : > "$W/c_push"; : > "$W/c_pull"; : > "$W/c_pullfast"
+KINDS="cp cpsync push pushns pull pullns rehash"
+for k in $KINDS; do : > "$W/t_$k"; : > "$W/c_$k"; done
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores)"
+# one KIND: time CMD..., appended to t_KIND (wall) and c_KIND (cpu)
+one() { k=$1; shift; prep; time_of "$@" >> "$W/t_$k"; cat "$W/cpu_last" >> "$W/c_$k"; }
+NS="env TROVE_REGISTRY_NO_SYNC=1"
 i=0
 while [ $i -lt "$RUNS" ]; do
     i=$((i + 1))
-    cat "$W/model.trove" > /dev/null      # warm page cache for every contender
-    time_of cp "$W/model.trove" "$W/copy.trove" >> "$W/t_cp"; cat "$W/cpu_last" >> "$W/c_cp"
+    one cp cp "$W/model.trove" "$W/copy.trove"
     rm -f "$W/copy.trove"; sync
-    cat "$W/model.trove" > /dev/null
-    time_of sh -c "cp '$W/model.trove' '$W/copy.trove' && sync '$W/copy.trove'" >> "$W/t_cpsync"
-    cat "$W/cpu_last" >> "$W/c_cpsync"
+    one cpsync sh -c "cp '$W/model.trove' '$W/copy.trove' && sync '$W/copy.trove'"
     rm -f "$W/copy.trove"; sync
     rm -rf "$W/reg"
-    cat "$W/model.trove" > /dev/null
-    time_of "$TROVE" push "$W/model.trove" bench --registry "$W/reg" >> "$W/t_push"
-    cat "$W/cpu_last" >> "$W/c_push"; sync
-    time_of "$TROVE" pull bench -o "$W/pulled.trove" --registry "$W/reg" >> "$W/t_pull"
-    cat "$W/cpu_last" >> "$W/c_pull"
+    one pushns $NS "$TROVE" push "$W/model.trove" bench --registry "$W/reg"
+    rm -rf "$W/reg"; sync
+    one push "$TROVE" push "$W/model.trove" bench --registry "$W/reg"
+    sync
+    one pull "$TROVE" pull bench -o "$W/pulled.trove" --registry "$W/reg"
     cmp "$W/model.trove" "$W/pulled.trove"; rm -f "$W/pulled.trove"; sync
-    time_of "$TROVE" pull --fast bench -o "$W/pulled.trove" --registry "$W/reg" \
-        >> "$W/t_pullfast"
-    cat "$W/cpu_last" >> "$W/c_pullfast"
+    one pullns $NS "$TROVE" pull bench -o "$W/pulled.trove" --registry "$W/reg"
+    cmp "$W/model.trove" "$W/pulled.trove"; rm -f "$W/pulled.trove"; sync
+    one rehash "$TROVE" pull --rehash bench -o "$W/pulled.trove" --registry "$W/reg"
     cmp "$W/model.trove" "$W/pulled.trove"; rm -f "$W/pulled.trove"; sync
 done
-cp_s=$(median < "$W/t_cp"); cps_s=$(median < "$W/t_cpsync")
-push_s=$(median < "$W/t_push"); pull_s=$(median < "$W/t_pull"); fast_s=$(median < "$W/t_pullfast")
+med() { median < "$W/t_$1"; }
+cpu() { median < "$W/c_$1"; }
 gbs() { awk "BEGIN {printf \"%.2f\", $SIZE / $1 / 1e9}"; }
 ratio() { awk "BEGIN {printf \"%.2f\", $1 / $2}"; }
-cpu() { median < "$W/c_$1"; }
-printf '%-28s %8s %8s %8s   %s\n' "operation (median)" "wall s" "GB/s" "cpu s" \
-    "speed vs cp / vs cp+sync"
-printf '%-28s %8.3f %8s %8.2f\n' "cp" "$cp_s" "$(gbs "$cp_s")" "$(cpu cp)"
-printf '%-28s %8.3f %8s %8.2f\n' "cp + sync (durable)" "$cps_s" "$(gbs "$cps_s")" "$(cpu cpsync)"
-printf '%-28s %8.3f %8s %8.2f   %sx / %sx\n' "trove push (durable)" "$push_s" "$(gbs "$push_s")" \
-    "$(cpu push)" "$(ratio "$cp_s" "$push_s")" "$(ratio "$cps_s" "$push_s")"
-printf '%-28s %8.3f %8s %8.2f   %sx / %sx\n' "trove pull (BLAKE2b blobs)" "$pull_s" \
-    "$(gbs "$pull_s")" "$(cpu pull)" "$(ratio "$cp_s" "$pull_s")" "$(ratio "$cps_s" "$pull_s")"
-printf '%-28s %8.3f %8s %8.2f   %sx / %sx\n' "trove pull --fast (XXH3)" "$fast_s" \
-    "$(gbs "$fast_s")" "$(cpu pullfast)" "$(ratio "$cp_s" "$fast_s")" "$(ratio "$cps_s" "$fast_s")"
+cp_s=$(med cp); cps_s=$(med cpsync)
+printf '%-36s %8s %8s %8s   %s\n' "operation (median)" "wall s" "GB/s" "cpu s" "speed vs its peer"
+row() { # KIND LABEL PEER_KIND PEER_LABEL
+    s=$(med "$1")
+    if [ -n "$3" ]; then r="$(ratio "$(med "$3")" "$s")x $4"; else r=""; fi
+    printf '%-36s %8.3f %8s %8.2f   %s\n' "$2" "$s" "$(gbs "$s")" "$(cpu "$1")" "$r"
+}
+row cp "cp (page cache only)" "" ""
+row cpsync "cp + sync (durable)" "" ""
+row pushns "trove push, no fsync" cp "cp (target >= 0.7)"
+row push "trove push (durable)" cpsync "cp + sync (target >= 0.7)"
+row pullns "trove pull, no fsync" cp "cp (target >= 0.7)"
+row pull "trove pull (durable)" cpsync "cp + sync (target >= 0.7)"
+row rehash "trove pull --rehash (durable)" cpsync "cp + sync"
+echo "push and pull vs plain cp: $(ratio "$cp_s" "$(med push)")x / $(ratio "$cp_s" "$(med pull)")x"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "raw wall (s): cp $(tr '\n' ' ' < "$W/t_cp")| push $(tr '\n' ' ' < "$W/t_push")|" \
-     "pull $(tr '\n' ' ' < "$W/t_pull")| pull --fast $(tr '\n' ' ' < "$W/t_pullfast")"
+for k in $KINDS; do printf 'raw wall %s: %s\n' "$k" "$(tr '\n' ' ' < "$W/t_$k")"; done
 rm -rf "$W/reg"
 
 # Storage of 10 versions, each changing 1 of 16 tensors.
