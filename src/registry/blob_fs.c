@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -78,15 +79,56 @@ static int make_fanout(fs_store *s, unsigned b, trove_error *err)
     return TROVE_OK;
 }
 
-static int fs_put(trove__blobstore *bs, const uint8_t id[TROVE__BLOB_ID], const void *p,
-                  size_t n, int *existed, trove_error *err)
+/* Where a blob's bytes come from: memory, or a range of a file (copied in the kernel). */
+typedef struct blob_src {
+    const void *p;            /* the bytes (also the fallback of a file range) */
+    size_t n;
+    int fd;                   /* >= 0: copy [off, off + n) of fd */
+    uint64_t off;
+    uint64_t xxh3;            /* with fd: what the stored copy must hash to */
+    void *scratch;            /* with fd: n bytes to read the copy back into */
+} blob_src;
+
+/* Copy src's file range into fd with copy_file_range (no user-space copy; a shared extent where
+ * the filesystem can clone), falling back to writing the mapped bytes when the kernel cannot;
+ * then check the copy against the bytes the caller hashed (XXH3-64 of the stored file). */
+static int fill_from_file(int fd, const blob_src *src, trove_error *err)
 {
-    fs_store *s = (fs_store *)bs;
+    loff_t in = (loff_t)src->off;
+    size_t done = 0;
+    while (done < src->n) {
+        ssize_t k = copy_file_range(src->fd, &in, fd, NULL, src->n - done, 0);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0 && done == 0 && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP ||
+                                   errno == ENOSYS || errno == EBADF || errno == EPERM))
+            return trove__write_all(fd, src->p, src->n, err, "a blob");
+        if (k < 0)
+            return trove__fail_errno(err, TROVE_E_IO, errno, "cannot write a blob");
+        if (k == 0)
+            return trove__fail(err, TROVE_E_IO, src->off + done,
+                               "the pushed file shrank while it was being stored");
+        done += (size_t)k;
+    }
+    /* Read the stored copy back (pread into the caller's warm buffer: cheaper than faulting a
+     * fresh mapping) and compare. */
+    int rc = trove__pread_all(fd, src->scratch, src->n, 0, err, "a new blob");
+    if (rc == TROVE_OK && trove__xxh3(src->scratch, src->n) != src->xxh3)
+        rc = trove__fail(err, TROVE_E_CHECKSUM, src->off,
+                         "the pushed file changed while it was being stored (bytes %llu..%llu "
+                         "differ from the ones hashed); nothing was registered",
+                         (unsigned long long)src->off, (unsigned long long)(src->off + src->n));
+    return rc;
+}
+
+static int put_src(fs_store *s, const uint8_t id[TROVE__BLOB_ID], const blob_src *src,
+                   int *existed, trove_error *err)
+{
     char path[4200];
     blob_path(s, id, path, sizeof path);
     struct stat st;
     *existed = 0;
-    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == n) {
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == src->n) {
         *existed = 1;
         return TROVE_OK;
     }
@@ -103,7 +145,8 @@ static int fs_put(trove__blobstore *bs, const uint8_t id[TROVE__BLOB_ID], const 
         return rc;
     }
     fchmod(fd, (mode_t)s->file_mode); /* exact policy, whatever the umask */
-    rc = trove__write_all(fd, p, n, err, "a blob");
+    rc = src->fd >= 0 ? fill_from_file(fd, src, err)
+                      : trove__write_all(fd, src->p, src->n, err, "a blob");
     /* Start writeback now; sync() waits for it with fsync, many files at once. */
     if (rc == TROVE_OK && s->sync)
         sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
@@ -130,6 +173,21 @@ static int fs_put(trove__blobstore *bs, const uint8_t id[TROVE__BLOB_ID], const 
         trove__free(s->alloc, final);
     }
     return rc;
+}
+
+static int fs_put(trove__blobstore *bs, const uint8_t id[TROVE__BLOB_ID], const void *p,
+                  size_t n, int *existed, trove_error *err)
+{
+    blob_src src = {p, n, -1, 0, 0, NULL};
+    return put_src((fs_store *)bs, id, &src, existed, err);
+}
+
+static int fs_put_file(trove__blobstore *bs, const uint8_t id[TROVE__BLOB_ID], int fd,
+                       uint64_t off, const void *p, size_t n, uint64_t xxh3, void *scratch,
+                       int *existed, trove_error *err)
+{
+    blob_src src = {p, n, fd, off, xxh3, scratch};
+    return put_src((fs_store *)bs, id, &src, existed, err);
 }
 
 static int fs_get(trove__blobstore *bs, const uint8_t id[TROVE__BLOB_ID], void *buf, size_t n,
@@ -167,6 +225,59 @@ static int fs_get(trove__blobstore *bs, const uint8_t id[TROVE__BLOB_ID], void *
         return trove__fail(err, TROVE_E_CHECKSUM, TROVE_NO_OFFSET,
                            "blob %s is damaged: its bytes do not hash to its name", hx);
     return TROVE_OK;
+}
+
+static int fs_copy_to(trove__blobstore *bs, const uint8_t id[TROVE__BLOB_ID], size_t n,
+                      int out_fd, uint64_t out_off, trove_error *err)
+{
+    fs_store *s = (fs_store *)bs;
+    char path[4200], hx[2 * TROVE__BLOB_ID + 1];
+    blob_path(s, id, path, sizeof path);
+    trove__hex(id, TROVE__BLOB_ID, hx);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return trove__fail(err, TROVE_E_NOT_FOUND, TROVE_NO_OFFSET, "blob %s is missing", hx);
+        return trove__fail_errno(err, TROVE_E_IO, errno, "cannot open blob %s", hx);
+    }
+    struct stat st;
+    int rc = TROVE_OK;
+    if (fstat(fd, &st) != 0)
+        rc = trove__fail_errno(err, TROVE_E_IO, errno, "cannot stat blob %s", hx);
+    else if ((uint64_t)st.st_size != n)
+        rc = trove__fail(err, TROVE_E_CHECKSUM, TROVE_NO_OFFSET,
+                         "blob %s is damaged: %llu bytes, expected %zu", hx,
+                         (unsigned long long)st.st_size, n);
+    loff_t in = 0, out = (loff_t)out_off;
+    size_t done = 0;
+    uint8_t *buf = NULL;
+    while (rc == TROVE_OK && done < n) {
+        ssize_t k = copy_file_range(fd, &in, out_fd, &out, n - done, 0);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0 && done == 0 && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP ||
+                                   errno == ENOSYS || errno == EPERM)) {
+            /* the kernel cannot: through a buffer */
+            if (!(buf = trove__malloc(s->alloc, n)))
+                rc = trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+            else if ((rc = trove__pread_all(fd, buf, n, 0, err, "a blob")) == TROVE_OK)
+                rc = trove__pwrite_all(out_fd, buf, n, out_off, err, "the pulled file");
+            break;
+        }
+        if (k < 0)
+            rc = trove__fail_errno(err, TROVE_E_IO, errno, "cannot copy blob %s", hx);
+        else if (k == 0)
+            rc = trove__fail(err, TROVE_E_CHECKSUM, TROVE_NO_OFFSET,
+                             "blob %s is damaged: truncated", hx);
+        else
+            done += (size_t)k;
+    }
+    trove__free(s->alloc, buf);
+    close(fd);
+    if (rc == TROVE_E_CORRUPT) /* shrank while read */
+        rc = trove__fail(err, TROVE_E_CHECKSUM, TROVE_NO_OFFSET, "blob %s is damaged: truncated",
+                         hx);
+    return rc;
 }
 
 static int fs_size(trove__blobstore *bs, const uint8_t id[TROVE__BLOB_ID], uint64_t *out,
@@ -442,9 +553,9 @@ static void fs_close(trove__blobstore *bs)
     trove__free(s->alloc, s);
 }
 
-static const trove__blobstore_ops fs_ops = {fs_put,    fs_get,  fs_size,   fs_sync,
-                                            fs_discard, fs_list, fs_remove, fs_lock,
-                                            fs_unlock,  fs_close};
+static const trove__blobstore_ops fs_ops = {fs_put,     fs_put_file, fs_get,    fs_copy_to,
+                                            fs_size,    fs_sync,     fs_discard, fs_list,
+                                            fs_remove,  fs_lock,     fs_unlock, fs_close};
 
 int trove__blobstore_fs_open(trove__blobstore **out, const trove_allocator *a, const char *root,
                              unsigned file_mode, unsigned dir_mode, bool sync, trove_error *err)

@@ -21,10 +21,23 @@ typedef struct trove__blobstore_ops {
      * already there (not rewritten). Safe from several threads at once. */
     int (*put)(trove__blobstore *s, const uint8_t id[TROVE__BLOB_ID], const void *p, size_t n,
                int *existed, trove_error *err);
+    /* As put, the n bytes being [off, off + n) of the regular file fd, also held at p: a store
+     * may copy them in the kernel (copy_file_range; a shared extent where the filesystem can
+     * clone) and falls back to p. The stored copy must hash (XXH3-64) to xxh3, the hash of the
+     * bytes the caller hashed into id, else TROVE_E_CHECKSUM: the file changed meanwhile.
+     * scratch: n bytes of the caller's, to read the copy back. */
+    int (*put_file)(trove__blobstore *s, const uint8_t id[TROVE__BLOB_ID], int fd, uint64_t off,
+                    const void *p, size_t n, uint64_t xxh3, void *scratch, int *existed,
+                    trove_error *err);
     /* Read the blob into buf, which holds exactly n bytes: TROVE_E_NOT_FOUND when missing,
      * TROVE_E_CHECKSUM when its size is not n or (verify) its bytes do not hash to id. */
     int (*get)(trove__blobstore *s, const uint8_t id[TROVE__BLOB_ID], void *buf, size_t n,
                int verify, trove_error *err);
+    /* Copy the blob, which must be exactly n bytes, into out_fd at out_off (in the kernel where
+     * it can); the caller checks the copy. TROVE_E_NOT_FOUND when missing, TROVE_E_CHECKSUM
+     * when its size is not n. */
+    int (*copy_to)(trove__blobstore *s, const uint8_t id[TROVE__BLOB_ID], size_t n, int out_fd,
+                   uint64_t out_off, trove_error *err);
     /* Size of the blob, TROVE_E_NOT_FOUND when missing. */
     int (*size)(trove__blobstore *s, const uint8_t id[TROVE__BLOB_ID], uint64_t *out,
                 trove_error *err);

@@ -403,25 +403,41 @@ typedef struct piece {
 
 typedef struct push_ctx {
     trove_registry *r;
+    int fd;                   /* the pushed file */
+    uint8_t *buf[TROVE__MAX_THREADS]; /* per thread: a chunk, and room to read its copy back */
     piece *pieces;
     atomic_ullong stored_new;
 } push_ctx;
 
 static int push_job(void *ctx, size_t job, unsigned slot, trove_error *err)
 {
-    (void)slot;
     push_ctx *c = ctx;
     piece *pc = &c->pieces[job];
-    trove__leaf_digest(pc->p, pc->n, pc->id);
-    /* The file's own checksum, while the bytes are still in cache: a damaged file is refused
-     * (its version could never be pulled). */
-    if (pc->xxh3 && trove__xxh3(pc->p, pc->n) != trove__load_le64(pc->xxh3))
+    if (!pc->tensor) { /* framing, already in memory */
+        trove__leaf_digest(pc->p, pc->n, pc->id);
+        int existed = 0;
+        return BS(c->r)->put(c->r->bs, pc->id, pc->p, pc->n, &existed, err);
+    }
+    /* A tensor chunk: read into this thread's warm buffer (cheaper here than faulting the
+     * mapping), hashed for its name and checked against the file's own checksum while in
+     * cache: a damaged file is refused (its version could never be pulled). */
+    uint8_t *buf = c->buf[slot], *back = c->buf[slot] + TROVE__CHUNK_BYTES;
+    int rc = trove__pread_all(c->fd, buf, pc->n, pc->off, err, "the pushed file");
+    if (rc)
+        return rc == TROVE_E_CORRUPT ? trove__fail(err, TROVE_E_IO, pc->off, "the pushed file "
+                                                   "shrank while it was being stored")
+                                     : rc;
+    trove__leaf_digest(buf, pc->n, pc->id);
+    uint64_t h = trove__xxh3(buf, pc->n);
+    if (pc->xxh3 && h != trove__load_le64(pc->xxh3))
         return trove__fail(err, TROVE_E_CHECKSUM, pc->off,
                            "tensor '%s': checksum mismatch in chunk %zu (bytes %llu..%llu of the "
                            "file); nothing was registered", pc->tensor, pc->chunk,
                            (unsigned long long)pc->off, (unsigned long long)(pc->off + pc->n));
     int existed = 0;
-    int rc = BS(c->r)->put(c->r->bs, pc->id, pc->p, pc->n, &existed, err);
+    /* Stored by a copy in the kernel, then read back and checked against h. */
+    rc = BS(c->r)->put_file(c->r->bs, pc->id, c->fd, pc->off, buf, pc->n, h, back, &existed,
+                            err);
     if (!rc && !existed)
         atomic_fetch_add(&c->stored_new, (unsigned long long)pc->n);
     return rc;
@@ -585,12 +601,12 @@ TROVE_API int trove_registry_push(trove_registry *r, const char *path, const cha
     if (fd < 0)
         return trove__fail_errno(err, TROVE_E_IO, errno, "cannot open '%s'", path);
     trove_open_options oo = TROVE_OPEN_OPTIONS_INIT;
-    oo.flags = TROVE_OPEN_POPULATE; /* faulting page by page costs more than the hashing */
     oo.alloc = a;
     if ((rc = trove_open_fd(&f, fd, &oo, err)))
         goto out;
     size = trove_file_size(f);
-    map = mmap(NULL, size ? (size_t)size : 1, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+    /* Mapped for the framing and padding only: tensor chunks are read with pread. */
+    map = mmap(NULL, size ? (size_t)size : 1, PROT_READ, MAP_SHARED, fd, 0);
     if (map == MAP_FAILED) {
         rc = trove__fail_errno(err, TROVE_E_IO, errno, "cannot map '%s'", path);
         goto out;
@@ -714,9 +730,16 @@ TROVE_API int trove_registry_push(trove_registry *r, const char *path, const cha
         goto out;
     }
     locked = 1;
-    push_ctx pc = {.r = r, .pieces = pieces};
+    push_ctx pc = {.r = r, .fd = fd, .pieces = pieces};
     atomic_init(&pc.stored_new, 0);
-    rc = trove__run_jobs(r->threads, np, push_job, &pc, err);
+    unsigned threads = r->threads > TROVE__MAX_THREADS ? TROVE__MAX_THREADS : r->threads;
+    for (unsigned t = 0; t < threads && !rc; t++)
+        if (!(pc.buf[t] = trove__malloc_aligned(a, 2 * (size_t)TROVE__CHUNK_BYTES, 4096)))
+            rc = trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+    if (!rc)
+        rc = trove__run_jobs(threads, np, push_job, &pc, err);
+    for (unsigned t = 0; t < threads; t++)
+        trove__free_aligned(a, pc.buf[t]);
     /* Tensor digests: the chunk ids of an uncompressed tensor are its 4 MiB leaves. */
     for (size_t i = 0; i < nt && !rc; i++) {
         if (!ti[i].compressed && trove__host_is_le())
@@ -890,36 +913,40 @@ typedef struct pull_ctx {
     int fd;
     int verify;               /* re-hash each blob (BLAKE2b) as it is read: --rehash */
     int sync;
-    uint8_t *buf[8];
+    uint8_t *buf[TROVE__MAX_THREADS];
 } pull_ctx;
 
+/* One tensor chunk: the blob is copied into place (in the kernel where it can), then the copy,
+ * as it sits in the output file, is checked against the file's own checksum (and re-hashed
+ * against the blob's name with --rehash): what is checked is what is served. */
 static int pull_one(void *ctx, size_t job, unsigned slot, trove_error *err)
 {
     pull_ctx *c = ctx;
     pull_job *j = &c->jobs[job];
-    if (slot >= 8)
-        return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET, "too many threads");
-    int rc = BS(c->r)->get(c->r->bs, j->id, c->buf[slot], j->n, c->verify, err);
+    int rc = BS(c->r)->copy_to(c->r->bs, j->id, j->n, c->fd, j->off, err);
     if (rc)
         return rc;
-    /* The file's own checksum of these bytes, while they are in cache (the one pass of
-     * trove_file_verify, done here): by default it is the check of the blob. */
-    if (j->xxh3 && trove__xxh3(c->buf[slot], j->n) != trove__load_le64(j->xxh3)) {
+    if (j->n && (j->xxh3 || c->verify)) {
+        /* Read the copy back into this thread's warm buffer (cheaper here than faulting a
+         * fresh mapping of the output) and check it there. */
+        uint8_t *b = c->buf[slot];
+        if ((rc = trove__pread_all(c->fd, b, j->n, j->off, err, "the pulled file")))
+            return rc;
         char hx[65];
         trove__hex(j->id, 32, hx);
-        return trove__fail(err, TROVE_E_CHECKSUM, j->off,
-                           "blob %s is damaged: it does not match the checksum of chunk %zu of "
-                           "tensor '%s'", hx, j->chunk, j->tensor);
-    }
-    size_t done = 0;
-    while (done < j->n) {
-        ssize_t k = pwrite(c->fd, c->buf[slot] + done, j->n - done, (off_t)(j->off + done));
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return trove__fail_errno(err, TROVE_E_IO, k < 0 ? errno : ENOSPC,
-                                     "cannot write the pulled file");
-        done += (size_t)k;
+        if (c->verify) {
+            uint8_t d[32];
+            trove__leaf_digest(b, j->n, d);
+            if (memcmp(d, j->id, 32) != 0)
+                return trove__fail(err, TROVE_E_CHECKSUM, TROVE_NO_OFFSET,
+                                   "blob %s is damaged: its bytes do not hash to its name", hx);
+        }
+        /* The file's own checksum of these bytes (the one pass of trove_file_verify, done
+         * here): by default it is the check of the blob. */
+        if (j->xxh3 && trove__xxh3(b, j->n) != trove__load_le64(j->xxh3))
+            return trove__fail(err, TROVE_E_CHECKSUM, j->off,
+                               "blob %s is damaged: it does not match the checksum of chunk %zu "
+                               "of tensor '%s'", hx, j->chunk, j->tensor);
     }
     /* Start writeback now, so the final fsync has little left to wait for. */
     if (c->sync)
@@ -1047,7 +1074,7 @@ static int pull_impl(trove_registry *r, const char *ref, const char *path,
             pj[jk].tensor = ti.name;
         }
     }
-    unsigned threads = r->threads > 8 ? 8 : r->threads;
+    unsigned threads = r->threads > TROVE__MAX_THREADS ? TROVE__MAX_THREADS : r->threads;
     for (unsigned t = 0; t < threads; t++)
         if (!(pc.buf[t] = trove__malloc_aligned(a, (size_t)m.chunk, 4096)))
             goto nomem;
@@ -1119,7 +1146,7 @@ out:
     }
     if (locked)
         BS(r)->unlock(r->bs);
-    for (unsigned t = 0; t < 8; t++)
+    for (unsigned t = 0; t < TROVE__MAX_THREADS; t++)
         trove__free_aligned(a, pc.buf[t]);
     if (have_m)
         trove__manifest_free(a, &m);
