@@ -318,6 +318,34 @@ int cli_cmd_pull(int argc, char **argv)
     return rc;
 }
 
+/* The signature status recorded at push, in a column: "-" unsigned, "verified KEYID" (a
+ * trusted key at push), "signed KEYID[+N]" (valid, signer not checked), "unchecked KEYID". */
+static void signature_column(const char *st, char *buf, size_t cap)
+{
+    const char *id = NULL, *word = NULL;
+    if (!st || !strcmp(st, "unsigned")) {
+        snprintf(buf, cap, "-");
+        return;
+    }
+    if (!strncmp(st, "verified at push: valid signature by trusted key ", 49)) {
+        word = "verified";
+        id = st + 49;
+    } else if (!strncmp(st, "signed by key id ", 17)) {
+        word = "unchecked";
+        id = st + 17;
+    } else if (!strncmp(st, "signed by ", 10)) {
+        word = "signed";
+        id = st + 10;
+    }
+    if (!word) {
+        snprintf(buf, cap, "%.24s", st);
+        return;
+    }
+    size_t n = strspn(id, "0123456789abcdef");
+    snprintf(buf, cap, "%s %.*s%s", word, (int)(n > 16 ? 16 : n), id,
+             id[n] == ',' ? "+" : "");
+}
+
 /* ---- models / log -------------------------------------------------------------------------- */
 int cli_cmd_models(int argc, char **argv)
 {
@@ -433,8 +461,9 @@ int cli_cmd_log(int argc, char **argv)
         }
         printf("]}\n");
     } else {
-        printf("%7s  %-19s  %-12s  %-12s %10s  %-14s %-14s %s\n", "VERSION", "CREATED (UTC)",
-               "AUTHOR", "DIGEST", "SIZE", "ALIASES", "PARENT", "MESSAGE / METRICS");
+        printf("%7s  %-19s  %-12s  %-12s %10s  %-14s %-14s %-26s %s\n", "VERSION",
+               "CREATED (UTC)", "AUTHOR", "DIGEST", "SIZE", "ALIASES", "PARENT", "SIGNATURE",
+               "MESSAGE / METRICS");
         for (size_t i = 0; i < n; i++) {
             char hx[65], sz[32], ts[32], par[32];
             print_time(v[i].created, ts, sizeof ts);
@@ -446,10 +475,13 @@ int cli_cmd_log(int argc, char **argv)
             else
                 snprintf(par, sizeof par, "-");
             cli_hex(v[i].digest, 32, hx);
-            printf("%7lld  %-19s  %-12.12s  %-12.12s %10s  %-14s %-14.14s %s",
+            char sig[40];
+            signature_column(v[i].signature, sig, sizeof sig);
+            printf("%7lld  %-19s  %-12.12s  %-12.12s %10s  %-14s %-14.14s %-26s %s",
                    (long long)v[i].number, ts, v[i].author ? v[i].author : "", hx,
                    cli_human_size(v[i].file_bytes, sz, sizeof sz),
-                   v[i].aliases ? v[i].aliases : "-", par, v[i].message ? v[i].message : "");
+                   v[i].aliases ? v[i].aliases : "-", par, sig,
+                   v[i].message ? v[i].message : "");
             if (v[i].metrics_json && strcmp(v[i].metrics_json, "{}") != 0)
                 printf("  %s", v[i].metrics_json);
             putchar('\n');

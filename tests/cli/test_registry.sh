@@ -180,7 +180,11 @@ rc 0 "push signed, no policy" T push "$work/s1.trove" sig --json
 $PY -c "import json,sys; d=json.load(open(sys.argv[1])); s=d['signature']
 assert s.startswith('signed by ' + sys.argv[2]) and 'valid' in s, s" "$work/out" "$alice" \
     && ok || bad "push records the signer: $(head -c 300 "$work/out")"
+rc 0 "log sig" T log sig
+has "log shows the signer" "$work/out" "signed $alice"
 rc 0 "push --pubkey (trusted signer)" T push "$work/s1.trove" trusted --pubkey "$work/alice.pub"
+rc 0 "log trusted" T log trusted
+has "log shows the verified signer" "$work/out" "verified $alice"
 rc 8 "push --pubkey, unsigned file" T push "$work/v1.trove" trusted --pubkey "$work/alice.pub"
 has "unsigned message" "$work/err" "not signed"
 rc 9 "push --pubkey, unknown signer" T push "$work/s1.trove" trusted2 --pubkey "$work/bob.pub"
