@@ -54,6 +54,30 @@ class _PushOptions(ctypes.Structure):
                 ("trusted", _P), ("ntrusted", ctypes.c_size_t), ("sig_result", _P)]
 
 
+class _Pubkey(ctypes.Structure):
+    _fields_ = [("key", ctypes.c_uint8 * 32), ("id", ctypes.c_uint8 * 8)]
+
+
+class _VerifyResult(ctypes.Structure):
+    _fields_ = [("status", ctypes.c_int), ("signatures", ctypes.c_uint32),
+                ("valid", ctypes.c_uint32), ("key_id", ctypes.c_uint8 * 8),
+                ("time", ctypes.c_int64), ("digest", ctypes.c_uint8 * 32)]
+
+
+_E_SIGNATURE = -15  # TROVE_E_SIGNATURE
+# trove_sig_status, as names
+SIG_STATUS = {0: "valid", 1: "unsigned", 2: "unknown key", 3: "bad signature", 4: "corrupt"}
+
+
+class SignatureError(TroveError):
+    """A required signature is missing or wrong. .status: 'unsigned', 'unknown key',
+    'bad signature' (docs/REGISTRY.md, docs/SECURITY.md)."""
+
+    def __init__(self, code, message, status):
+        super().__init__(code, message)
+        self.status = status
+
+
 class _Move(ctypes.Structure):
     _fields_ = [("model", ctypes.c_char_p), ("alias", ctypes.c_char_p),
                 ("from_", ctypes.c_int64), ("to", ctypes.c_int64),
@@ -80,6 +104,11 @@ _SIGS = {
     "trove_registry_resolve": (ctypes.c_int, [_P, ctypes.c_char_p, ctypes.POINTER(_VP), _E]),
     "trove_registry_pull": (ctypes.c_int, [_P, ctypes.c_char_p, ctypes.c_char_p,
                                            ctypes.POINTER(_VP), _E]),
+    "trove_registry_pull_trusted": (ctypes.c_int, [_P, ctypes.c_char_p, ctypes.c_char_p,
+                                                   ctypes.POINTER(_Pubkey), ctypes.c_size_t,
+                                                   ctypes.POINTER(_VerifyResult),
+                                                   ctypes.POINTER(_VP), _E]),
+    "trove_pubkey_load": (ctypes.c_int, [ctypes.POINTER(_Pubkey), ctypes.c_char_p, _E]),
     "trove_registry_log": (ctypes.c_int, [_P, ctypes.c_char_p, ctypes.POINTER(_VP),
                                           ctypes.POINTER(ctypes.c_size_t), _E]),
     "trove_registry_alias": (ctypes.c_int, [_P, ctypes.c_char_p, ctypes.c_char_p,
@@ -114,6 +143,20 @@ def _s(b):
 def _b(s):
     return None if s is None else os.fsencode(s) if isinstance(s, os.PathLike) else \
         s.encode("utf-8")
+
+
+def _load_keys(paths):
+    """An array of trove_pubkey from public key files, and its length."""
+    if not paths:
+        return None, 0
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        paths = [paths]
+    keys = (_Pubkey * len(paths))()
+    for i, path in enumerate(paths):
+        err = Error()
+        _check(lib.trove_pubkey_load(ctypes.byref(keys[i]), os.fsencode(path),
+                                     ctypes.byref(err)), err)
+    return keys, len(paths)
 
 
 def _check(rc, err):
@@ -185,37 +228,69 @@ class Registry:
             lib.trove_registry_versions_free(self._h, out, 1)
 
     def push(self, source, name, message=None, alias=None, parent=None, metrics=None,
-             params=None, author=None, training_data=None, **dump_kwargs):
+             params=None, author=None, training_data=None, trusted=None, **dump_kwargs):
         """Register source as the next version of model `name`. source is a path to a trove
         file, or anything trove.dump accepts (a dict of arrays, a torch module, a scikit-learn
         estimator when trove.sklearn is available), written with trove.dump(source, tmp,
         **dump_kwargs) to a temporary file first. Returns the Version (a file whose bytes are
-        already a version of `name` returns that version).
+        already a version of `name` returns that version). trusted: public key files (.pub);
+        when given, the file must carry a valid signature by one of them, else SignatureError.
         """
         if isinstance(source, (str, bytes, os.PathLike)):
             return self._push_path(source, name, message, alias, parent, metrics, params,
-                                   author, training_data)
+                                   author, training_data, trusted)
         from .core import dump
         fd, tmp = tempfile.mkstemp(suffix=".trove")
         os.close(fd)
         try:
             dump(source, tmp, **dump_kwargs)
             return self._push_path(tmp, name, message, alias, parent, metrics, params, author,
-                                   training_data)
+                                   training_data, trusted)
         finally:
             os.unlink(tmp)
 
-    def _push_path(self, path, name, message, alias, parent, metrics, params, author, data):
+    def _push_path(self, path, name, message, alias, parent, metrics, params, author, data,
+                   trusted):
         m, nm = _kv(metrics)
         p, np_ = _kv(params)
+        keys, nk = _load_keys(trusted)
+        res = _VerifyResult()
         po = _PushOptions(ctypes.sizeof(_PushOptions), _b(message), _b(author), _b(alias),
-                          _b(parent), _b(data), m, nm, p, np_)
-        return self._one(lib.trove_registry_push, os.fsencode(path), _b(name), ctypes.byref(po))
+                          _b(parent), _b(data), m, nm, p, np_,
+                          ctypes.cast(keys, _P) if nk else None, nk,
+                          ctypes.cast(ctypes.pointer(res), _P))
+        out = _VP()
+        err = Error()
+        rc = lib.trove_registry_push(self._h, os.fsencode(path), _b(name), ctypes.byref(po),
+                                     ctypes.byref(out), ctypes.byref(err))
+        return self._finish(rc, err, out, res, nk)
 
-    def pull(self, ref, path):
+    def pull(self, ref, path, trusted=None):
         """Write version REF (NAME, NAME:N, NAME@ALIAS, digest prefix) to path, byte-identical
-        to the pushed file and verified. Returns its Version."""
-        return self._one(lib.trove_registry_pull, _b(ref), os.fsencode(path))
+        to the pushed file and verified. Returns its Version. trusted: public key files (.pub);
+        when given, the file is written only if it carries a valid signature by one of them
+        (checked over a digest re-hashed from every blob), else SignatureError and no file."""
+        if not trusted:
+            return self._one(lib.trove_registry_pull, _b(ref), os.fsencode(path))
+        keys, nk = _load_keys(trusted)
+        res = _VerifyResult()
+        out = _VP()
+        err = Error()
+        rc = lib.trove_registry_pull_trusted(self._h, _b(ref), os.fsencode(path), keys, nk,
+                                             ctypes.byref(res), ctypes.byref(out),
+                                             ctypes.byref(err))
+        return self._finish(rc, err, out, res, nk)
+
+    def _finish(self, rc, err, out, res, nkeys):
+        if rc != 0:
+            msg = err.message.decode("utf-8", "replace")
+            if nkeys and rc == _E_SIGNATURE:
+                raise SignatureError(rc, msg, SIG_STATUS.get(res.status, "?"))
+            raise TroveError(rc, msg)
+        try:
+            return _version(out[0])
+        finally:
+            lib.trove_registry_versions_free(self._h, out, 1)
 
     def resolve(self, ref):
         return self._one(lib.trove_registry_resolve, _b(ref))

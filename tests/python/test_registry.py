@@ -89,3 +89,38 @@ def test_push_torch_module(reg, tmp_path):
     back = trove.load(str(out))
     assert np.array_equal(back["weight"], net.weight.detach().numpy())
     assert np.array_equal(back["bias"], net.bias.detach().numpy())
+
+
+def test_signatures_trusted_push_and_pull(reg, tmp_path):
+    """A file signed with `trove sign` (the CLI) is recorded as signed; push and pull with
+    trusted= accept the signer's key and refuse another key or an unsigned version, leaving no
+    output file."""
+    import subprocess
+    exe = os.environ.get("TROVE", os.path.join(ROOT, "build", "trove"))
+    src = tmp_path / "s.trove"
+    trove.dump({"w": np.linspace(0, 1, 5000, dtype=np.float32)}, str(src))
+    for name in ("alice", "bob"):
+        subprocess.run([exe, "keygen", "-o", str(tmp_path / name)], check=True,
+                       capture_output=True)
+    subprocess.run([exe, "sign", str(src), "--key", str(tmp_path / "alice.key")], check=True,
+                   capture_output=True)
+    v = reg.push(str(src), "s")
+    assert v.signature.startswith("signed by ") and "valid" in v.signature
+    v = reg.push(str(src), "t", trusted=[str(tmp_path / "alice.pub")])
+    assert v.signature.startswith("verified at push")
+    with pytest.raises(registry.SignatureError) as e:
+        reg.push(str(src), "u", trusted=str(tmp_path / "bob.pub"))
+    assert e.value.status == "unknown key"
+    out = tmp_path / "out.trove"
+    got = reg.pull("t", str(out), trusted=[str(tmp_path / "alice.pub")])
+    assert got.number == 1 and filecmp.cmp(src, out, shallow=False)
+    os.unlink(out)
+    with pytest.raises(registry.SignatureError) as e:
+        reg.pull("t", str(out), trusted=[str(tmp_path / "bob.pub")])
+    assert e.value.status == "unknown key" and not out.exists()
+    plain = tmp_path / "p.trove"
+    trove.dump({"w": np.zeros(10, dtype=np.float32)}, str(plain))
+    reg.push(str(plain), "p")
+    with pytest.raises(registry.SignatureError) as e:
+        reg.pull("p", str(out), trusted=[str(tmp_path / "alice.pub")])
+    assert e.value.status == "unsigned" and not out.exists()
