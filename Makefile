@@ -92,6 +92,7 @@ $(B)/asan-fuzz/%: fuzz/%.c fuzz/replay.c $(B)/libtrove-asan.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS_ALL) $(SAN) -O1 -o $@ $< fuzz/replay.c $(B)/libtrove-asan.a $(LIBS)
+$(B)/asan-fuzz/fuzz_table: cli/io_table.c cli/io_table.h   # compiled in whole by the target
 
 $(B)/trove.pc: FORCE
 	@mkdir -p $(B)

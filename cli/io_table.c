@@ -343,6 +343,9 @@ static int csv_line(void *vctx, char *line, char *le, size_t lineno)
         if (nf > ((size_t)1 << 24))
             return fail(c->msg, c->cap, CLI_FAIL, "line %zu: %zu columns is too many", lineno,
                         nf);
+        /* sized by the first line that counts (blank lines before it are skipped) */
+        if (!(c->is_text = calloc(nf + 1, 1)))
+            return fail(c->msg, c->cap, CLI_FAIL, "out of memory");
         char *cur = line, *fs, *fe;
         int numeric = 1;
         for (size_t j = 0; j < nf; j++) {
@@ -408,17 +411,7 @@ static int read_csv(char *b, size_t len, cli_data *t, char *msg, size_t cap)
 {
     /* pass 1 finds the header, the row count and the columns holding text (kept as strings:
      * a label column, or columns the model does not use); pass 2 parses */
-    csv_ctx c = {t, msg, cap, 1, 0, 0, 0, NULL};
-    /* the column count is only known after the first line: read it first */
-    {
-        char *nl = memchr(b, '\n', len);
-        size_t n = count_fields(b, nl ? nl : b + len);
-        if (n > ((size_t)1 << 24))
-            return fail(msg, cap, CLI_FAIL, "line 1: %zu columns is too many", n);
-        c.is_text = calloc(n + 1, 1);
-        if (!c.is_text)
-            return fail(msg, cap, CLI_FAIL, "out of memory");
-    }
+    csv_ctx c = {t, msg, cap, 1, 0, 0, 0, NULL}; /* is_text: allocated at the first line */
     int rc = each_line(b, len, csv_line, &c);
     if (rc)
         goto out;
