@@ -22,12 +22,19 @@ static void check(int cond)
 
 static char path[64];
 
+static void cleanup(void)
+{
+    unlink(path);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > 65536)
         return 0;
-    if (!path[0])
+    if (!path[0]) {
         snprintf(path, sizeof path, "/tmp/trove-fuzz-keys.%ld", (long)getpid());
+        atexit(cleanup);
+    }
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return 0;
