@@ -611,18 +611,17 @@ int trove__bind_mlp(bindctx *c, const trove_value *cfg, mnode *n)
     for (size_t i = 0; i + 1 < L; i++) {
         const char *s = NULL;
         if (trove_value_get_string(trove_value_at(acts, i), &s, NULL) ||
-            !parse_act(s, &n->u.mlp.act[i]) || n->u.mlp.act[i] == ACT_SOFTMAX)
-            return trove__model_fail(c, "model.activations[%zu]: need identity, relu, tanh or "
-                                        "logistic", i);
+            !parse_act(s, &n->u.mlp.act[i]))
+            return trove__model_fail(c, "model.activations[%zu]: need identity, relu, tanh, "
+                                        "logistic or softmax", i);
     }
     const char *oa;
     int rc = trove__meta_string(c, cfg, "output_activation", NULL, &oa);
     if (rc)
         return rc;
-    if (!parse_act(oa, &n->u.mlp.act[L - 1]) || n->u.mlp.act[L - 1] == ACT_RELU ||
-        n->u.mlp.act[L - 1] == ACT_TANH)
-        return trove__model_fail(c, "model.output_activation '%s': need identity, logistic or "
-                                    "softmax", oa);
+    if (!parse_act(oa, &n->u.mlp.act[L - 1]))
+        return trove__model_fail(c, "model.output_activation '%s': need identity, relu, tanh, "
+                                    "logistic or softmax", oa);
     n->u.mlp.dims[0] = n->n_in;
     size_t maxw = n->n_in;
     for (size_t i = 0; i < L; i++) {
@@ -665,8 +664,6 @@ int trove__bind_mlp(bindctx *c, const trove_value *cfg, mnode *n)
                                         "classes or softmax with one unit per class (%zu units, "
                                         "%zu classes, %s)", n->n_raw, n->n_classes, oa);
         n->link = out == ACT_LOGISTIC ? LINK_LOGISTIC : LINK_SOFTMAX;
-    } else if (out == ACT_SOFTMAX) {
-        return trove__model_fail(c, "a regressor cannot end in softmax");
     }
     n->scratch = 2 * maxw;
     return TROVE_OK;
