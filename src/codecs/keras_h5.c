@@ -34,6 +34,7 @@ typedef struct kfile {
     const char *config, *version, *backend;
     size_t config_len;
     bool model_weights, layer_names;
+    const char *top_weights; /* count of model-level weights, when any */
     kl *layers;
     size_t nl;
 } kfile;
@@ -155,6 +156,8 @@ static int decode(kctx *k, const uint8_t *s, size_t n, kfile *f)
                 f->model_weights = true;
             } else if (!strcmp(name, "layer_names")) {
                 f->layer_names = true;
+            } else if (!strcmp(name, "top_level_weights")) {
+                f->top_weights = val;
             }
             continue;
         }
@@ -428,6 +431,8 @@ static int walk_layer(kctx *k, const json_t *layer, int depth, long owner, bool 
         return rc;
     if (!strcmp(cls, "Dense")) {
         const json_t *u = json_object_get(cfg, "units");
+        if (!u)
+            u = json_object_get(cfg, "output_dim"); /* Keras 1 */
         if (!json_is_integer(u) || json_integer_value(u) <= 0 ||
             json_integer_value(u) > (json_int_t)TROVE_MODEL_MAX_WIDTH)
             return kfail(k, TROVE_E_MODEL, "Dense '%s': units is not a positive integer", name);
@@ -439,6 +444,8 @@ static int walk_layer(kctx *k, const json_t *layer, int depth, long owner, bool 
             return kfail(k, TROVE_E_UNSUPPORTED, "Dense '%s': a quantized layer: not supported",
                          name);
         const json_t *ub = json_object_get(cfg, "use_bias");
+        if (!ub)
+            ub = json_object_get(cfg, "bias"); /* Keras 1 */
         if (ub && !json_is_boolean(ub))
             return kfail(k, TROVE_E_MODEL, "Dense '%s': use_bias is not a boolean", name);
         op o = {.k = OP_DENSE, .bias = !ub || json_is_true(ub), .frozen = lfrozen,
@@ -996,6 +1003,10 @@ int trove__kh5_map_stream(pk_arena *a, const trove_allocator *alloc, const uint8
         return kfail(&k, TROVE_E_UNSUPPORTED, "an HDF5 file without a model_config attribute: "
                      "not a Keras model file");
     }
+    if (f.top_weights)
+        return kfail(&k, TROVE_E_UNSUPPORTED, "the model object itself holds %.20s weights "
+                     "(top_level_model_weights: a subclassed model?): not supported",
+                     f.top_weights);
     json_error_t je;
     json_t *root = json_loadb(f.config, f.config_len, JSON_REJECT_DUPLICATES, &je);
     if (!root)

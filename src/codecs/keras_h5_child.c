@@ -241,6 +241,49 @@ static void free_strings(char **s, size_t n)
     free(s);
 }
 
+/* Keras splits a list attribute larger than 64 KiB into name0, name1, ... (its
+ * save_attributes_to_hdf5_group); read either form. Same results as read_strings. */
+static int read_list(child *c, hid_t loc, const char *name, char ***out, size_t *n, size_t max_n)
+{
+    int rc = read_strings(c, loc, name, out, n, max_n, KH5_MAX_CONFIG);
+    if (rc != 0)
+        return rc;
+    char **all = NULL;
+    size_t total = 0;
+    for (unsigned chunk = 0; chunk < 1024; chunk++) {
+        char cname[80], **part;
+        size_t np;
+        snprintf(cname, sizeof cname, "%.60s%u", name, chunk);
+        rc = read_strings(c, loc, cname, &part, &np, max_n, KH5_MAX_CONFIG);
+        if (rc < 0) {
+            free_strings(all, total);
+            return -1;
+        }
+        if (rc == 0)
+            break;
+        if (total + np > max_n) {
+            free_strings(part, np);
+            free_strings(all, total);
+            return cfail(c, "attribute %s: more than %zu entries", name, max_n);
+        }
+        char **na = realloc(all, (total + np + 1) * sizeof *na);
+        if (!na) {
+            free_strings(part, np);
+            free_strings(all, total);
+            return cfail(c, "out of memory");
+        }
+        all = na;
+        memcpy(all + total, part, np * sizeof *part);
+        total += np;
+        free(part);
+    }
+    if (!all)
+        return 0;
+    *out = all;
+    *n = total;
+    return 1;
+}
+
 /* One text attribute -> an 'A' record named `as`. */
 static int send_attr(child *c, hid_t loc, const char *name, const char *as)
 {
@@ -353,7 +396,7 @@ static int child_layers(child *c, hid_t mw)
 {
     char **names = NULL;
     size_t nl = 0;
-    int rc = read_strings(c, mw, "layer_names", &names, &nl, KH5_MAX_LAYERS, KH5_MAX_CONFIG);
+    int rc = read_list(c, mw, "layer_names", &names, &nl, KH5_MAX_LAYERS);
     if (rc == 0)
         return cfail(c, "no layer_names attribute on the weights group");
     if (rc < 0)
@@ -369,7 +412,7 @@ static int child_layers(child *c, hid_t mw)
             rc = -1;
             break;
         }
-        int r = read_strings(c, g, "weight_names", &wn, &nw, KH5_MAX_WEIGHTS, KH5_MAX_CONFIG);
+        int r = read_list(c, g, "weight_names", &wn, &nw, KH5_MAX_WEIGHTS);
         if (r == 0)
             r = cfail(c, "layer group '%s' has no weight_names attribute", names[i]);
         if (r > 0) {
@@ -421,6 +464,28 @@ static int child_main(child *c, const uint8_t *buf, size_t len)
                 send_attr(c, mw, "backend", "weights_backend"))
                 rc = -1;
         }
+    }
+    if (!rc && mw != f && H5Lexists(mw, "top_level_model_weights", H5P_DEFAULT) > 0) {
+        /* weights of the model object itself (Keras >= 2.7 writes the group, empty for
+         * Sequential and Functional models) */
+        hid_t tg = -1;
+        char **wn = NULL;
+        size_t nw = 0;
+        if (hard_path(c, mw, "top_level_model_weights") ||
+            (tg = H5Gopen2(mw, "top_level_model_weights", H5P_DEFAULT)) < 0 ||
+            read_list(c, tg, "weight_names", &wn, &nw, KH5_MAX_WEIGHTS) < 0)
+            rc = c->why[0] ? -1 : cfail(c, "top_level_model_weights is not a group");
+        else if (nw) {
+            char num[24];
+            int nl = snprintf(num, sizeof num, "%zu", nw);
+            cput(c, "A", 1);
+            cput_str16(c, "top_level_weights");
+            cput_u(c, (uint64_t)nl, 4);
+            cput(c, num, (size_t)nl);
+        }
+        free_strings(wn, nw);
+        if (tg >= 0)
+            H5Gclose(tg);
     }
     if (!rc && H5Aexists(f, "model_config") > 0)
         rc = child_layers(c, mw);
