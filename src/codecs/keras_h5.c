@@ -67,6 +67,7 @@ typedef struct kctx {
     trove__model_out *m;
     int rc;                 /* sticky metadata failure */
     char pending[200];      /* a deferred refusal (input rank) */
+    bool oom;               /* an arena allocation failed while decoding */
 } kctx;
 
 TROVE_PRINTF(3, 4)
@@ -103,8 +104,10 @@ static const char *get_str(kctx *k, rd *r, int lenbytes, size_t *len_out)
     if (!get_u(r, lenbytes, &len) || len > r->n - r->at)
         return NULL;
     char *s = pk_alloc(k->a, (size_t)len + 1);
-    if (!s)
+    if (!s) {
+        k->oom = true;
         return NULL;
+    }
     memcpy(s, r->p + r->at, (size_t)len);
     s[len] = 0;
     r->at += (size_t)len;
@@ -113,17 +116,21 @@ static const char *get_str(kctx *k, rd *r, int lenbytes, size_t *len_out)
     return s;
 }
 
+/* A decoding failure: out of memory when an allocation failed, else a malformed stream. */
+#define BAD(...)                                                                                   \
+    (k->oom ? kfail(k, TROVE_E_NOMEM, "out of memory") : kfail(k, TROVE_E_CORRUPT, __VA_ARGS__))
+
 static int decode(kctx *k, const uint8_t *s, size_t n, kfile *f)
 {
     memset(f, 0, sizeof *f);
     rd r = {s, n, 0};
     if (n < 4 || memcmp(s, KH5_MAGIC, 4))
-        return kfail(k, TROVE_E_CORRUPT, "the HDF5 reader sent no result");
+        return BAD("the HDF5 reader sent no result");
     r.at = 4;
     size_t cap = 0;
     for (;;) {
         if (r.at >= n)
-            return kfail(k, TROVE_E_CORRUPT, "the HDF5 reader stopped early (truncated result)");
+            return BAD("the HDF5 reader stopped early (truncated result)");
         uint8_t tag = s[r.at++];
         if (tag == 'Z')
             return r.at == n ? TROVE_OK
@@ -132,9 +139,9 @@ static int decode(kctx *k, const uint8_t *s, size_t n, kfile *f)
             size_t len;
             const char *msg = get_str(k, &r, 4, &len);
             if (!msg)
-                return kfail(k, TROVE_E_CORRUPT, "truncated reader error");
+                return BAD("truncated reader error");
             if (!trove__utf8_valid(msg, len))
-                return kfail(k, TROVE_E_CORRUPT, "HDF5 reader error (not UTF-8)");
+                return BAD("HDF5 reader error (not UTF-8)");
             return kfail(k, TROVE_E_UNSUPPORTED, "%s", msg);
         }
         if (tag == 'A') {
@@ -142,7 +149,7 @@ static int decode(kctx *k, const uint8_t *s, size_t n, kfile *f)
             size_t len = 0;
             const char *val = name ? get_str(k, &r, 4, &len) : NULL;
             if (!val)
-                return kfail(k, TROVE_E_CORRUPT, "truncated attribute record");
+                return BAD("truncated attribute record");
             if (!strcmp(name, "model_config")) {
                 f->config = val;
                 f->config_len = len;
@@ -162,11 +169,11 @@ static int decode(kctx *k, const uint8_t *s, size_t n, kfile *f)
             continue;
         }
         if (tag != 'L')
-            return kfail(k, TROVE_E_CORRUPT, "unknown reader record 0x%02x", tag);
+            return BAD("unknown reader record 0x%02x", tag);
         uint64_t nw;
         const char *lname = get_str(k, &r, 2, NULL);
         if (!lname || !get_u(&r, 4, &nw))
-            return kfail(k, TROVE_E_CORRUPT, "truncated layer record");
+            return BAD("truncated layer record");
         if (nw > KH5_MAX_WEIGHTS || f->nl >= KH5_MAX_LAYERS)
             return kfail(k, TROVE_E_LIMIT, "too many layers or weights (limit %d)",
                          KH5_MAX_LAYERS);
@@ -194,7 +201,7 @@ static int decode(kctx *k, const uint8_t *s, size_t n, kfile *f)
             if (r.at >= n || s[r.at++] != 'W' || !(w->name = get_str(k, &r, 2, NULL)) ||
                 !get_u(&r, 1, &dt) || !get_u(&r, 1, &cls) || !get_u(&r, 1, &sz) ||
                 !get_u(&r, 1, &rank) || rank > KH5_MAX_RANK || dt > KH5_DT_F16)
-                return kfail(k, TROVE_E_CORRUPT, "bad weight record in layer '%s'", lname);
+                return BAD("bad weight record in layer '%s'", lname);
             w->dt = (int)dt;
             w->h5class = (int)cls;
             w->h5size = (int)sz;
@@ -203,11 +210,11 @@ static int decode(kctx *k, const uint8_t *s, size_t n, kfile *f)
             for (uint32_t d = 0; d < w->rank; d++)
                 if (!get_u(&r, 8, &w->dims[d]) || w->dims[d] > KH5_MAX_DIM ||
                     !trove__mul_ok(w->count, w->dims[d], &w->count))
-                    return kfail(k, TROVE_E_CORRUPT, "bad weight shape in layer '%s'", lname);
+                    return BAD("bad weight shape in layer '%s'", lname);
             if (w->dt != KH5_DT_OTHER) {
                 size_t isz = w->dt == KH5_DT_F64 ? 8 : 4;
                 if (w->count > (n - r.at) / isz)
-                    return kfail(k, TROVE_E_CORRUPT, "truncated weight data in layer '%s'",
+                    return BAD("truncated weight data in layer '%s'",
                                  lname);
                 size_t bytes = (size_t)w->count * isz;
                 void *d = pk_alloc(k->a, bytes ? bytes : 1);
