@@ -43,14 +43,17 @@ typedef struct kfile {
 enum { A_ID, A_RELU, A_TANH, A_LOGISTIC, A_SOFTMAX };
 static const char *const ACT_NAME[] = {"identity", "relu", "tanh", "logistic", "softmax"};
 
-typedef enum { OP_DENSE, OP_ACT } opkind;
+typedef enum { OP_DENSE, OP_ACT, OP_BN } opkind;
 typedef struct op {
     opkind k;
     int act;
-    bool bias, frozen;
+    bool bias, frozen, center, scale;
+    double eps;             /* BatchNormalization */
     int64_t units;
     long owner;             /* index among the top-level layers that hold weights */
-    size_t off;             /* first weight of this layer within its owner */
+    int nslot;              /* weights: Dense kernel[, bias]; BN [gamma][, beta], mean, var */
+    bool train[4];          /* slot is a trainable weight (Keras stores those first) */
+    size_t off[4];          /* index of each slot within its owner's weights */
     const char *name, *cls; /* borrowed from the JSON */
 } op;
 
@@ -193,6 +196,7 @@ static int decode(kctx *k, const uint8_t *s, size_t n, kfile *f)
         L->w = pk_alloc(k->a, (nw ? (size_t)nw : 1) * sizeof *L->w);
         if (!L->w)
             return kfail(k, TROVE_E_NOMEM, "out of memory");
+        memset(L->w, 0, (nw ? (size_t)nw : 1) * sizeof *L->w);
         for (size_t j = 0; j < L->nw; j++) {
             if (r.at < n && s[r.at] == 'E')
                 break; /* the reader failed on this weight: its reason follows */
@@ -360,7 +364,6 @@ static const char *refusal(const char *c)
         {"GRU", "a recurrent layer"}, {"SimpleRNN", "a recurrent layer"},
         {"RNN", "a recurrent layer"}, {"Bidirectional", "a recurrent layer"},
         {"ConvLSTM", "a recurrent layer"}, {"Embedding", "an embedding layer"},
-        {"BatchNormalization", "a normalization layer"},
         {"LayerNormalization", "a normalization layer"}, {"Normalization", "a preprocessing layer"},
         {"Attention", "an attention layer"}, {"MultiHeadAttention", "an attention layer"},
         {"Add", "a merge layer (the model branches)"}, {"Concatenate", "a merge layer (the model branches)"},
@@ -458,8 +461,41 @@ static int walk_layer(kctx *k, const json_t *layer, int depth, long owner, bool 
         op o = {.k = OP_DENSE, .bias = !ub || json_is_true(ub), .frozen = lfrozen,
                 .units = (int64_t)json_integer_value(u), .owner = owner, .name = name,
                 .cls = cls};
+        o.nslot = o.bias ? 2 : 1;
+        o.train[0] = o.train[1] = !lfrozen;
         if ((rc = act_of(k, json_object_get(cfg, "activation"), name, &o.act)))
             return rc;
+        return push_op(k, o);
+    }
+    if (!strcmp(cls, "BatchNormalization")) {
+        const json_t *ax = json_object_get(cfg, "axis");
+        if (json_is_array(ax) && json_array_size(ax) == 1)
+            ax = json_array_get(ax, 0);
+        if (ax && !(json_is_integer(ax) && (json_integer_value(ax) == -1 ||
+                                            json_integer_value(ax) == 1)))
+            return kfail(k, TROVE_E_UNSUPPORTED, "BatchNormalization '%s': only the feature axis "
+                         "(-1) of a flat input is supported", name);
+        const json_t *rn = json_object_get(cfg, "renorm"), *vb =
+            json_object_get(cfg, "virtual_batch_size");
+        if (json_is_true(rn) || (vb && !json_is_null(vb)))
+            return kfail(k, TROVE_E_UNSUPPORTED, "BatchNormalization '%s': renorm or "
+                         "virtual_batch_size: not supported", name);
+        const json_t *ep = json_object_get(cfg, "epsilon");
+        op o = {.k = OP_BN, .frozen = lfrozen, .owner = owner, .name = name, .cls = cls,
+                .act = A_ID, .eps = ep ? json_number_value(ep) : 1e-3,
+                .center = !json_is_false(json_object_get(cfg, "center")),
+                .scale = !json_is_false(json_object_get(cfg, "scale"))};
+        if (ep && !json_is_number(ep))
+            return kfail(k, TROVE_E_MODEL, "BatchNormalization '%s': epsilon is not a number",
+                         name);
+        if (!(o.eps >= 0 && o.eps < 1e3))
+            return kfail(k, TROVE_E_MODEL, "BatchNormalization '%s': epsilon out of range", name);
+        if (o.scale)
+            o.train[o.nslot++] = !lfrozen;
+        if (o.center)
+            o.train[o.nslot++] = !lfrozen;
+        o.train[o.nslot++] = false; /* moving_mean */
+        o.train[o.nslot++] = false; /* moving_variance */
         return push_op(k, o);
     }
     if (!strcmp(cls, "Activation") || !strcmp(cls, "ReLU") || !strcmp(cls, "Softmax")) {
@@ -581,7 +617,7 @@ static int walk_owned(kctx *k, const json_t *layer, int depth, long owner, bool 
     if (rc || !top)
         return rc;
     for (size_t j = from; j < k->n_ops; j++)
-        if (k->ops[j].k == OP_DENSE) {
+        if (k->ops[j].nslot > 0) {
             assign_offsets(k, from, k->n_owners++);
             break;
         }
@@ -671,11 +707,10 @@ static void assign_offsets(kctx *k, size_t from, long owner)
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = from; i < k->n_ops; i++) {
             op *o = &k->ops[i];
-            if (o->k == OP_DENSE && o->frozen == (pass == 1)) {
-                o->owner = owner;
-                o->off = off;
-                off += o->bias ? 2 : 1;
-            }
+            o->owner = o->nslot ? owner : -1;
+            for (int j = 0; j < o->nslot; j++)
+                if (o->train[j] == (pass == 0))
+                    o->off[j] = off++;
         }
 }
 
@@ -791,9 +826,9 @@ static int check_weight(kctx *k, const op *o, const kl *L, const kw *w, const ch
                         uint32_t rank, uint64_t d0, uint64_t d1)
 {
     if (w->dt == KH5_DT_OTHER)
-        return kfail(k, TROVE_E_UNSUPPORTED, "Dense '%s': %s '%.80s' in group '%.60s' has HDF5 "
+        return kfail(k, TROVE_E_UNSUPPORTED, "%s '%s': %s '%.80s' in group '%.60s' has HDF5 "
                      "type class %d of %d bytes: only float16/32/64 weights are supported",
-                     o->name, what, w->name, L->name, w->h5class, w->h5size);
+                     o->cls, o->name, what, w->name, L->name, w->h5class, w->h5size);
     if (w->rank != rank || w->dims[0] != d0 || (rank == 2 && w->dims[1] != d1)) {
         char got[96] = "", exp[64];
         size_t p = 0;
@@ -805,13 +840,58 @@ static int check_weight(kctx *k, const op *o, const kl *L, const kw *w, const ch
                      (unsigned long long)d1);
         else
             snprintf(exp, sizeof exp, "[%llu]", (unsigned long long)d0);
-        return kfail(k, TROVE_E_MODEL, "Dense '%s': %s '%.80s' has shape [%s], the config needs "
-                     "%s", o->name, what, w->name, got, exp);
+        return kfail(k, TROVE_E_MODEL, "%s '%s': %s '%.80s' has shape [%s], the config needs "
+                     "%s", o->cls, o->name, what, w->name, got, exp);
     }
     for (uint64_t i = 0; i < w->count; i++)
         if (!isfinite(wval(w, i)))
-            return kfail(k, TROVE_E_MODEL, "Dense '%s': %s '%.80s' holds a non-finite value at "
-                         "%llu", o->name, what, w->name, (unsigned long long)i);
+            return kfail(k, TROVE_E_MODEL, "%s '%s': %s '%.80s' holds a non-finite value at "
+                         "%llu", o->cls, o->name, what, w->name, (unsigned long long)i);
+    return TROVE_OK;
+}
+
+/* BatchNormalization at inference, as a dense layer with a diagonal kernel:
+ * y = (x - mean) / sqrt(var + eps) * gamma + beta = x * s + t, s = gamma / sqrt(var + eps),
+ * t = beta - mean * s (float64; the kernel's off-diagonal zeros add exactly nothing). */
+static int bn_layer(kctx *k, const op *o, const kl *G, uint64_t width, size_t i)
+{
+    if (width > KH5_MAX_DIAG)
+        return kfail(k, TROVE_E_LIMIT, "BatchNormalization '%s' on %llu features: more than %d",
+                     o->name, (unsigned long long)width, KH5_MAX_DIAG);
+    static const char *const what[] = {"gamma", "beta", "moving_mean", "moving_variance"};
+    const kw *v[4] = {NULL, NULL, NULL, NULL}; /* gamma, beta, mean, var */
+    int j = 0;
+    if (o->scale)
+        v[0] = &G->w[o->off[j++]];
+    if (o->center)
+        v[1] = &G->w[o->off[j++]];
+    v[2] = &G->w[o->off[j++]];
+    v[3] = &G->w[o->off[j]];
+    for (int q = 0; q < 4; q++) {
+        int rc = v[q] ? check_weight(k, o, G, v[q], what[q], 1, width, 0) : TROVE_OK;
+        if (rc)
+            return rc;
+    }
+    char name[64];
+    snprintf(name, sizeof name, "layers/%zu/weight", i);
+    double *w = tensor(k, name, TROVE_FLOAT64, 2, width, width);
+    snprintf(name, sizeof name, "layers/%zu/bias", i);
+    double *b = tensor(k, name, TROVE_FLOAT64, 1, width, 0);
+    if (!w || !b)
+        return kfail(k, TROVE_E_NOMEM, "out of memory");
+    memset(w, 0, (size_t)(width * width) * sizeof *w);
+    for (uint64_t c = 0; c < width; c++) {
+        double var = wval(v[3], c) + o->eps;
+        if (!(var > 0))
+            return kfail(k, TROVE_E_MODEL, "BatchNormalization '%s': moving_variance + epsilon "
+                         "is not positive at %llu", o->name, (unsigned long long)c);
+        double sc = (v[0] ? wval(v[0], c) : 1.0) / sqrt(var);
+        w[c * width + c] = sc;
+        b[c] = (v[1] ? wval(v[1], c) : 0.0) - wval(v[2], c) * sc;
+        if (!isfinite(sc) || !isfinite(b[c]))
+            return kfail(k, TROVE_E_MODEL, "BatchNormalization '%s': non-finite scale at %llu",
+                         o->name, (unsigned long long)c);
+    }
     return TROVE_OK;
 }
 
@@ -820,8 +900,11 @@ static trove_value *layer_params(kctx *k, const lay *ls, size_t L)
     trove_value *arr = trove_value_array(k->alloc);
     for (size_t i = 0; i < L; i++) {
         trove_value *e = trove_value_map(k->alloc);
-        mset(k, e, "class", vstr(k, ls[i].dense ? "Dense" : "Activation"));
-        if (ls[i].dense) {
+        mset(k, e, "class", vstr(k, ls[i].dense ? ls[i].dense->cls : "Activation"));
+        if (ls[i].dense && ls[i].dense->k == OP_BN) {
+            mset(k, e, "name", vstr(k, ls[i].dense->name));
+            mset(k, e, "epsilon", trove_value_float(k->alloc, ls[i].dense->eps));
+        } else if (ls[i].dense) {
             mset(k, e, "name", vstr(k, ls[i].dense->name));
             mset(k, e, "units", trove_value_int(k->alloc, ls[i].dense->units));
             mset(k, e, "use_bias", trove_value_bool(k->alloc, ls[i].dense->bias));
@@ -857,12 +940,15 @@ static int build(kctx *k, const char *estimator, const char *mname,
     bool any_dense = false;
     for (size_t i = 0; i < k->n_ops; i++) {
         const op *o = &k->ops[i];
-        if (o->k == OP_DENSE) {
+        if (o->k == OP_DENSE || o->k == OP_BN) {
             if (o->owner < 0 || (size_t)o->owner >= n_own)
-                return kfail(k, TROVE_E_MODEL, "Dense '%s' has no weights in the file", o->name);
-            need[o->owner] += o->bias ? 2 : 1;
+                return kfail(k, TROVE_E_MODEL, "%s '%s' has no weights in the file", o->cls,
+                             o->name);
+            need[o->owner] += (size_t)o->nslot;
             ls[L++] = (lay){o, o->act};
-            any_dense = true;
+            any_dense |= o->k == OP_DENSE;
+        } else if (o->act == A_ID) {
+            continue; /* a linear activation: nothing to do */
         } else if (L && ls[L - 1].act == A_ID) {
             ls[L - 1].act = o->act;
         } else {
@@ -881,15 +967,21 @@ static int build(kctx *k, const char *estimator, const char *mname,
     uint64_t width = (uint64_t)k->n_in;
     if (!width && !ls[0].dense)
         return kfail(k, TROVE_E_MODEL, "the input width is unknown (no input shape)");
-    if (!width)
-        width = own[ls[0].dense->owner]->w[ls[0].dense->off].dims[0];
+    if (!width) {
+        const kw *w0 = &own[ls[0].dense->owner]->w[ls[0].dense->off[ls[0].dense->k == OP_BN ?
+                                                                       ls[0].dense->nslot - 2 : 0]];
+        width = w0->rank ? w0->dims[0] : 0;
+    }
+    if (width == 0 || width > TROVE_MODEL_MAX_WIDTH)
+        return kfail(k, TROVE_E_MODEL, "input width %llu out of range",
+                     (unsigned long long)width);
     const uint64_t n_features = width;
     char name[64];
     for (size_t i = 0; i < L; i++) {
         const op *o = ls[i].dense;
         snprintf(name, sizeof name, "layers/%zu/weight", i);
         if (!o) { /* identity: exact (x * 1 + sums of x * 0) */
-            if (width > 4096)
+            if (width > KH5_MAX_DIAG)
                 return kfail(k, TROVE_E_LIMIT, "an activation layer on %llu units after another "
                              "activation: too wide to insert an identity layer",
                              (unsigned long long)width);
@@ -905,7 +997,13 @@ static int build(kctx *k, const char *estimator, const char *mname,
             continue;
         }
         const kl *G = own[o->owner];
-        const kw *kern = &G->w[o->off], *bias = o->bias ? &G->w[o->off + 1] : NULL;
+        if (o->k == OP_BN) {
+            int rc = bn_layer(k, o, G, width, i);
+            if (rc)
+                return rc;
+            continue;
+        }
+        const kw *kern = &G->w[o->off[0]], *bias = o->bias ? &G->w[o->off[1]] : NULL;
         uint64_t units = (uint64_t)o->units;
         int rc = check_weight(k, o, G, kern, "kernel", 2, width, units);
         if (!rc && bias)

@@ -43,6 +43,14 @@ def forward(X, plan):
             if b is not None:
                 h = h + b.astype(np.float64)
             h = act(a, h)
+        elif step[0] == "bn":
+            _, gamma, beta, mean, var, eps = step
+            f = lambda v: v.astype(np.float64)
+            h = (h - f(mean)) / np.sqrt(f(var) + eps)
+            if gamma is not None:
+                h = h * f(gamma)
+            if beta is not None:
+                h = h + f(beta)
         else:
             h = act(step[1], h)
     return h
@@ -365,6 +373,45 @@ def build(out):
     fx.ok("k1_f16", 4, [("dense", W1, b1, "sigmoid")], config=cfg, version="1.2.2",
           groups=[("dense_1", [("dense_1_W", W1), ("dense_1_b", b1)])])
 
+    # 10. BatchNormalization (tf.keras: axis as a list), between Dense(linear) and an Activation
+    W1, b1 = dense_weights(6, 9)
+    W2, b2 = dense_weights(9, 2)
+    g, be = rand(9) + 1, rand(9)
+    mu, var = rand(9), np.abs(rand(9)) + 0.5
+    bn = simple("BatchNormalization", "batch_normalization", axis=[1], momentum=0.99,
+                epsilon=0.001, center=True, scale=True)
+    cfg = sequential("s", [input_cfg("in", 6), dense_cfg("dense", 9, "linear"), bn,
+                           simple("Activation", "a", activation="relu"),
+                           dense_cfg("dense_1", 2, "softmax")])
+    fx.ok("k2_batchnorm", 6, [("dense", W1, b1, "linear"), ("bn", g, be, mu, var, 0.001),
+                              ("act", "relu"), ("dense", W2, b2, "softmax")],
+          config=cfg, version="2.10.0",
+          groups=[("dense", k2_names("dense", W1, b1)),
+                  ("batch_normalization", [("batch_normalization/gamma:0", g),
+                                           ("batch_normalization/beta:0", be),
+                                           ("batch_normalization/moving_mean:0", mu),
+                                           ("batch_normalization/moving_variance:0", var)]),
+                  ("a", []), ("dense_1", k2_names("dense_1", W2, b2))])
+
+    # 11. Keras 3 nested Sequential holding Dense, BatchNormalization(center=False), Dense: the
+    # group lists the trainable weights of every sublayer, then the moving statistics
+    W1, b1 = dense_weights(3, 5)
+    W2, b2 = dense_weights(5, 2)
+    g = rand(5) + 1
+    mu, var = rand(5), np.abs(rand(5)) + 0.2
+    inner = sequential("sequential", [input_cfg("input_layer", 3, k3=True),
+                                      dense_cfg("dense", 5, "tanh", k3=True),
+                                      simple("BatchNormalization", "bn", True, axis=-1,
+                                             epsilon=0.01, center=False, scale=True),
+                                      dense_cfg("dense_1", 2, "sigmoid", k3=True)], k3=True)
+    cfg = sequential("outer", [input_cfg("input_layer_1", 3, k3=True), inner], k3=True)
+    fx.ok("k3_nested_bn", 3, [("dense", W1, b1, "tanh"), ("bn", g, None, mu, var, 0.01),
+                              ("dense", W2, b2, "sigmoid")],
+          config=cfg, k3=True, version="3.3.3",
+          groups=[("sequential", k3_names("sequential", "dense", W1, b1) +
+                   [("sequential/bn/gamma", g)] + k3_names("sequential", "dense_1", W2, b2) +
+                   [("sequential/bn/moving_mean", mu), ("sequential/bn/moving_variance", var)])])
+
     # ---- refusals ------------------------------------------------------------------------------
     W1, b1 = dense_weights(4, 3)
     good = sequential("s", [input_cfg("in", 4), dense_cfg("d", 3, "relu")])
@@ -381,6 +428,14 @@ def build(out):
               groups=[("d", k2_names("d", W1, rand(7)))])
     fx.refuse("int_weights", "HDF5 type class", config=good,
               groups=[("d", k2_names("d", W1.astype(np.int32), b1))])
+    fx.refuse("bn_axis", "feature axis", groups=gw, config=sequential("s", [
+        input_cfg("in", 4), simple("BatchNormalization", "bn", axis=2), dense_cfg("d", 3, "relu")]))
+    fx.refuse("bn_negative_variance", "not positive", config=sequential("s", [
+        input_cfg("in", 4), simple("BatchNormalization", "bn", axis=-1, epsilon=0.0),
+        dense_cfg("d", 3, "relu")]),
+        groups=[("bn", [("bn/gamma:0", rand(4)), ("bn/beta:0", rand(4)),
+                        ("bn/moving_mean:0", rand(4)),
+                        ("bn/moving_variance:0", -np.ones(4, np.float32))])] + gw)
     fx.refuse("nonfinite", "non-finite", config=good,
               groups=[("d", k2_names("d", np.full((4, 3), np.nan, np.float32), b1))])
 
