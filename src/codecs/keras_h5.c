@@ -1,8 +1,8 @@
 /* keras_h5.c: Keras HDF5 (.h5) importer, mapping side: decodes the extract stream of the
  * libhdf5 reader process (keras_h5_child.c), parses model_config (JSON, jansson) into a plan of
  * layers (Sequential or Functional linear chains of InputLayer, Dense, Activation, Dropout,
- * Flatten, BatchNormalization, nested models) and writes the mlp kind of docs/MODELS.md. Everything else is refused
- * naming the layer class and the reason. Keras 2 and 3 layouts alike: weights are assigned to
+ * Flatten, BatchNormalization, nested models) and writes the mlp kind of docs/MODELS.md.
+ * Everything else is refused naming the layer class and the reason. Keras 2 and 3 layouts alike: weights are assigned to
  * layers the way Keras's own legacy HDF5 loader does it (by order, then checked by shape). */
 #include <jansson.h>
 #include <math.h>
