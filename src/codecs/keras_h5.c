@@ -2,8 +2,9 @@
  * libhdf5 reader process (keras_h5_child.c), parses model_config (JSON, jansson) into a plan of
  * layers (Sequential or Functional linear chains of InputLayer, Dense, Activation, Dropout,
  * Flatten, BatchNormalization, nested models) and writes the mlp kind of docs/MODELS.md.
- * Everything else is refused naming the layer class and the reason. Keras 2 and 3 layouts alike: weights are assigned to
- * layers the way Keras's own legacy HDF5 loader does it (by order, then checked by shape). */
+ * Everything else is refused naming the layer class and the reason. Keras 1, 2 and 3 layouts
+ * alike: weights are assigned to layers the way Keras's own legacy HDF5 loader does it (by
+ * order, then checked by shape). */
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
@@ -70,6 +71,8 @@ typedef struct kctx {
     trove__model_out *m;
     int rc;                 /* sticky metadata failure */
     char pending[200];      /* a deferred refusal (input rank) */
+    int64_t flat_w;         /* width of that input once flattened (0: unknown) */
+    const json_t *in_shape; /* that input's batch shape, for the signature */
     bool oom;               /* an arena allocation failed while decoding */
 } kctx;
 
@@ -309,11 +312,23 @@ static int shape_width(kctx *k, const json_t *shape, const char *lname, int64_t 
     size_t r = json_array_size(shape);
     const json_t *last = json_array_get(shape, r - 1);
     if (r != 2) {
-        /* reported after the walk, unless a layer class explains it better (LSTM, Conv2D) */
-        if (!k->pending[0])
+        /* reported after the walk, unless a layer class explains it better (LSTM, Conv2D) or a
+         * Flatten comes first (then the model takes the input flattened in C order) */
+        if (!k->pending[0] && k->n_ops == 0) {
             snprintf(k->pending, sizeof k->pending, "layer '%.60s': input of rank %zu: only "
-                     "flat [batch, features] inputs are supported (no convolution or sequence "
-                     "input)", lname, r);
+                     "flat [batch, features] inputs (or a Flatten first) are supported (no "
+                     "convolution or sequence input)", lname, r);
+            uint64_t prod = r > 1 ? 1 : 0;
+            for (size_t i = 1; i < r && prod; i++) {
+                const json_t *d = json_array_get(shape, i);
+                if (!json_is_integer(d) || json_integer_value(d) <= 0 ||
+                    !trove__mul_ok(prod, (uint64_t)json_integer_value(d), &prod) ||
+                    prod > TROVE_MODEL_MAX_WIDTH)
+                    prod = 0;
+            }
+            k->flat_w = (int64_t)prod;
+            k->in_shape = shape;
+        }
         return TROVE_OK;
     }
     if (!json_is_integer(last) || json_integer_value(last) <= 0 ||
@@ -354,6 +369,7 @@ static int push_op(kctx *k, op o)
     return TROVE_OK;
 }
 
+#define MERGE "a merge layer (the model branches)"
 static const char *refusal(const char *c)
 {
     static const struct { const char *pfx; const char *why; } R[] = {
@@ -366,10 +382,9 @@ static const char *refusal(const char *c)
         {"ConvLSTM", "a recurrent layer"}, {"Embedding", "an embedding layer"},
         {"LayerNormalization", "a normalization layer"}, {"Normalization", "a preprocessing layer"},
         {"Attention", "an attention layer"}, {"MultiHeadAttention", "an attention layer"},
-        {"Add", "a merge layer (the model branches)"}, {"Concatenate", "a merge layer (the model branches)"},
-        {"Multiply", "a merge layer (the model branches)"}, {"Average", "a merge layer (the model branches)"},
-        {"Subtract", "a merge layer (the model branches)"}, {"Maximum", "a merge layer (the model branches)"},
-        {"Minimum", "a merge layer (the model branches)"}, {"Dot", "a merge layer (the model branches)"},
+        {"Add", MERGE}, {"Concatenate", MERGE}, {"Multiply", MERGE}, {"Average", MERGE},
+        {"Subtract", MERGE}, {"Maximum", MERGE}, {"Minimum", MERGE}, {"Dot", MERGE},
+        {"Merge", MERGE},
         {"Lambda", "a Lambda layer (Python code, never executed)"},
         {"TFOpLambda", "a TensorFlow op layer (Python code, never executed)"},
         {"Reshape", "a reshaping layer"}, {"Permute", "a reshaping layer"},
@@ -521,10 +536,21 @@ static int walk_layer(kctx *k, const json_t *layer, int depth, long owner, bool 
         }
         return push_op(k, o);
     }
+    if (!strcmp(cls, "Flatten")) {
+        if (k->pending[0] && k->n_ops == 0 && k->flat_w) { /* an N-d input, flattened first */
+            k->pending[0] = 0;
+            k->n_in = k->flat_w;
+            return TROVE_OK;
+        }
+        if (k->pending[0])
+            return kfail(k, TROVE_E_UNSUPPORTED, "Flatten '%s' of an input of rank > 2 after "
+                         "other layers, or with unknown dimensions: not supported", name);
+        return TROVE_OK; /* the input is already flat */
+    }
     if (!strcmp(cls, "Dropout") || !strcmp(cls, "AlphaDropout") ||
         !strcmp(cls, "GaussianDropout") || !strcmp(cls, "GaussianNoise") ||
-        !strcmp(cls, "ActivityRegularization") || !strcmp(cls, "Flatten"))
-        return TROVE_OK; /* identity at inference (Flatten: the input is already flat) */
+        !strcmp(cls, "ActivityRegularization"))
+        return TROVE_OK; /* identity at inference */
     const char *why = refusal(cls);
     if (why)
         return kfail(k, TROVE_E_UNSUPPORTED, "layer '%s' of class %.60s: %s: not supported by "
@@ -1068,6 +1094,13 @@ static int build(kctx *k, const char *estimator, const char *mname,
                 *outs = trove_value_map(k->alloc);
     mset(k, in, "n_features", trove_value_int(k->alloc, (int64_t)n_features));
     mset(k, in, "dtype", vstr(k, "float32"));
+    if (k->in_shape && !k->pending[0]) { /* an N-d input the model flattens (C order) */
+        trove_value *shp = trove_value_array(k->alloc);
+        for (size_t d = 1; d < json_array_size(k->in_shape); d++)
+            apush(k, shp, trove_value_int(k->alloc, (int64_t)json_integer_value(
+                                                        json_array_get(k->in_shape, d))));
+        mset(k, in, "shape", shp);
+    }
     mset(k, sig, "inputs", in);
     mset(k, outs, "n_outputs", trove_value_int(k->alloc, (int64_t)width));
     mset(k, sig, "outputs", outs);

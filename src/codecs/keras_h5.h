@@ -23,7 +23,7 @@
 #define KH5_MAX_RANK 4
 #define KH5_MAX_DIM (UINT64_C(1) << 31)
 #define KH5_MAX_DEPTH 16                  /* nested models */
-#define KH5_MAX_DIAG 2048                 /* width of an inserted identity / BatchNormalization layer */
+#define KH5_MAX_DIAG 2048                 /* width of an inserted identity or BatchNormalization */
 #define KH5_CPU_SECONDS 30
 #define KH5_WALL_SECONDS 120
 

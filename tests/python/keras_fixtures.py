@@ -412,6 +412,19 @@ def build(out):
                    [("sequential/bn/gamma", g)] + k3_names("sequential", "dense_1", W2, b2) +
                    [("sequential/bn/moving_mean", mu), ("sequential/bn/moving_variance", var)])])
 
+    # 12. MNIST-style: Flatten of a [4, 3] input first (the converted model takes 12 features,
+    # the input flattened in C order)
+    W1, b1 = dense_weights(12, 5)
+    W2, b2 = dense_weights(5, 2)
+    flat = simple("Flatten", "flatten", data_format="channels_last")
+    flat["config"]["batch_input_shape"] = [None, 4, 3]
+    cfg = sequential("mnistish", [flat, dense_cfg("dense", 5, "relu"),
+                                  dense_cfg("dense_1", 2, "softmax")])
+    fx.ok("flatten_nd", 12, [("dense", W1, b1, "relu"), ("dense", W2, b2, "softmax")],
+          config=cfg, version="2.3.1",
+          groups=[("flatten", []), ("dense", k2_names("dense", W1, b1)),
+                  ("dense_1", k2_names("dense_1", W2, b2))])
+
     # ---- refusals ------------------------------------------------------------------------------
     W1, b1 = dense_weights(4, 3)
     good = sequential("s", [input_cfg("in", 4), dense_cfg("d", 3, "relu")])
