@@ -322,6 +322,11 @@ static int send_dataset(child *c, hid_t g, const char *path)
                  "refused", path);
         goto done;
     }
+    H5S_class_t sc = H5Sget_simple_extent_type(sp);
+    if (sc != H5S_SIMPLE && sc != H5S_SCALAR) {
+        cfail(c, "dataset '%s' has an empty (null) dataspace", path);
+        goto done;
+    }
     int rank = H5Sget_simple_extent_ndims(sp);
     hsize_t dims[KH5_MAX_RANK];
     if (rank < 0 || rank > KH5_MAX_RANK) {
@@ -517,12 +522,13 @@ static uint64_t vm_bytes(void)
 }
 #endif
 
-static void limit(int res, uint64_t v)
+/* soft limit v, hard limit v + slack (RLIMIT_CPU: SIGXCPU at v, SIGKILL a second later) */
+static void limit(int res, uint64_t v, uint64_t slack)
 {
     struct rlimit r;
-    if (getrlimit(res, &r) == 0 && (r.rlim_max == RLIM_INFINITY || v < r.rlim_max)) {
+    if (getrlimit(res, &r) == 0 && (r.rlim_max == RLIM_INFINITY || v + slack <= r.rlim_max)) {
         r.rlim_cur = (rlim_t)v;
-        r.rlim_max = (rlim_t)v;
+        r.rlim_max = (rlim_t)(v + slack);
         (void)setrlimit(res, &r);
     }
 }
@@ -533,17 +539,25 @@ static void child_enter(int wfd, const uint8_t *buf, size_t len, uint64_t budget
     memset(&c, 0, sizeof c);
     (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
     (void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-    signal(SIGPIPE, SIG_DFL);
+    /* the caller's signal mask and handlers are inherited: a blocked SIGALRM or a SIGSEGV
+     * handler (a runtime's crash reporter) must not keep the reader alive */
+    static const int sigs[] = {SIGPIPE, SIGALRM, SIGXCPU, SIGSEGV, SIGBUS, SIGFPE, SIGILL,
+                               SIGABRT, SIGTERM};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        signal(sigs[i], SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     /* address space: what the process maps now + room for the image, the arrays and libhdf5.
      * Not under AddressSanitizer, whose shadow memory needs terabytes of address space. */
 #if !defined(__SANITIZE_ADDRESS__)
     uint64_t vm = vm_bytes();
     if (vm)
-        limit(RLIMIT_AS, vm + 2 * (uint64_t)len + budget + (UINT64_C(256) << 20));
+        limit(RLIMIT_AS, vm + 2 * (uint64_t)len + budget + (UINT64_C(256) << 20), 0);
 #endif
-    limit(RLIMIT_CPU, KH5_CPU_SECONDS);
-    limit(RLIMIT_CORE, 0);
-    limit(RLIMIT_FSIZE, 0);
+    limit(RLIMIT_CPU, KH5_CPU_SECONDS, 1);
+    limit(RLIMIT_CORE, 0, 0);
+    limit(RLIMIT_FSIZE, 0, 0);
     alarm(KH5_WALL_SECONDS);
     /* descriptors: 0-2 stay (opened on /dev/null when closed), the pipe becomes 3, everything
      * else is closed and no new descriptor can be opened: libhdf5 cannot reach any file. */
@@ -563,7 +577,7 @@ static void child_enter(int wfd, const uint8_t *buf, size_t len, uint64_t budget
     if (close_range(4, ~0U, 0) != 0)
         for (int fd = 4; fd < 1024; fd++)
             close(fd);
-    limit(RLIMIT_NOFILE, 4);
+    limit(RLIMIT_NOFILE, 4, 0);
     c.fd = wfd;
     c.budget = budget;
     /* test hook: prove that a crash of the reader is contained (tests/unit/test_keras.c) */
@@ -579,6 +593,9 @@ static void child_enter(int wfd, const uint8_t *buf, size_t len, uint64_t budget
     if (child_main(&c, buf, len)) {
         if (!c.why[0])
             snprintf(c.why, sizeof c.why, "the HDF5 reader failed");
+        for (char *p = c.why; *p; p++) /* names from the file: printable ASCII only */
+            if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+                *p = '?';
         cput(&c, "E", 1);
         size_t n = strlen(c.why);
         cput_u(&c, n, 4);
