@@ -241,6 +241,16 @@ static const char *jstr(const json_t *o, const char *key)
     return json_string_value(json_object_get(o, key));
 }
 
+/* The name a Functional graph refers to a layer by: the entry's own "name" (Keras 2), else the
+ * config's. */
+static const char *node_name(const json_t *layer)
+{
+    const char *n = jstr(layer, "name");
+    if (!n)
+        n = jstr(json_object_get(layer, "config"), "name");
+    return n ? n : "?";
+}
+
 static const char *layer_name(const json_t *layer)
 {
     const char *n = jstr(json_object_get(layer, "config"), "name");
@@ -679,7 +689,7 @@ static int walk_functional(kctx *k, const json_t *cfg, const char *mname, int de
     while (cur) {
         size_t i = 0;
         for (; i < n; i++)
-            if (!strcmp(layer_name(json_array_get(layers, i)), cur))
+            if (!strcmp(node_name(json_array_get(layers, i)), cur))
                 break;
         if (i == n)
             return kfail(k, TROVE_E_MODEL, "model '%s': no layer named '%.60s'", mname, cur);
@@ -689,7 +699,7 @@ static int walk_functional(kctx *k, const json_t *cfg, const char *mname, int de
         chain[len++] = i;
         if ((rc = inbound_of(k, json_array_get(layers, i), cur, &cur)))
             return rc;
-        if (!cur && strcmp(layer_name(json_array_get(layers, i)), in))
+        if (!cur && strcmp(node_name(json_array_get(layers, i)), in))
             return kfail(k, TROVE_E_MODEL, "model '%s': the chain from the output ends at '%.60s'"
                          ", not at the input '%.60s'", mname,
                          layer_name(json_array_get(layers, i)), in);
