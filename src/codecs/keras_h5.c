@@ -55,6 +55,7 @@ typedef struct op {
     int nslot;              /* weights: Dense kernel[, bias]; BN [gamma][, beta], mean, var */
     bool train[4];          /* slot is a trainable weight (Keras stores those first) */
     size_t off[4];          /* index of each slot within its owner's weights */
+    size_t seq;             /* config order (a Functional's ops are then put in chain order) */
     const char *name, *cls; /* borrowed from the JSON */
 } op;
 
@@ -375,6 +376,7 @@ static int push_op(kctx *k, op o)
         k->ops = n;
         k->cap_ops = nc;
     }
+    o.seq = k->n_ops;
     k->ops[k->n_ops++] = o;
     return TROVE_OK;
 }
@@ -641,7 +643,7 @@ static const char *single_io(const json_t *v, size_t *count)
     return json_string_value(json_array_get(json_array_get(v, 0), 0));
 }
 
-static void assign_offsets(kctx *k, size_t from, long owner);
+static int assign_offsets(kctx *k, size_t from, long owner);
 
 /* One layer of a model; at the top level (owner < 0) a layer whose plan holds Dense layers is
  * the next weight owner (Keras matches layer_names to such layers by order). */
@@ -653,10 +655,8 @@ static int walk_owned(kctx *k, const json_t *layer, int depth, long owner, bool 
     if (rc || !top)
         return rc;
     for (size_t j = from; j < k->n_ops; j++)
-        if (k->ops[j].nslot > 0) {
-            assign_offsets(k, from, k->n_owners++);
-            break;
-        }
+        if (k->ops[j].nslot > 0)
+            return assign_offsets(k, from, k->n_owners++);
     return TROVE_OK;
 }
 
@@ -737,17 +737,30 @@ static int walk_functional(kctx *k, const json_t *cfg, const char *mname, int de
 /* Assign weight offsets within one top-level owner as Keras orders them: trainable weights of
  * the sublayers first, then the non-trainable ones (layer.trainable_weights +
  * layer.non_trainable_weights). */
-static void assign_offsets(kctx *k, size_t from, long owner)
+static int by_seq(const void *a, const void *b)
 {
-    size_t off = 0;
+    const op *x = *(const op *const *)a, *y = *(const op *const *)b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int assign_offsets(kctx *k, size_t from, long owner)
+{
+    size_t n = k->n_ops - from, off = 0;
+    op **v = pk_alloc(k->a, (n ? n : 1) * sizeof *v);
+    if (!v)
+        return kfail(k, TROVE_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        v[i] = &k->ops[from + i];
+    qsort(v, n, sizeof *v, by_seq); /* the layers' config order, as Keras lists weights */
     for (int pass = 0; pass < 2; pass++)
-        for (size_t i = from; i < k->n_ops; i++) {
-            op *o = &k->ops[i];
+        for (size_t i = 0; i < n; i++) {
+            op *o = v[i];
             o->owner = o->nslot ? owner : -1;
             for (int j = 0; j < o->nslot; j++)
                 if (o->train[j] == (pass == 0))
                     o->off[j] = off++;
         }
+    return TROVE_OK;
 }
 
 static int walk_model(kctx *k, const json_t *model, int depth, long owner, bool frozen)
