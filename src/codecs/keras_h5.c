@@ -41,8 +41,12 @@ typedef struct kfile {
 } kfile;
 
 /* ---- the plan ------------------------------------------------------------------------------ */
-enum { A_ID, A_RELU, A_TANH, A_LOGISTIC, A_SOFTMAX };
-static const char *const ACT_NAME[] = {"identity", "relu", "tanh", "logistic", "softmax"};
+/* the mlp kind's activations (docs/MODELS.md), in its order */
+enum { A_ID, A_RELU, A_TANH, A_LOGISTIC, A_SOFTMAX, A_ELU, A_SELU, A_SOFTPLUS, A_SOFTSIGN,
+       A_SWISH, A_GELU, A_EXP };
+static const char *const ACT_NAME[] = {"identity", "relu",     "tanh",     "logistic",
+                                       "softmax",  "elu",      "selu",     "softplus",
+                                       "softsign", "swish",    "gelu",     "exponential"};
 
 typedef enum { OP_DENSE, OP_ACT, OP_BN } opkind;
 typedef struct op {
@@ -283,15 +287,19 @@ static int act_of(kctx *k, const json_t *v, const char *lname, int *out)
         return kfail(k, TROVE_E_MODEL, "layer '%s': activation is not a name", lname);
     }
     static const struct { const char *k; int a; } T[] = {
-        {"linear", A_ID}, {"relu", A_RELU}, {"tanh", A_TANH}, {"sigmoid", A_LOGISTIC},
-        {"softmax", A_SOFTMAX}};
+        {"linear", A_ID},         {"relu", A_RELU},         {"tanh", A_TANH},
+        {"sigmoid", A_LOGISTIC},  {"softmax", A_SOFTMAX},   {"elu", A_ELU},
+        {"selu", A_SELU},         {"softplus", A_SOFTPLUS}, {"softsign", A_SOFTSIGN},
+        {"swish", A_SWISH},       {"silu", A_SWISH},        {"gelu", A_GELU},
+        {"exponential", A_EXP}};
     for (size_t i = 0; i < sizeof T / sizeof T[0]; i++)
         if (!strcmp(s, T[i].k)) {
             *out = T[i].a;
             return TROVE_OK;
         }
     return kfail(k, TROVE_E_UNSUPPORTED, "layer '%s': activation '%.60s' is not supported by "
-                 "trove's mlp kind (linear, relu, tanh, sigmoid, softmax)%s", lname, s,
+                 "trove's mlp kind (linear, relu, tanh, sigmoid, softmax, elu, selu, softplus, "
+                 "softsign, swish, gelu, exponential)%s", lname, s,
                  strchr(s, '>') ? ": a custom activation" : "");
 }
 

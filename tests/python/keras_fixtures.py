@@ -27,6 +27,22 @@ def act(name, z):
         return np.tanh(z)
     if name == "sigmoid":
         return 1 / (1 + np.exp(-z))
+    if name == "elu":
+        return np.where(z > 0, z, np.expm1(np.minimum(z, 0)))
+    if name == "selu":
+        return 1.0507009873554805 * np.where(z > 0, z, 1.6732632423543772 *
+                                             np.expm1(np.minimum(z, 0)))
+    if name == "softplus":
+        return np.logaddexp(0, z)
+    if name == "softsign":
+        return z / (1 + np.abs(z))
+    if name in ("swish", "silu"):
+        return z / (1 + np.exp(-z))
+    if name == "gelu":
+        from math import erf
+        return 0.5 * z * (1 + np.vectorize(erf)(z / np.sqrt(2)))
+    if name == "exponential":
+        return np.exp(z)
     if name == "softmax":
         e = np.exp(z - z.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
@@ -425,6 +441,21 @@ def build(out):
           groups=[("flatten", []), ("dense", k2_names("dense", W1, b1)),
                   ("dense_1", k2_names("dense_1", W2, b2))])
 
+    # 13. the other Keras activations the mlp kind has, hidden and as outputs
+    acts = ["elu", "selu", "softplus", "softsign", "swish", "silu", "gelu", "exponential"]
+    nf = 4
+    plan, layers, groups = [], [input_cfg("input_layer", nf, k3=True)], []
+    width = nf
+    for i, a in enumerate(acts):
+        W, b = dense_weights(width, 6 if i + 1 < len(acts) else 3)
+        W = W * 0.5
+        plan.append(("dense", W, b, a))
+        layers.append(dense_cfg("dense_%d" % i, W.shape[1], a, k3=True))
+        groups.append(("dense_%d" % i, k3_names("sequential", "dense_%d" % i, W, b)))
+        width = W.shape[1]
+    fx.ok("k3_activations", nf, plan, config=sequential("sequential", layers, k3=True), k3=True,
+          version="3.1.0", groups=groups)
+
     # ---- refusals ------------------------------------------------------------------------------
     W1, b1 = dense_weights(4, 3)
     good = sequential("s", [input_cfg("in", 4), dense_cfg("d", 3, "relu")])
@@ -480,8 +511,8 @@ def build(out):
         dense_cfg("d", 3, "relu")]), groups=gw)
     fx.refuse("custom_act", "custom activation", config=sequential("s", [
         input_cfg("in", 4), dense_cfg("d", 3, "custom>my_act")]), groups=gw)
-    fx.refuse("other_act", "'elu'", config=sequential("s", [
-        input_cfg("in", 4), dense_cfg("d", 3, "elu")]), groups=gw)
+    fx.refuse("other_act", "'hard_sigmoid'", config=sequential("s", [
+        input_cfg("in", 4), dense_cfg("d", 3, "hard_sigmoid")]), groups=gw)
     fx.refuse("custom_layer", "custom layer", config=sequential("s", [
         input_cfg("in", 4), {"class_name": "MyDense", "module": "my_project.layers",
                              "config": {"name": "mine"}}]), groups=gw)
