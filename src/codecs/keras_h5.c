@@ -34,7 +34,7 @@ typedef struct kl {
 typedef struct kfile {
     const char *config, *version, *backend;
     size_t config_len;
-    bool model_weights, layer_names;
+    bool model_weights, layer_names, keras3_weights;
     const char *top_weights; /* count of model-level weights, when any */
     kl *layers;
     size_t nl;
@@ -174,6 +174,8 @@ static int decode(kctx *k, const uint8_t *s, size_t n, kfile *f)
                 f->model_weights = true;
             } else if (!strcmp(name, "layer_names")) {
                 f->layer_names = true;
+            } else if (!strcmp(name, "keras3_weights")) {
+                f->keras3_weights = true;
             } else if (!strcmp(name, "top_level_weights")) {
                 f->top_weights = val;
             }
@@ -1166,6 +1168,10 @@ int trove__kh5_map_stream(pk_arena *a, const trove_allocator *alloc, const uint8
         return rc;
     k.f = &f;
     if (!f.config) {
+        if (f.keras3_weights)
+            return kfail(&k, TROVE_E_UNSUPPORTED, "a Keras 3 weights file (layers/<name>/vars/<i>, "
+                         "as model.save_weights writes it, or model.weights.h5 of a .keras "
+                         "archive): no model_config, the architecture is unknown");
         if (f.model_weights || f.layer_names)
             return kfail(&k, TROVE_E_UNSUPPORTED, "a weights-only file (no model_config "
                          "attribute): the architecture is unknown, nothing to convert");

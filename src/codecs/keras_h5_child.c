@@ -494,7 +494,12 @@ static int child_main(child *c, const uint8_t *buf, size_t len)
     }
     if (!rc && H5Aexists(f, "model_config") > 0)
         rc = child_layers(c, mw);
-    else if (!rc && H5Aexists(mw, "layer_names") > 0) {
+    else if (!rc && H5Lexists(f, "layers", H5P_DEFAULT) > 0) { /* Keras 3 .weights.h5 */
+        cput(c, "A", 1);
+        cput_str16(c, "keras3_weights");
+        cput_u(c, 1, 4);
+        cput(c, "1", 1);
+    } else if (!rc && H5Aexists(mw, "layer_names") > 0) {
         cput(c, "A", 1);
         cput_str16(c, "layer_names");
         cput_u(c, 1, 4);

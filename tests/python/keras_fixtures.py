@@ -461,6 +461,13 @@ def build(out):
     good = sequential("s", [input_cfg("in", 4), dense_cfg("d", 3, "relu")])
     gw = [("d", k2_names("d", W1, b1))]
     fx.refuse("weights_only", "weights-only", config=good, groups=gw, with_config=False)
+    def k3_weights(path):  # what Keras 3 model.save_weights("x.weights.h5") writes
+        with h5py.File(path, "w") as f:
+            v = f.create_group("layers/dense/vars")
+            v.create_dataset("0", data=W1)
+            v.create_dataset("1", data=b1)
+            f.create_group("optimizer/vars")
+    fx.refuse("k3_weights_file", "Keras 3 weights file", writer=k3_weights)
     fx.refuse("missing_weight", "missing weights", config=good,
               groups=[("d", [("d/kernel:0", W1)])],
               extra=lambda f: f["model_weights/d"].attrs.__setitem__(
