@@ -89,6 +89,9 @@ static int kfail(kctx *k, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
+    for (char *p = why; *p; p++) /* names come from the file: no control characters */
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
     return trove__fail(k->err, code, TROVE_NO_OFFSET, "Keras HDF5: %s", why);
 }
 
@@ -228,8 +231,7 @@ static int decode(kctx *k, const uint8_t *s, size_t n, kfile *f)
             if (w->dt != KH5_DT_OTHER) {
                 size_t isz = w->dt == KH5_DT_F64 ? 8 : 4;
                 if (w->count > (n - r.at) / isz)
-                    return BAD("truncated weight data in layer '%s'",
-                                 lname);
+                    return BAD("truncated weight data in layer '%s'", lname);
                 size_t bytes = (size_t)w->count * isz;
                 void *d = pk_alloc(k->a, bytes ? bytes : 1);
                 if (!d)
