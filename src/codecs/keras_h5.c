@@ -48,12 +48,12 @@ static const char *const ACT_NAME[] = {"identity", "relu",     "tanh",     "logi
                                        "softmax",  "elu",      "selu",     "softplus",
                                        "softsign", "swish",    "gelu",     "exponential"};
 
-typedef enum { OP_DENSE, OP_ACT, OP_BN } opkind;
+typedef enum { OP_DENSE, OP_ACT, OP_BN, OP_LEAKY } opkind;
 typedef struct op {
     opkind k;
     int act;
     bool bias, frozen, center, scale;
-    double eps;             /* BatchNormalization */
+    double eps;             /* BatchNormalization epsilon; LeakyReLU negative slope */
     int64_t units;
     long owner;             /* index among the top-level layers that hold weights */
     int nslot;              /* weights: Dense kernel[, bias]; BN [gamma][, beta], mean, var */
@@ -413,9 +413,7 @@ static const char *refusal(const char *c)
         {"TFOpLambda", "a TensorFlow op layer (Python code, never executed)"},
         {"Reshape", "a reshaping layer"}, {"Permute", "a reshaping layer"},
         {"RepeatVector", "a reshaping layer"}, {"TimeDistributed", "a sequence wrapper"},
-        {"LeakyReLU", "an activation layer trove's mlp kind has no function for"},
-        {"PReLU", "an activation layer trove's mlp kind has no function for"},
-        {"ELU", "an activation layer trove's mlp kind has no function for"},
+            {"ELU", "an activation layer with a parameter trove's mlp kind has no function for"},
     };
     for (size_t i = 0; i < sizeof R / sizeof R[0]; i++)
         if (!strncmp(c, R[i].pfx, strlen(R[i].pfx)))
@@ -434,6 +432,24 @@ static const json_t *seq_layers(const json_t *cfg)
 static bool is_model_class(const char *c)
 {
     return !strcmp(c, "Sequential") || !strcmp(c, "Functional") || !strcmp(c, "Model");
+}
+
+/* LeakyReLU (slope from the config; Keras's default 0.3) or PReLU (slopes: its one weight). */
+static int leaky_op(kctx *k, const char *name, const char *cls, const json_t *slope, bool frozen,
+                    long owner)
+{
+    op o = {.k = OP_LEAKY, .name = name, .cls = cls, .owner = owner, .act = A_ID, .eps = 0.3,
+            .frozen = frozen};
+    if (!strcmp(cls, "PReLU")) {
+        o.nslot = 1;
+        o.train[0] = !frozen;
+    } else if (slope && !json_is_null(slope)) {
+        if (!json_is_number(slope) || !isfinite(json_number_value(slope)))
+            return kfail(k, TROVE_E_MODEL, "%s '%s': the negative slope is not a number", cls,
+                         name);
+        o.eps = json_number_value(slope);
+    }
+    return push_op(k, o);
 }
 
 static int walk_layer(kctx *k, const json_t *layer, int depth, long owner, bool frozen)
@@ -546,10 +562,11 @@ static int walk_layer(kctx *k, const json_t *layer, int depth, long owner, bool 
             const json_t *mv = json_object_get(cfg, "max_value"),
                          *ns = json_object_get(cfg, "negative_slope"),
                          *th = json_object_get(cfg, "threshold");
-            if ((mv && !json_is_null(mv)) || (ns && json_number_value(ns) != 0.0) ||
-                (th && json_number_value(th) != 0.0))
-                return kfail(k, TROVE_E_UNSUPPORTED, "ReLU '%s' with max_value, negative_slope "
-                             "or threshold: not supported by trove's mlp kind", name);
+            if ((mv && !json_is_null(mv)) || (th && json_number_value(th) != 0.0))
+                return kfail(k, TROVE_E_UNSUPPORTED, "ReLU '%s' with max_value or threshold: "
+                             "not supported by trove's mlp kind", name);
+            if (ns && json_number_value(ns) != 0.0)
+                return leaky_op(k, name, cls, ns, lfrozen, owner);
             o.act = A_RELU;
         } else {
             const json_t *ax = json_object_get(cfg, "axis");
@@ -559,6 +576,19 @@ static int walk_layer(kctx *k, const json_t *layer, int depth, long owner, bool 
             o.act = A_SOFTMAX;
         }
         return push_op(k, o);
+    }
+    if (!strcmp(cls, "LeakyReLU")) {
+        const json_t *al = json_object_get(cfg, "negative_slope"); /* Keras 3 */
+        if (!al)
+            al = json_object_get(cfg, "alpha"); /* Keras 1-2 */
+        return leaky_op(k, name, cls, al, lfrozen, owner);
+    }
+    if (!strcmp(cls, "PReLU")) {
+        const json_t *sa = json_object_get(cfg, "shared_axes");
+        if (sa && !json_is_null(sa))
+            return kfail(k, TROVE_E_UNSUPPORTED, "PReLU '%s' with shared_axes: not supported",
+                         name);
+        return leaky_op(k, name, cls, NULL, lfrozen, owner);
     }
     if (!strcmp(cls, "Flatten")) {
         if (k->pending[0] && k->n_ops == 0 && k->flat_w) { /* an N-d input, flattened first */
@@ -818,6 +848,7 @@ static int walk_model(kctx *k, const json_t *model, int depth, long owner, bool 
 typedef struct lay {
     const op *dense;        /* NULL: an identity layer carrying an activation */
     int act;
+    int part;               /* LeakyReLU/PReLU: 1 = [x; -x] through relu, 2 = recombination */
 } lay;
 
 static void mset(kctx *k, trove_value *map, const char *key, trove_value *v)
@@ -956,12 +987,59 @@ static int bn_layer(kctx *k, const op *o, const kl *G, uint64_t width, size_t i)
     return TROVE_OK;
 }
 
+/* Part 1 of a LeakyReLU/PReLU: [width] -> [2 width] = relu([x; -x]); part 2: back to [width]
+ * as relu(x) - slope * relu(-x). */
+static int leaky_layer(kctx *k, const op *o, const kl *G, int part, uint64_t *width, size_t i)
+{
+    uint64_t w = part == 1 ? *width : *width / 2;
+    if (w > KH5_MAX_DIAG)
+        return kfail(k, TROVE_E_LIMIT, "%s '%s' on %llu features: more than %d", o->cls,
+                     o->name, (unsigned long long)w, KH5_MAX_DIAG);
+    const kw *alpha = NULL;
+    if (G) {
+        alpha = &G->w[o->off[0]];
+        int rc = check_weight(k, o, G, alpha, "alpha", 1, w, 0);
+        if (rc)
+            return rc;
+    }
+    char name[64];
+    snprintf(name, sizeof name, "layers/%zu/weight", i);
+    double *wt = part == 1 ? tensor(k, name, TROVE_FLOAT64, 2, 2 * w, w)
+                           : tensor(k, name, TROVE_FLOAT64, 2, w, 2 * w);
+    snprintf(name, sizeof name, "layers/%zu/bias", i);
+    double *b = tensor(k, name, TROVE_FLOAT64, 1, part == 1 ? 2 * w : w, 0);
+    if (!wt || !b)
+        return kfail(k, TROVE_E_NOMEM, "out of memory");
+    memset(wt, 0, (size_t)(2 * w * w) * sizeof *wt);
+    memset(b, 0, (size_t)(part == 1 ? 2 * w : w) * sizeof *b);
+    for (uint64_t c = 0; c < w; c++) {
+        if (part == 1) { /* rows: out; columns: in */
+            wt[c * w + c] = 1.0;
+            wt[(w + c) * w + c] = -1.0;
+        } else {
+            wt[c * 2 * w + c] = 1.0;
+            wt[c * 2 * w + w + c] = -(alpha ? wval(alpha, c) : o->eps);
+        }
+    }
+    *width = part == 1 ? 2 * w : w;
+    return TROVE_OK;
+}
+
 static trove_value *layer_params(kctx *k, const lay *ls, size_t L)
 {
     trove_value *arr = trove_value_array(k->alloc);
     for (size_t i = 0; i < L; i++) {
+        if (ls[i].part == 2)
+            continue; /* the second dense layer of a LeakyReLU/PReLU */
         trove_value *e = trove_value_map(k->alloc);
         mset(k, e, "class", vstr(k, ls[i].dense ? ls[i].dense->cls : "Activation"));
+        if (ls[i].part == 1) {
+            mset(k, e, "name", vstr(k, ls[i].dense->name));
+            if (!ls[i].dense->nslot)
+                mset(k, e, "negative_slope", trove_value_float(k->alloc, ls[i].dense->eps));
+            apush(k, arr, e);
+            continue;
+        }
         if (ls[i].dense && ls[i].dense->k == OP_BN) {
             mset(k, e, "name", vstr(k, ls[i].dense->name));
             mset(k, e, "epsilon", trove_value_float(k->alloc, ls[i].dense->eps));
@@ -989,7 +1067,7 @@ static int build(kctx *k, const char *estimator, const char *mname,
                      "holds weights for %zu (missing or extra weights)", k->n_owners, n_own);
     const kl **own = pk_alloc(k->a, (n_own ? n_own : 1) * sizeof *own);
     size_t *need = pk_alloc(k->a, (n_own ? n_own : 1) * sizeof *need);
-    lay *ls = pk_alloc(k->a, (k->n_ops ? k->n_ops : 1) * sizeof *ls);
+    lay *ls = pk_alloc(k->a, (k->n_ops ? 2 * k->n_ops : 1) * sizeof *ls);
     if (!own || !need || !ls)
         return kfail(k, TROVE_E_NOMEM, "out of memory");
     for (size_t i = 0, j = 0; i < f->nl; i++)
@@ -1006,14 +1084,24 @@ static int build(kctx *k, const char *estimator, const char *mname,
                 return kfail(k, TROVE_E_MODEL, "%s '%s' has no weights in the file", o->cls,
                              o->name);
             need[o->owner] += (size_t)o->nslot;
-            ls[L++] = (lay){o, o->act};
+            ls[L++] = (lay){o, o->act, 0};
             any_dense |= o->k == OP_DENSE;
+        } else if (o->k == OP_LEAKY) {
+            /* leaky(x) = relu(x) - slope * relu(-x): [I; -I] through relu, then [I, -slope I]
+             * (exact: each output adds one product to zeros) */
+            if (o->nslot && (o->owner < 0 || (size_t)o->owner >= n_own))
+                return kfail(k, TROVE_E_MODEL, "%s '%s' has no weights in the file", o->cls,
+                             o->name);
+            if (o->nslot)
+                need[o->owner] += (size_t)o->nslot;
+            ls[L++] = (lay){o, A_RELU, 1};
+            ls[L++] = (lay){o, A_ID, 2};
         } else if (o->act == A_ID) {
             continue; /* a linear activation: nothing to do */
         } else if (L && ls[L - 1].act == A_ID) {
             ls[L - 1].act = o->act;
         } else {
-            ls[L++] = (lay){NULL, o->act};
+            ls[L++] = (lay){NULL, o->act, 0};
         }
     }
     if (!any_dense)
@@ -1026,11 +1114,11 @@ static int build(kctx *k, const char *estimator, const char *mname,
         return kfail(k, TROVE_E_LIMIT, "%zu dense layers: more than %u", L,
                      TROVE_MODEL_MAX_LAYERS);
     uint64_t width = (uint64_t)k->n_in;
-    if (!width && !ls[0].dense)
+    const op *first = ls[0].dense;
+    if (!width && (!first || !first->nslot))
         return kfail(k, TROVE_E_MODEL, "the input width is unknown (no input shape)");
-    if (!width) {
-        const kw *w0 = &own[ls[0].dense->owner]->w[ls[0].dense->off[ls[0].dense->k == OP_BN ?
-                                                                       ls[0].dense->nslot - 2 : 0]];
+    if (!width) { /* from the first weight: a kernel's rows, BN's moving_mean, PReLU's alpha */
+        const kw *w0 = &own[first->owner]->w[first->off[first->k == OP_BN ? first->nslot - 2 : 0]];
         width = w0->rank ? w0->dims[0] : 0;
     }
     if (width == 0 || width > TROVE_MODEL_MAX_WIDTH)
@@ -1055,6 +1143,12 @@ static int build(kctx *k, const char *estimator, const char *mname,
             memset(b, 0, (size_t)width * sizeof *b);
             for (uint64_t r = 0; r < width; r++)
                 w[r * width + r] = 1.0f;
+            continue;
+        }
+        if (o->k == OP_LEAKY) {
+            int rc = leaky_layer(k, o, o->nslot ? own[o->owner] : NULL, ls[i].part, &width, i);
+            if (rc)
+                return rc;
             continue;
         }
         const kl *G = own[o->owner];

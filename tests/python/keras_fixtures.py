@@ -59,6 +59,9 @@ def forward(X, plan):
             if b is not None:
                 h = h + b.astype(np.float64)
             h = act(a, h)
+        elif step[0] == "leaky":
+            slope = np.asarray(step[1], dtype=np.float64)
+            h = np.where(h > 0, h, h * slope)
         elif step[0] == "bn":
             _, gamma, beta, mean, var, eps = step
             f = lambda v: v.astype(np.float64)
@@ -455,6 +458,33 @@ def build(out):
         width = W.shape[1]
     fx.ok("k3_activations", nf, plan, config=sequential("sequential", layers, k3=True), k3=True,
           version="3.1.0", groups=groups)
+
+    # 14. LeakyReLU (tf.keras alpha), PReLU (Keras 3: a per-feature alpha weight), ReLU with a
+    # negative slope, and a softmax Activation after the last one
+    W1, b1 = dense_weights(5, 7)
+    W2, b2 = dense_weights(7, 6)
+    W3, b3 = dense_weights(6, 3)
+    alpha = np.abs(rand(6)) * 0.5
+    cfg = sequential("s", [input_cfg("in", 5, k3=True), dense_cfg("d1", 7, "linear", k3=True),
+                           simple("LeakyReLU", "leaky", True, negative_slope=0.1),
+                           dense_cfg("d2", 6, "linear", k3=True),
+                           simple("PReLU", "prelu", True, shared_axes=None),
+                           dense_cfg("d3", 3, "linear", k3=True),
+                           simple("ReLU", "r", True, max_value=None, negative_slope=0.05,
+                                  threshold=0.0),
+                           simple("Activation", "sm", True, activation="softmax")], k3=True)
+    fx.ok("k3_leaky", 5, [("dense", W1, b1, "linear"), ("leaky", 0.1),
+                          ("dense", W2, b2, "linear"), ("leaky", alpha),
+                          ("dense", W3, b3, "linear"), ("leaky", 0.05), ("act", "softmax")],
+          config=cfg, k3=True, version="3.2.1",
+          groups=[("d1", k3_names("s", "d1", W1, b1)), ("leaky", []),
+                  ("d2", k3_names("s", "d2", W2, b2)), ("prelu", [("s/prelu/alpha", alpha)]),
+                  ("d3", k3_names("s", "d3", W3, b3)), ("r", []), ("sm", [])])
+    W1, b1 = dense_weights(4, 3)
+    cfg = sequential("s", [dense_cfg("d", 3, "linear", input_shape=4),
+                           simple("LeakyReLU", "lr", alpha=0.3)])
+    fx.ok("k2_leaky_out", 4, [("dense", W1, b1, "linear"), ("leaky", 0.3)], config=cfg,
+          version="2.6.0", groups=[("d", k2_names("d", W1, b1)), ("lr", [])])
 
     # ---- refusals ------------------------------------------------------------------------------
     W1, b1 = dense_weights(4, 3)

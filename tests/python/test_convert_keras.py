@@ -35,7 +35,7 @@ def _ok_cases():
     # the case names are fixed by keras_fixtures.build; listed here for parametrisation
     return ["k2_seq", "k21_list", "k3_seq", "k2_functional", "k3_functional", "k3_nested",
             "k2_nested_frozen", "act_chain", "k1_f16", "k2_batchnorm", "k3_nested_bn",
-            "flatten_nd", "k3_activations"]
+            "flatten_nd", "k3_activations", "k3_leaky", "k2_leaky_out"]
 
 
 @pytest.mark.parametrize("case", _ok_cases())

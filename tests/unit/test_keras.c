@@ -134,7 +134,7 @@ static void test_keras__fixtures(void)
     fclose(fp);
     printf("  %d fixtures converted and matched, %d refused\n", n_ok, n_ref);
     CHECK(test_failed_checks == before);
-    CHECK(n_ok >= 13 && n_ref >= 32);
+    CHECK(n_ok >= 15 && n_ref >= 33);
 }
 
 /* The stream of a fixture, as the reader process sends it. */
