@@ -14,7 +14,9 @@ static void usage(FILE *out)
             "executed: the pickle is read by an inert interpreter and only known scikit-learn\n"
             "classes are mapped (docs/CODECS.md lists them). A tuple, list or dict of estimators\n"
             "becomes OUTPUT.<key>.trove per element (--no-split refuses it instead). Each file is\n"
-            "checked by binding its model kind (--no-validate skips that).\n");
+            "checked by binding its model kind (--no-validate skips that).\n"
+            "A Keras model saved as HDF5 (.h5: Dense/Dropout/Activation/BatchNormalization chains,\n"
+            "Keras 1-3) becomes an mlp; libhdf5 reads it in a sandboxed child process.\n");
 }
 
 static void written(void *ctx, const char *path, const char *estimator)

@@ -12,7 +12,7 @@ static const cli_command commands[] = {
     {"diff", "compare the metadata and tensors of two files", cli_cmd_diff_refs},
     {"predict", "run a model on a CSV or .npy batch (labels, --proba, --decision)", cli_cmd_predict},
     {"fit", "fit linear, ridge or logistic regression on a CSV file, in C", cli_cmd_fit},
-    {"convert", "import a scikit-learn pickle/joblib model (nothing is executed)", cli_cmd_convert},
+    {"convert", "import a scikit-learn pickle/joblib or Keras .h5 model (nothing is executed)", cli_cmd_convert},
     REGISTRY_COMMANDS
     {"keygen", "make a signing key pair (NAME.key, NAME.pub) or an encryption key",
      cli_cmd_keygen},

@@ -1,4 +1,5 @@
-/* trove/codecs.h: import foreign model files: scikit-learn estimators saved with pickle or joblib.
+/* trove/codecs.h: import foreign model files: scikit-learn estimators saved with pickle or joblib,
+ * Keras models saved as HDF5 (.h5; read by libhdf5 in a resource-limited child process).
  *
  * Part of the public API; include <trove.h> rather than this file. The importer never executes
  * anything from the input: the pickle is read by an inert VM into a symbolic object graph, and
@@ -36,13 +37,15 @@ typedef struct trove_convert_options {
 
 /* What was read, for messages. */
 typedef struct trove_convert_report {
-    char format[64];       /* "pickle", "joblib (zlib-compressed)", "joblib zfile ...", ... */
+    char format[64];       /* "pickle", "joblib (zlib-compressed)", "joblib zfile ...",
+                              "HDF5 (Keras)", ... */
     char estimator[128];   /* estimator of the (first) model, e.g. "sklearn.linear_model.Ridge" */
     uint32_t n_written;    /* files written */
 } trove_convert_report;
 
 /* Convert the scikit-learn model saved in in_path (pickle protocols 0-5, joblib raw/zlib/gzip,
- * joblib < 0.10 'ZF') into the trove file out_path, written atomically. A top-level tuple, list
+ * joblib < 0.10 'ZF'), or the Keras HDF5 model (docs/CODECS.md; the calling process forks once
+ * for libhdf5), into the trove file out_path, written atomically. A top-level tuple, list
  * or dict of estimators becomes one file per element: out_path with ".<key>" inserted before
  * its ".trove" suffix (unless TROVE_CONVERT_NO_SPLIT); either all are written or none.
  * Each written file is bound with trove_model_open to check it (unless NO_VALIDATE).

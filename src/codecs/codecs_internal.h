@@ -50,6 +50,15 @@ int trove__sklearn_map(pk_arena *a, const trove_allocator *alloc, const pk_obj *
                        trove_error *err);
 void trove__models_free(const trove_allocator *alloc, trove__model_out *models, size_t n);
 
+/* ---- keras_h5.c ---------------------------------------------------------------------------- */
+/* An HDF5 superblock signature at offset 0, 512, 1024, 2048, ... (a user block before it). */
+bool trove__h5_probe(const uint8_t *buf, size_t len);
+/* Map a Keras HDF5 model (the file image buf[0..len)) to the mlp kind: libhdf5 runs in a forked,
+ * resource-limited child; same contract as trove__sklearn_map. */
+int trove__keras_h5_map(pk_arena *a, const trove_allocator *alloc, const uint8_t *buf,
+                        size_t len, uint64_t max_bytes, const trove__source_info *src,
+                        trove__model_out **models, size_t *n_models, trove_error *err);
+
 /* ---- convert.c ----------------------------------------------------------------------------- */
 /* Everything up to (not including) writing: container, VM, mapping. For tests and fuzzing. */
 typedef struct trove__conversion {

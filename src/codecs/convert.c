@@ -1,5 +1,6 @@
 /* convert.c: `trove convert`: foreign model file -> container -> inert pickle VM -> sklearn
- * mapping -> trove file(s), written atomically and checked by binding their model kind. */
+ * mapping (or HDF5 -> Keras mapping) -> trove file(s), written atomically and checked by binding
+ * their model kind. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -31,9 +32,24 @@ static int convert_buffer(const trove_allocator *alloc, const uint8_t *buf, size
     out->alloc = alloc;
     if (!max_bytes)
         max_bytes = PK_DEFAULT_MAX_BYTES;
+    int rc;
+    if (trove__h5_probe(buf, len)) { /* Keras HDF5 (keras_h5.c) */
+        out->format = "HDF5 (Keras)";
+        if (fmt)
+            *fmt = out->format;
+        out->arena = pk_arena_new(alloc, max_bytes);
+        if (!out->arena)
+            rc = trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+        else
+            rc = trove__keras_h5_map(out->arena, alloc, buf, len, max_bytes, src_in,
+                                     &out->models, &out->n_models, err);
+        if (rc)
+            goto fail;
+        return TROVE_OK;
+    }
     const uint8_t *data;
     size_t dlen;
-    int rc = trove__joblib_unwrap(alloc, buf, len, max_bytes, &out->owned, &data, &dlen,
+    rc = trove__joblib_unwrap(alloc, buf, len, max_bytes, &out->owned, &data, &dlen,
                                   &out->format, err);
     if (fmt)
         *fmt = out->format;
@@ -42,12 +58,7 @@ static int convert_buffer(const trove_allocator *alloc, const uint8_t *buf, size
     if (!pk_probe(data, dlen)) {
         if (fmt)
             *fmt = "unknown format";
-        if (len >= 8 && !memcmp(buf, "\x89HDF\r\n\x1a\n", 8)) {
-            if (fmt)
-                *fmt = "HDF5";
-            rc = trove__fail(err, TROVE_E_UNSUPPORTED, 0, "an HDF5 file (Keras?): not a pickle; "
-                             "no HDF5 importer in this build");
-        } else if (len >= 4 && !memcmp(buf, "PK\x03\x04", 4))
+        if (len >= 4 && !memcmp(buf, "PK\x03\x04", 4))
             rc = trove__fail(err, TROVE_E_UNSUPPORTED, 0, "a zip archive (torch/npz?): not a "
                              "pickle or joblib file");
         else

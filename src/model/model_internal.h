@@ -13,7 +13,10 @@ typedef enum { TASK_REGRESSION, TASK_CLASSIFICATION, TASK_TRANSFORM } mtask;
 typedef enum {
     LINK_IDENTITY, LINK_LOGISTIC, LINK_SOFTMAX, LINK_OVR, LINK_NONE, LINK_EXP, LINK_PROBA
 } mlink;
-typedef enum { ACT_IDENTITY, ACT_RELU, ACT_TANH, ACT_LOGISTIC, ACT_SOFTMAX } mact;
+typedef enum {
+    ACT_IDENTITY, ACT_RELU, ACT_TANH, ACT_LOGISTIC, ACT_SOFTMAX, /* sklearn and Keras */
+    ACT_ELU, ACT_SELU, ACT_SOFTPLUS, ACT_SOFTSIGN, ACT_SWISH, ACT_GELU, ACT_EXP /* Keras */
+} mact;
 
 /* A tree node packed for traversal: 16 bytes; children adjacent (right = left + 1), global
  * indices. A leaf has v = +inf, left = itself and TN_DL (NaN goes left: stays), or, when the

@@ -584,8 +584,10 @@ static void run_trees(const mnode *n, const double *in, size_t R, double *out, d
 
 static int parse_act(const char *s, mact *out)
 {
-    static const char *names[] = {"identity", "relu", "tanh", "logistic", "softmax"};
-    for (int i = 0; i < 5; i++)
+    static const char *names[] = {"identity", "relu",     "tanh",     "logistic",
+                                  "softmax",  "elu",      "selu",     "softplus",
+                                  "softsign", "swish",    "gelu",     "exponential"};
+    for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
         if (!strcmp(s, names[i])) {
             *out = (mact)i;
             return 1;
@@ -611,18 +613,16 @@ int trove__bind_mlp(bindctx *c, const trove_value *cfg, mnode *n)
     for (size_t i = 0; i + 1 < L; i++) {
         const char *s = NULL;
         if (trove_value_get_string(trove_value_at(acts, i), &s, NULL) ||
-            !parse_act(s, &n->u.mlp.act[i]) || n->u.mlp.act[i] == ACT_SOFTMAX)
-            return trove__model_fail(c, "model.activations[%zu]: need identity, relu, tanh or "
-                                        "logistic", i);
+            !parse_act(s, &n->u.mlp.act[i]))
+            return trove__model_fail(c, "model.activations[%zu]: unknown activation (see "
+                                        "docs/MODELS.md)", i);
     }
     const char *oa;
     int rc = trove__meta_string(c, cfg, "output_activation", NULL, &oa);
     if (rc)
         return rc;
-    if (!parse_act(oa, &n->u.mlp.act[L - 1]) || n->u.mlp.act[L - 1] == ACT_RELU ||
-        n->u.mlp.act[L - 1] == ACT_TANH)
-        return trove__model_fail(c, "model.output_activation '%s': need identity, logistic or "
-                                    "softmax", oa);
+    if (!parse_act(oa, &n->u.mlp.act[L - 1]))
+        return trove__model_fail(c, "model.output_activation '%s': unknown activation", oa);
     n->u.mlp.dims[0] = n->n_in;
     size_t maxw = n->n_in;
     for (size_t i = 0; i < L; i++) {
@@ -665,8 +665,6 @@ int trove__bind_mlp(bindctx *c, const trove_value *cfg, mnode *n)
                                         "classes or softmax with one unit per class (%zu units, "
                                         "%zu classes, %s)", n->n_raw, n->n_classes, oa);
         n->link = out == ACT_LOGISTIC ? LINK_LOGISTIC : LINK_SOFTMAX;
-    } else if (out == ACT_SOFTMAX) {
-        return trove__model_fail(c, "a regressor cannot end in softmax");
     }
     n->scratch = 2 * maxw;
     return TROVE_OK;
@@ -688,6 +686,35 @@ static void activate(mact a, double *y, size_t R, size_t k)
     case ACT_LOGISTIC:
         for (size_t i = 0; i < m; i++)
             y[i] = 1.0 / (1.0 + exp(-y[i]));
+        break;
+    case ACT_ELU: /* Keras: alpha 1 */
+        for (size_t i = 0; i < m; i++)
+            y[i] = y[i] > 0 ? y[i] : expm1(y[i]);
+        break;
+    case ACT_SELU: /* Keras's constants */
+        for (size_t i = 0; i < m; i++)
+            y[i] = 1.0507009873554804934193349852946 *
+                   (y[i] > 0 ? y[i] : 1.6732632423543772848170429916717 * expm1(y[i]));
+        break;
+    case ACT_SOFTPLUS: /* log(1 + exp(x)) without overflow */
+        for (size_t i = 0; i < m; i++)
+            y[i] = y[i] > 0 ? y[i] + log1p(exp(-y[i])) : log1p(exp(y[i]));
+        break;
+    case ACT_SOFTSIGN:
+        for (size_t i = 0; i < m; i++)
+            y[i] = y[i] / (1.0 + fabs(y[i]));
+        break;
+    case ACT_SWISH: /* x * sigmoid(x), also called silu */
+        for (size_t i = 0; i < m; i++)
+            y[i] = y[i] / (1.0 + exp(-y[i]));
+        break;
+    case ACT_GELU: /* exact (erf) form, Keras's default (approximate=False) */
+        for (size_t i = 0; i < m; i++)
+            y[i] = 0.5 * y[i] * (1.0 + erf(y[i] * 0.70710678118654752440084436210485));
+        break;
+    case ACT_EXP:
+        for (size_t i = 0; i < m; i++)
+            y[i] = exp(y[i]);
         break;
     case ACT_SOFTMAX:
         for (size_t r = 0; r < R; r++) {
