@@ -85,13 +85,10 @@ typedef struct blob_src {
     size_t n;
     int fd;                   /* >= 0: copy [off, off + n) of fd */
     uint64_t off;
-    uint64_t xxh3;            /* with fd: what the stored copy must hash to */
-    void *scratch;            /* with fd: n bytes to read the copy back into */
 } blob_src;
 
 /* Copy src's file range into fd with copy_file_range (no user-space copy; a shared extent where
- * the filesystem can clone), falling back to writing the mapped bytes when the kernel cannot;
- * then check the copy against the bytes the caller hashed (XXH3-64 of the stored file). */
+ * the filesystem can clone), falling back to writing the bytes when the kernel cannot. */
 static int fill_from_file(int fd, const blob_src *src, trove_error *err)
 {
     loff_t in = (loff_t)src->off;
@@ -110,15 +107,7 @@ static int fill_from_file(int fd, const blob_src *src, trove_error *err)
                                "the pushed file shrank while it was being stored");
         done += (size_t)k;
     }
-    /* Read the stored copy back (pread into the caller's warm buffer: cheaper than faulting a
-     * fresh mapping) and compare. */
-    int rc = trove__pread_all(fd, src->scratch, src->n, 0, err, "a new blob");
-    if (rc == TROVE_OK && trove__xxh3(src->scratch, src->n) != src->xxh3)
-        rc = trove__fail(err, TROVE_E_CHECKSUM, src->off,
-                         "the pushed file changed while it was being stored (bytes %llu..%llu "
-                         "differ from the ones hashed); nothing was registered",
-                         (unsigned long long)src->off, (unsigned long long)(src->off + src->n));
-    return rc;
+    return TROVE_OK;
 }
 
 static int put_src(fs_store *s, const uint8_t id[TROVE__BLOB_ID], const blob_src *src,
@@ -178,15 +167,14 @@ static int put_src(fs_store *s, const uint8_t id[TROVE__BLOB_ID], const blob_src
 static int fs_put(trove__blobstore *bs, const uint8_t id[TROVE__BLOB_ID], const void *p,
                   size_t n, int *existed, trove_error *err)
 {
-    blob_src src = {p, n, -1, 0, 0, NULL};
+    blob_src src = {p, n, -1, 0};
     return put_src((fs_store *)bs, id, &src, existed, err);
 }
 
 static int fs_put_file(trove__blobstore *bs, const uint8_t id[TROVE__BLOB_ID], int fd,
-                       uint64_t off, const void *p, size_t n, uint64_t xxh3, void *scratch,
-                       int *existed, trove_error *err)
+                       uint64_t off, const void *p, size_t n, int *existed, trove_error *err)
 {
-    blob_src src = {p, n, fd, off, xxh3, scratch};
+    blob_src src = {p, n, fd, off};
     return put_src((fs_store *)bs, id, &src, existed, err);
 }
 

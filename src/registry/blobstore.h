@@ -23,12 +23,9 @@ typedef struct trove__blobstore_ops {
                int *existed, trove_error *err);
     /* As put, the n bytes being [off, off + n) of the regular file fd, also held at p: a store
      * may copy them in the kernel (copy_file_range; a shared extent where the filesystem can
-     * clone) and falls back to p. The stored copy must hash (XXH3-64) to xxh3, the hash of the
-     * bytes the caller hashed into id, else TROVE_E_CHECKSUM: the file changed meanwhile.
-     * scratch: n bytes of the caller's, to read the copy back. */
+     * clone) and falls back to p. The caller makes sure that the file did not change meanwhile. */
     int (*put_file)(trove__blobstore *s, const uint8_t id[TROVE__BLOB_ID], int fd, uint64_t off,
-                    const void *p, size_t n, uint64_t xxh3, void *scratch, int *existed,
-                    trove_error *err);
+                    const void *p, size_t n, int *existed, trove_error *err);
     /* Read the blob into buf, which holds exactly n bytes: TROVE_E_NOT_FOUND when missing,
      * TROVE_E_CHECKSUM when its size is not n or (verify) its bytes do not hash to id. */
     int (*get)(trove__blobstore *s, const uint8_t id[TROVE__BLOB_ID], void *buf, size_t n,

@@ -404,7 +404,7 @@ typedef struct piece {
 typedef struct push_ctx {
     trove_registry *r;
     int fd;                   /* the pushed file */
-    uint8_t *buf[TROVE__MAX_THREADS]; /* per thread: a chunk, and room to read its copy back */
+    uint8_t *buf[TROVE__MAX_THREADS]; /* per thread: a chunk */
     piece *pieces;
     atomic_ullong stored_new;
 } push_ctx;
@@ -421,23 +421,21 @@ static int push_job(void *ctx, size_t job, unsigned slot, trove_error *err)
     /* A tensor chunk: read into this thread's warm buffer (cheaper here than faulting the
      * mapping), hashed for its name and checked against the file's own checksum while in
      * cache: a damaged file is refused (its version could never be pulled). */
-    uint8_t *buf = c->buf[slot], *back = c->buf[slot] + TROVE__CHUNK_BYTES;
+    uint8_t *buf = c->buf[slot];
     int rc = trove__pread_all(c->fd, buf, pc->n, pc->off, err, "the pushed file");
     if (rc)
         return rc == TROVE_E_CORRUPT ? trove__fail(err, TROVE_E_IO, pc->off, "the pushed file "
                                                    "shrank while it was being stored")
                                      : rc;
     trove__leaf_digest(buf, pc->n, pc->id);
-    uint64_t h = trove__xxh3(buf, pc->n);
-    if (pc->xxh3 && h != trove__load_le64(pc->xxh3))
+    if (pc->xxh3 && trove__xxh3(buf, pc->n) != trove__load_le64(pc->xxh3))
         return trove__fail(err, TROVE_E_CHECKSUM, pc->off,
                            "tensor '%s': checksum mismatch in chunk %zu (bytes %llu..%llu of the "
                            "file); nothing was registered", pc->tensor, pc->chunk,
                            (unsigned long long)pc->off, (unsigned long long)(pc->off + pc->n));
     int existed = 0;
-    /* Stored by a copy in the kernel, then read back and checked against h. */
-    rc = BS(c->r)->put_file(c->r->bs, pc->id, c->fd, pc->off, buf, pc->n, h, back, &existed,
-                            err);
+    /* Stored by a copy in the kernel (the file is checked for changes once all are done). */
+    rc = BS(c->r)->put_file(c->r->bs, pc->id, c->fd, pc->off, buf, pc->n, &existed, err);
     if (!rc && !existed)
         atomic_fetch_add(&c->stored_new, (unsigned long long)pc->n);
     return rc;
@@ -600,6 +598,13 @@ TROVE_API int trove_registry_push(trove_registry *r, const char *path, const cha
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return trove__fail_errno(err, TROVE_E_IO, errno, "cannot open '%s'", path);
+    /* The file must not change while it is pushed (hashed by one read, stored by another):
+     * its size and times are compared again before anything is committed, as tar does. */
+    struct stat st0;
+    if (fstat(fd, &st0) != 0) {
+        rc = trove__fail_errno(err, TROVE_E_IO, errno, "cannot stat '%s'", path);
+        goto out;
+    }
     trove_open_options oo = TROVE_OPEN_OPTIONS_INIT;
     oo.alloc = a;
     if ((rc = trove_open_fd(&f, fd, &oo, err)))
@@ -734,7 +739,7 @@ TROVE_API int trove_registry_push(trove_registry *r, const char *path, const cha
     atomic_init(&pc.stored_new, 0);
     unsigned threads = r->threads > TROVE__MAX_THREADS ? TROVE__MAX_THREADS : r->threads;
     for (unsigned t = 0; t < threads && !rc; t++)
-        if (!(pc.buf[t] = trove__malloc_aligned(a, 2 * (size_t)TROVE__CHUNK_BYTES, 4096)))
+        if (!(pc.buf[t] = trove__malloc_aligned(a, (size_t)TROVE__CHUNK_BYTES, 4096)))
             rc = trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
     if (!rc)
         rc = trove__run_jobs(threads, np, push_job, &pc, err);
@@ -752,6 +757,18 @@ TROVE_API int trove_registry_push(trove_registry *r, const char *path, const cha
     trove__free(a, leaf_at);
     if (!rc)
         rc = trove__model_digest_from_tensors(a, f, tdig, row.v.digest, err);
+    if (!rc) {
+        struct stat st1;
+        if (fstat(fd, &st1) != 0)
+            rc = trove__fail_errno(err, TROVE_E_IO, errno, "cannot stat '%s'", path);
+        else if (st1.st_size != st0.st_size || st1.st_mtim.tv_sec != st0.st_mtim.tv_sec ||
+                 st1.st_mtim.tv_nsec != st0.st_mtim.tv_nsec ||
+                 st1.st_ctim.tv_sec != st0.st_ctim.tv_sec ||
+                 st1.st_ctim.tv_nsec != st0.st_ctim.tv_nsec)
+            rc = trove__fail(err, TROVE_E_STATE, TROVE_NO_OFFSET,
+                             "'%s' changed while it was being pushed; nothing was registered "
+                             "(push it again once it is complete)", path);
+    }
     /* Signatures, over the digest just computed from every byte, before any blob is in place:
      * a refused file leaves nothing behind. */
     if (!rc)

@@ -3,6 +3,7 @@
  * rows, concurrent pushers and pullers, SIGKILL during push and gc, a full disk, file modes,
  * and OOM torture. Children of fork() leave with _exit (the temp dir is removed at exit). */
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sodium.h>
 #include <sqlite3.h>
@@ -1367,6 +1368,38 @@ static long files_under_blobs(const char *dir)
     return n;
 }
 
+/* A file that changes while it is pushed (here: its times, touched every 200 us by another
+ * process) is refused, and nothing is registered; pushed again at rest, it is accepted. */
+static void test_registry__file_changed_during_push(void)
+{
+    trove_error err = {0};
+    const char *dir = fresh_dir(), *path = tpath("moving.trove");
+    CHECK(write_simple(path, 4, (UINT64_C(16) << 20) / 4, NULL) == 0); /* 64 MiB */
+    trove_registry *r = open_reg(dir, NULL);
+    CHECK(r);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        int fd = open(path, O_RDONLY);
+        for (int i = 0; i < 100000 && fd >= 0; i++) {
+            futimens(fd, NULL);
+            usleep(200);
+        }
+        _exit(0);
+    }
+    usleep(2000);
+    int rc = trove_registry_push(r, path, "moving", NULL, NULL, &err);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    CHECK_RC(rc, TROVE_E_STATE);
+    CHECK(strstr(err.message, "changed while it was being pushed") != NULL);
+    trove_version *v = NULL;
+    size_t n = 0;
+    CHECK_RC(trove_registry_log(r, "moving", &v, &n, &err), TROVE_E_NOT_FOUND);
+    CHECK_OK(trove_registry_push(r, path, "moving", NULL, NULL, &err));
+    trove_registry_close(r);
+}
+
 /* Sign path in place with a fresh key; its public key in *pk. */
 static int sign_in_place(const char *path, trove_signer **s, trove_pubkey *pk)
 {
@@ -1473,4 +1506,5 @@ TEST_MAIN(T(test_registry__roundtrip_byte_identical), T(test_registry__other_chu
           T(test_registry__kill_during_gc), T(test_registry__gc_concurrent_with_push),
           T(test_registry__disk_full),
           T(test_registry__file_modes), T(test_registry__signatures),
+          T(test_registry__file_changed_during_push),
           T(test_registry__oom_torture))
