@@ -482,7 +482,8 @@ static void free_text(cli_data *t)
     t->text = NULL;
 }
 
-int cli_data_select(cli_data *t, size_t nf, const char *const *names, char *msg, size_t cap)
+int cli_data_select(cli_data *t, size_t nf, const char *const *names, const trove_model *m,
+                    char *msg, size_t cap)
 {
     size_t *src = malloc((nf + 1) * sizeof(size_t));
     if (!src)
@@ -507,6 +508,32 @@ int cli_data_select(cli_data *t, size_t nf, const char *const *names, char *msg,
             }
             src[j] = c;
         }
+    }
+    for (size_t j = 0; m && j < nf; j++) {
+        if (!trove_model_input_is_text(m, j))
+            continue;
+        size_t c = src[j];
+        if (!t->text || !t->text[c]) {
+            int rc = fail(msg, cap, CLI_FAIL, "feature %zu takes text, but column %s%s%s holds "
+                          "numbers (or the input has no header row)", j, t->names ? "'" : "",
+                          t->names ? t->names[c] : "", t->names ? "'" : "");
+            free(src);
+            return rc;
+        }
+        /* text -> its code in the model's vocabulary (-1: unknown, the model decides) */
+        for (size_t r = 0; r < t->rows; r++) {
+            const char *str = t->text[c][r] ? t->text[c][r] : "";
+            trove_error err;
+            if (trove_model_text_code(&t->data[r * t->cols + c], m, j, str, strlen(str), &err)) {
+                int rc = fail(msg, cap, CLI_FAIL, "%s", err.message);
+                free(src);
+                return rc;
+            }
+        }
+        for (size_t r = 0; r < t->rows; r++)
+            free(t->text[c][r]);
+        free(t->text[c]);
+        t->text[c] = NULL;
     }
     for (size_t j = 0; j < nf; j++)
         if (t->text && t->text[src[j]]) {

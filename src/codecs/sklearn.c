@@ -266,15 +266,26 @@ static trove_value *ucs4_string(sk *s, const uint8_t *p, uint32_t bytes, bool bi
 
 /* A 1-D array of labels or names (numbers, 'U' strings, or objects that are str/int/float) as a
  * metadata array. */
+static int labels_of(sk *s, const pk_obj *o, const char *cname, const char *attr,
+                     trove_value **out, size_t *count);
 static int labels_value(sk *s, const pk_obj *est, const char *cname, const char *attr,
                         trove_value **out, size_t *count)
 {
     const pk_obj *o = pk_attr(est, attr);
+    if (pk_is_none(o)) {
+        *out = NULL;
+        return fail(s, TROVE_E_MODEL, est, "%s: attribute %s is missing", cname, attr);
+    }
+    return labels_of(s, o, cname, attr, out, count);
+}
+
+/* o (a 1-D array) as a metadata array of labels; attr names it in messages. */
+static int labels_of(sk *s, const pk_obj *o, const char *cname, const char *attr,
+                     trove_value **out, size_t *count)
+{
     pk_array x;
     trove_error e2;
     *out = NULL;
-    if (pk_is_none(o))
-        return fail(s, TROVE_E_MODEL, est, "%s: attribute %s is missing", cname, attr);
     int rc = pk_array_of(s->a, o, &x, &e2);
     if (rc)
         return fail(s, rc, o, "%s.%s: %s", cname, attr, e2.message);
@@ -693,24 +704,53 @@ static int map_onehot(sk *s, const pk_obj *est, const char *cname, const char *p
     if (nf == 0 || nf > TROVE_MODEL_MAX_WIDTH)
         return fail(s, TROVE_E_MODEL, est, "%s: categories_ missing", cname);
     pk_array *arr = pk_alloc(s->a, nf * sizeof *arr);
-    if (!arr)
+    bool *text = pk_alloc(s->a, nf * sizeof *text);
+    if (!arr || !text)
         return nomem(s);
     uint64_t total = 0;
+    trove_value *vocab = NULL; /* text features: their categories (docs/MODELS.md, onehot) */
     for (size_t j = 0; j < nf; j++) {
         trove_error e2;
         int rc = pk_array_of(s->a, pk_item(cats, j), &arr[j], &e2);
-        if (rc)
+        if (rc) {
+            trove_value_free(vocab);
             return fail(s, rc, est, "%s.categories_[%zu]: %s", cname, j, e2.message);
+        }
         char k = arr[j].dt.kind;
-        if (k == 'U' || k == 'S' || k == 'O')
-            return fail(s, TROVE_E_UNSUPPORTED, est, "%s with text categories (feature %zu): not "
-                        "supported by trove's model kinds yet (numeric categories only)", cname,
-                        j);
-        if (arr[j].rank != 1 || k == 'V')
-            return fail(s, TROVE_E_MODEL, est, "%s.categories_[%zu]: not a 1-D numeric array",
+        text[j] = k == 'U' || k == 'S' || k == 'O';
+        if (text[j]) {
+            trove_value *words = NULL;
+            size_t cnt = 0;
+            if (!vocab) {
+                vocab = trove_value_array(s->alloc);
+                for (size_t q = 0; q < j; q++)
+                    apush(s, vocab, trove_value_null(s->alloc));
+            }
+            if ((rc = labels_of(s, pk_item(cats, j), cname, "categories_", &words, &cnt))) {
+                trove_value_free(vocab);
+                return rc;
+            }
+            for (size_t q = 0; q < cnt; q++)
+                if (trove_value_type_of(trove_value_at(words, q)) != TROVE_VALUE_STRING) {
+                    trove_value_free(words);
+                    trove_value_free(vocab);
+                    return fail(s, TROVE_E_UNSUPPORTED, est, "%s.categories_[%zu] mixes text "
+                                "and numbers (or holds None): not supported by trove's model "
+                                "kinds yet", cname, j);
+                }
+            apush(s, vocab, words);
+        } else if (vocab) {
+            apush(s, vocab, trove_value_null(s->alloc));
+        }
+        if (arr[j].rank != 1 || k == 'V') {
+            trove_value_free(vocab);
+            return fail(s, TROVE_E_MODEL, est, "%s.categories_[%zu]: not a 1-D array",
                         cname, j);
+        }
         total += arr[j].count;
     }
+    if (vocab)
+        mset(s, m, "vocabulary", vocab);
     double *c = tensor(s, prefix, "categories", TROVE_FLOAT64, 1, total, 0);
     int64_t *o = tensor(s, prefix, "offsets", TROVE_INT64, 1, nf + 1, 0);
     if (!c || !o)
@@ -719,7 +759,7 @@ static int map_onehot(sk *s, const pk_obj *est, const char *cname, const char *p
     o[0] = 0;
     for (size_t j = 0; j < nf; j++) {
         for (uint64_t i = 0; i < arr[j].count; i++) {
-            c[at++] = pk_array_f64(&arr[j], i);
+            c[at++] = text[j] ? (double)i : pk_array_f64(&arr[j], i);
             if (isnan(c[at - 1]))
                 return fail(s, TROVE_E_UNSUPPORTED, est, "%s with NaN as a category: not "
                             "supported by trove's model kinds yet", cname);
@@ -1482,19 +1522,264 @@ static int map_pipeline(sk *s, const pk_obj *est, const char *prefix, int depth,
     return TROVE_OK;
 }
 
+/* ---- svm, naive Bayes, nearest neighbours, label encoder ---------------------------------- */
+
+/* Copy a float array attribute into a new tensor of the expected shape (d0 x d1, d1 = 0: 1-D);
+ * flip = -1 negates (sklearn's public binary dual_coef_/intercept_ are libsvm's negated). */
+static int copy_f64(sk *s, const pk_obj *est, const char *cname, const char *attr,
+                    const char *prefix, const char *name, uint64_t d0, uint64_t d1, double flip)
+{
+    pk_array a;
+    int rc = get_array(s, est, cname, attr, &a);
+    if (rc)
+        return rc;
+    uint64_t n = d1 ? d0 * d1 : d0;
+    if (a.count != n)
+        return fail(s, TROVE_E_MODEL, est, "%s.%s has %llu values, expected %llu", cname, attr,
+                    (unsigned long long)a.count, (unsigned long long)n);
+    double *t = tensor(s, prefix, name, TROVE_FLOAT64, d1 ? 2 : 1, d0, d1);
+    if (!t)
+        return nomem(s);
+    for (uint64_t i = 0; i < n; i++)
+        t[i] = flip * pk_array_f64(&a, i);
+    return TROVE_OK;
+}
+
+static int map_svm(sk *s, const pk_obj *est, const char *cname, const char *prefix,
+                   trove_value *node, trove_value *m)
+{
+    bool clf = !strcmp(cname, "SVC") || !strcmp(cname, "NuSVC");
+    static const char *const kers[] = {"linear", "poly", "rbf", "sigmoid", NULL};
+    const pk_obj *ko = pk_attr(est, "kernel");
+    const char *ker = NULL;
+    for (int i = 0; kers[i]; i++)
+        if (pk_text_eq(ko, kers[i]))
+            ker = kers[i];
+    if (!ker)
+        return fail(s, TROVE_E_UNSUPPORTED, est, "%s: this kernel (precomputed or a callable) is "
+                    "not supported by trove's model kinds yet", cname);
+    if (attr_bool(est, "_sparse", false))
+        return fail(s, TROVE_E_UNSUPPORTED, est, "%s fitted on sparse data: not supported by "
+                    "trove's model kinds yet", cname);
+    pk_array sv;
+    int rc = get_array(s, est, cname, "support_vectors_", &sv);
+    if (rc)
+        return rc;
+    if (sv.rank != 2 || sv.shape[0] == 0)
+        return fail(s, TROVE_E_MODEL, est, "%s.support_vectors_ is not a non-empty 2-D array",
+                    cname);
+    const uint64_t nsv = sv.shape[0];
+    int64_t nf;
+    if ((rc = n_features_of(s, est, cname, (int64_t)sv.shape[1], &nf)))
+        return rc;
+    if ((uint64_t)nf != sv.shape[1])
+        return fail(s, TROVE_E_MODEL, est, "%s: support vectors have %llu columns for %lld "
+                    "features", cname, (unsigned long long)sv.shape[1], (long long)nf);
+    double *svt = tensor(s, prefix, "support_vectors", TROVE_FLOAT64, 2, nsv, (uint64_t)nf);
+    if (!svt)
+        return nomem(s);
+    for (uint64_t i = 0; i < sv.count; i++)
+        svt[i] = pk_array_f64(&sv, i);
+    double gamma = 0, coef0 = 0, degree = 3;
+    if (!pk_as_float(pk_attr(est, "_gamma"), &gamma) && !pk_as_float(pk_attr(est, "gamma"),
+                                                                     &gamma))
+        return fail(s, TROVE_E_MODEL, est, "%s: no numeric _gamma", cname);
+    (void)pk_as_float(pk_attr(est, "coef0"), &coef0);
+    (void)pk_as_float(pk_attr(est, "degree"), &degree);
+    uint64_t K = 1, pairs = 1;
+    /* libsvm's own coefficients; sklearn's public ones are negated for two classes */
+    bool internal = !pk_is_none(pk_attr(est, "_dual_coef_"));
+    if (clf) {
+        trove_value *classes;
+        size_t k;
+        if ((rc = labels_value(s, est, cname, "classes_", &classes, &k)))
+            return rc;
+        mset(s, m, "classes", classes);
+        K = k;
+        if (K < 2 || K > 4096)
+            return fail(s, TROVE_E_MODEL, est, "%s: %llu classes (need 2..4096)", cname,
+                        (unsigned long long)K);
+        pairs = K * (K - 1) / 2;
+        pk_array ns;
+        if ((rc = get_array(s, est, cname, pk_is_none(pk_attr(est, "_n_support")) ?
+                            "n_support_" : "_n_support", &ns)))
+            return rc;
+        if (ns.count != K)
+            return fail(s, TROVE_E_MODEL, est, "%s: n_support has %llu entries for %llu "
+                        "classes", cname, (unsigned long long)ns.count, (unsigned long long)K);
+        int64_t *nst = tensor(s, prefix, "n_support", TROVE_INT64, 1, K, 0);
+        if (!nst)
+            return nomem(s);
+        for (uint64_t i = 0; i < K; i++)
+            nst[i] = pk_array_i64(&ns, i);
+        const char *pa = pk_is_none(pk_attr(est, "_probA")) ? "probA_" : "_probA";
+        const char *pb = pk_is_none(pk_attr(est, "_probB")) ? "probB_" : "_probB";
+        pk_array pav;
+        if (attr_bool(est, "probability", false) && !pk_is_none(pk_attr(est, pa)) &&
+            get_array(s, est, cname, pa, &pav) == TROVE_OK && pav.count > 0) {
+            if ((rc = copy_f64(s, est, cname, pa, prefix, "prob_a", pairs, 0, 1.0)) ||
+                (rc = copy_f64(s, est, cname, pb, prefix, "prob_b", pairs, 0, 1.0)))
+                return rc;
+        }
+        const pk_obj *shape = pk_attr(est, "decision_function_shape");
+        mset(s, m, "decision_shape", vstr(s, pk_text_eq(shape, "ovr") ? "ovr" : "ovo"));
+        mset(s, m, "break_ties", trove_value_bool(s->alloc, attr_bool(est, "break_ties",
+                                                                      false)));
+        mset(s, m, "task", vstr(s, "classification"));
+    } else {
+        mset(s, m, "task", vstr(s, "regression"));
+        mset(s, m, "n_outputs", trove_value_int(s->alloc, 1));
+    }
+    double flip = !internal && clf && K == 2 ? -1.0 : 1.0;
+    if ((rc = copy_f64(s, est, cname, internal ? "_dual_coef_" : "dual_coef_", prefix,
+                       "dual_coef", clf ? K - 1 : 1, nsv, flip)) ||
+        (rc = copy_f64(s, est, cname, pk_is_none(pk_attr(est, "_intercept_")) ? "intercept_" :
+                       "_intercept_", prefix, "intercept", pairs, 0,
+                       pk_is_none(pk_attr(est, "_intercept_")) ? flip : 1.0)))
+        return rc;
+    mset(s, node, "kind", vstr(s, "svm"));
+    mset(s, m, "n_features", trove_value_int(s->alloc, nf));
+    mset(s, m, "kernel", vstr(s, ker));
+    mset(s, m, "gamma", trove_value_float(s->alloc, gamma));
+    mset(s, m, "coef0", trove_value_float(s->alloc, coef0));
+    mset(s, m, "degree", trove_value_int(s->alloc, (int64_t)degree));
+    return TROVE_OK;
+}
+
+static int map_gnb(sk *s, const pk_obj *est, const char *cname, const char *prefix,
+                   trove_value *node, trove_value *m)
+{
+    trove_value *classes;
+    size_t k;
+    int rc = labels_value(s, est, cname, "classes_", &classes, &k);
+    if (rc)
+        return rc;
+    mset(s, m, "classes", classes);
+    pk_array th;
+    if ((rc = get_array(s, est, cname, "theta_", &th)))
+        return rc;
+    if (th.rank != 2 || th.shape[0] != k || k < 2)
+        return fail(s, TROVE_E_MODEL, est, "%s.theta_ is not [%zu classes, features]", cname, k);
+    int64_t nf;
+    if ((rc = n_features_of(s, est, cname, (int64_t)th.shape[1], &nf)))
+        return rc;
+    const char *var = pk_is_none(pk_attr(est, "var_")) ? "sigma_" : "var_"; /* < 1.0: sigma_ */
+    if ((rc = copy_f64(s, est, cname, "theta_", prefix, "theta", k, (uint64_t)nf, 1.0)) ||
+        (rc = copy_f64(s, est, cname, var, prefix, "var", k, (uint64_t)nf, 1.0)) ||
+        (rc = copy_f64(s, est, cname, "class_prior_", prefix, "class_prior", k, 0, 1.0)))
+        return rc;
+    mset(s, node, "kind", vstr(s, "naive_bayes"));
+    mset(s, m, "distribution", vstr(s, "gaussian"));
+    mset(s, m, "task", vstr(s, "classification"));
+    mset(s, m, "n_features", trove_value_int(s->alloc, nf));
+    return TROVE_OK;
+}
+
+static int map_knn(sk *s, const pk_obj *est, const char *cname, const char *prefix,
+                   trove_value *node, trove_value *m)
+{
+    bool clf = !strcmp(cname, "KNeighborsClassifier");
+    const pk_obj *em = pk_attr(est, "effective_metric_");
+    const char *metric = NULL;
+    double p = 2;
+    if (pk_is_none(em))
+        em = pk_attr(est, "metric");
+    const pk_obj *emp = pk_attr(est, "effective_metric_params_");
+    if (pk_text_eq(em, "minkowski") && !pk_as_float(pk_attr(emp, "p"), &p) &&
+        !pk_as_float(pk_attr(est, "p"), &p))
+        p = 2;
+    if (pk_text_eq(em, "euclidean") || pk_text_eq(em, "l2") ||
+        (pk_text_eq(em, "minkowski") && p == 2))
+        metric = "euclidean";
+    else if (pk_text_eq(em, "manhattan") || pk_text_eq(em, "cityblock") || pk_text_eq(em, "l1") ||
+             (pk_text_eq(em, "minkowski") && p == 1))
+        metric = "manhattan";
+    if (!metric)
+        return fail(s, TROVE_E_UNSUPPORTED, est, "%s: this metric is not supported by trove's "
+                    "model kinds yet (euclidean, manhattan, minkowski with p = 1 or 2)", cname);
+    const char *w = pk_text_eq(pk_attr(est, "weights"), "distance") ? "distance" : "uniform";
+    if (!pk_text_eq(pk_attr(est, "weights"), "distance") &&
+        !pk_text_eq(pk_attr(est, "weights"), "uniform") && !pk_is_none(pk_attr(est, "weights")))
+        return fail(s, TROVE_E_UNSUPPORTED, est, "%s: callable weights are not supported by "
+                    "trove's model kinds", cname);
+    pk_array X, y;
+    int rc;
+    if ((rc = get_array(s, est, cname, "_fit_X", &X)) || (rc = get_array(s, est, cname, "_y", &y)))
+        return rc;
+    if (X.rank != 2 || X.shape[0] == 0)
+        return fail(s, TROVE_E_MODEL, est, "%s._fit_X is not a non-empty 2-D array", cname);
+    const uint64_t N = X.shape[0];
+    int64_t nf, k;
+    if ((rc = n_features_of(s, est, cname, (int64_t)X.shape[1], &nf)))
+        return rc;
+    if ((uint64_t)nf != X.shape[1] || !attr_int(est, "n_neighbors", &k) || k < 1 ||
+        (uint64_t)k > N)
+        return fail(s, TROVE_E_MODEL, est, "%s: _fit_X or n_neighbors do not agree with the "
+                    "data", cname);
+    if ((rc = copy_f64(s, est, cname, "_fit_X", prefix, "fit_X", N, (uint64_t)nf, 1.0)))
+        return rc;
+    if (clf) {
+        if (attr_bool(est, "outputs_2d_", false) || y.rank != 1)
+            return fail(s, TROVE_E_UNSUPPORTED, est, "multi-output %s: not supported by trove's "
+                        "model kinds yet", cname);
+        trove_value *classes;
+        size_t nc;
+        if ((rc = labels_value(s, est, cname, "classes_", &classes, &nc)))
+            return rc;
+        mset(s, m, "classes", classes);
+        if (y.count != N)
+            return fail(s, TROVE_E_MODEL, est, "%s._y has %llu labels for %llu rows", cname,
+                        (unsigned long long)y.count, (unsigned long long)N);
+        int64_t *yt = tensor(s, prefix, "y", TROVE_INT64, 1, N, 0);
+        if (!yt)
+            return nomem(s);
+        for (uint64_t i = 0; i < N; i++)
+            yt[i] = pk_array_i64(&y, i);
+        mset(s, m, "task", vstr(s, "classification"));
+    } else {
+        uint64_t no = y.rank == 2 ? y.shape[1] : 1;
+        if ((y.rank != 1 && y.rank != 2) || y.shape[0] != N || no == 0)
+            return fail(s, TROVE_E_MODEL, est, "%s._y does not have one row per sample", cname);
+        if ((rc = copy_f64(s, est, cname, "_y", prefix, "y", N, no, 1.0)))
+            return rc;
+        mset(s, m, "task", vstr(s, "regression"));
+        mset(s, m, "n_outputs", trove_value_int(s->alloc, (int64_t)no));
+    }
+    mset(s, node, "kind", vstr(s, "knn"));
+    mset(s, m, "n_features", trove_value_int(s->alloc, nf));
+    mset(s, m, "n_neighbors", trove_value_int(s->alloc, k));
+    mset(s, m, "weights", vstr(s, w));
+    mset(s, m, "metric", vstr(s, metric));
+    return TROVE_OK;
+}
+
+static int map_label_encoder(sk *s, const pk_obj *est, const char *cname, trove_value *node,
+                             trove_value *m)
+{
+    trove_value *classes;
+    size_t k;
+    int rc = labels_value(s, est, cname, "classes_", &classes, &k);
+    if (rc)
+        return rc;
+    mset(s, m, "classes", classes);
+    if (k == 0)
+        return fail(s, TROVE_E_MODEL, est, "%s.classes_ is empty", cname);
+    mset(s, node, "kind", vstr(s, "label_encoder"));
+    mset(s, m, "task", vstr(s, "transform"));
+    mset(s, m, "n_features", trove_value_int(s->alloc, 1));
+    return TROVE_OK;
+}
+
 static const char *refusal_reason(const char *cname)
 {
     static const struct { const char *name, *why; } known[] = {
-        {"SVC", "kernel SVMs: support vectors and a kernel"},
-        {"SVR", "kernel SVMs: support vectors and a kernel"},
-        {"NuSVC", "kernel SVMs: support vectors and a kernel"},
-        {"NuSVR", "kernel SVMs: support vectors and a kernel"},
-        {"GaussianNB", "naive Bayes"},
-        {"MultinomialNB", "naive Bayes"},
-        {"BernoulliNB", "naive Bayes"},
-        {"KNeighborsClassifier", "nearest neighbours: the training set is the model"},
-        {"KNeighborsRegressor", "nearest neighbours: the training set is the model"},
-        {"LabelEncoder", "label encoder: text labels to integers"},
+        {"OneClassSVM", "one-class SVM (outlier detection)"},
+        {"MultinomialNB", "naive Bayes other than Gaussian"},
+        {"BernoulliNB", "naive Bayes other than Gaussian"},
+        {"ComplementNB", "naive Bayes other than Gaussian"},
+        {"CategoricalNB", "naive Bayes other than Gaussian"},
+        {"RadiusNeighborsClassifier", "radius neighbours"},
+        {"RadiusNeighborsRegressor", "radius neighbours"},
         {"ColumnTransformer", "column transformer"},
     };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
@@ -1574,6 +1859,15 @@ static int map_estimator(sk *s, const pk_obj *est, const char *prefix, int depth
         rc = map_pipeline(s, est, prefix, depth, node, m);
     else if (!strcmp(cname, "OneVsRestClassifier"))
         rc = map_ovr(s, est, cname, prefix, node, m);
+    else if (!strcmp(cname, "SVC") || !strcmp(cname, "NuSVC") || !strcmp(cname, "SVR") ||
+             !strcmp(cname, "NuSVR"))
+        rc = map_svm(s, est, cname, prefix, node, m);
+    else if (!strcmp(cname, "GaussianNB"))
+        rc = map_gnb(s, est, cname, prefix, node, m);
+    else if (!strcmp(cname, "KNeighborsClassifier") || !strcmp(cname, "KNeighborsRegressor"))
+        rc = map_knn(s, est, cname, prefix, node, m);
+    else if (!strcmp(cname, "LabelEncoder"))
+        rc = map_label_encoder(s, est, cname, node, m);
     else
         rc = fail(s, TROVE_E_UNSUPPORTED, est, "%s: not supported by trove's model kinds yet "
                   "(%s)", full, refusal_reason(cname));

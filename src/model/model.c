@@ -2,11 +2,23 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model/model_internal.h"
 
 #define BLOCK_ROWS 256
+
+/* The vocabulary of a text input column, sorted for lookup (strings copied into buf). */
+typedef struct ventry {
+    const char *s;
+    size_t len, code;
+} ventry;
+typedef struct vocab {
+    size_t n;
+    char *buf;
+    ventry *e;
+} vocab;
 
 struct trove_model {
     const trove_allocator *a;
@@ -18,6 +30,7 @@ struct trove_model {
     double *class_num;     /* numeric labels when every class is a number */
     int classes_numeric;
     size_t need;           /* scratch doubles per row of the root */
+    vocab *vocabs;         /* n_in entries (n = 0: a numeric column), or NULL */
 };
 
 /* ---- errors and metadata helpers --------------------------------------------------------- */
@@ -323,7 +336,9 @@ static int bind_node(bindctx *c, const trove_value *meta, mnode **out,
         {"linear", K_LINEAR, TASK_REGRESSION},   {"scaler", K_SCALER, TASK_TRANSFORM},
         {"imputer", K_IMPUTER, TASK_TRANSFORM},  {"onehot", K_ONEHOT, TASK_TRANSFORM},
         {"tree_ensemble", K_TREES, TASK_REGRESSION}, {"mlp", K_MLP, TASK_REGRESSION},
-        {"pipeline", K_PIPELINE, TASK_TRANSFORM},
+        {"pipeline", K_PIPELINE, TASK_TRANSFORM},   {"svm", K_SVM, TASK_REGRESSION},
+        {"naive_bayes", K_NB, TASK_REGRESSION}, {"knn", K_KNN, TASK_REGRESSION},
+        {"label_encoder", K_LABEL, TASK_TRANSFORM},
     };
     size_t ki = 0;
     while (ki < sizeof kinds / sizeof kinds[0] && strcmp(kinds[ki].name, kind))
@@ -346,7 +361,8 @@ static int bind_node(bindctx *c, const trove_value *meta, mnode **out,
         rc = trove__model_fail(c, "model.n_features is 0");
         goto fail;
     }
-    if (n->kind == K_LINEAR || n->kind == K_TREES || n->kind == K_MLP) {
+    if (n->kind == K_LINEAR || n->kind == K_TREES || n->kind == K_MLP || n->kind == K_SVM ||
+        n->kind == K_NB || n->kind == K_KNN) {
         const char *task, *link;
         if ((rc = trove__meta_string(c, cfg, "task", NULL, &task)))
             goto fail;
@@ -367,6 +383,10 @@ static int bind_node(bindctx *c, const trove_value *meta, mnode **out,
             goto fail;
         }
         n->link = (mlink)li;
+        if (n->kind >= K_SVM && n->link != LINK_IDENTITY) {
+            rc = trove__model_fail(c, "model.link: kind '%s' has no link (leave it out)", kind);
+            goto fail;
+        }
         if (n->kind == K_TREES && n->link == LINK_NONE)
             n->link = LINK_PROBA; /* forests: the raw values are class probabilities */
         if (n->task == TASK_CLASSIFICATION) {
@@ -396,7 +416,13 @@ static int bind_node(bindctx *c, const trove_value *meta, mnode **out,
     case K_TREES: rc = trove__bind_trees(c, cfg, n); break;
     case K_MLP: rc = trove__bind_mlp(c, cfg, n); break;
     case K_PIPELINE: rc = bind_pipeline(c, cfg, n, classes_out); break;
+    case K_SVM: rc = trove__bind_svm(c, cfg, n); break;
+    case K_NB: rc = trove__bind_nb(c, cfg, n); break;
+    case K_KNN: rc = trove__bind_knn(c, cfg, n); break;
+    case K_LABEL: rc = trove__bind_label(c, cfg, n); break;
     }
+    if (rc == 0 && n->kind == K_ONEHOT)
+        rc = trove__bind_vocab(c, cfg, n);
     if (rc)
         goto fail;
     if (n->kind != K_PIPELINE) {
@@ -411,6 +437,79 @@ fail:
     node_free(c->a, n);
     *classes_out = NULL;
     return rc;
+}
+
+/* The vocabulary of root input column j, or NULL: the first step of pipelines consumes the
+ * input. */
+static const trove_value *col_vocab(const mnode *n, size_t j)
+{
+    while (n->kind == K_PIPELINE)
+        n = n->u.pipe.steps[0];
+    if (!n->vocab)
+        return NULL;
+    if (n->kind == K_LABEL)
+        return j == 0 ? n->vocab : NULL;
+    const trove_value *v = trove_value_at(n->vocab, j);
+    return trove_value_type_of(v) == TROVE_VALUE_ARRAY ? v : NULL;
+}
+
+static int ventry_cmp(const void *a, const void *b)
+{
+    const ventry *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->s, y->s, n);
+    if (c)
+        return c;
+    return x->len < y->len ? -1 : x->len > y->len ? 1 : (x->code < y->code ? -1 : 1);
+}
+
+/* Copy the text vocabularies of the input columns (sorted, with their codes). */
+static int copy_vocabs(trove_model *m, trove_error *err)
+{
+    const size_t nf = m->root->n_in;
+    int any = 0;
+    for (size_t j = 0; j < nf && !any; j++)
+        any = col_vocab(m->root, j) != NULL;
+    if (!any)
+        return TROVE_OK;
+    if (!(m->vocabs = trove__calloc(m->a, nf, sizeof(vocab))))
+        return trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+    for (size_t j = 0; j < nf; j++) {
+        const trove_value *v = col_vocab(m->root, j);
+        size_t k = trove_value_count(v), bytes = 1;
+        if (!v)
+            continue;
+        for (size_t i = 0; i < k; i++) {
+            const char *str;
+            size_t len = 0;
+            (void)trove_value_get_string(trove_value_at(v, i), &str, &len);
+            bytes += len + 1;
+        }
+        vocab *vc = &m->vocabs[j];
+        vc->buf = trove__malloc(m->a, bytes);
+        vc->e = trove__calloc(m->a, k ? k : 1, sizeof(ventry));
+        if (!vc->buf || !vc->e)
+            return trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+        size_t at = 0;
+        for (size_t i = 0; i < k; i++) {
+            const char *str = "";
+            size_t len = 0;
+            (void)trove_value_get_string(trove_value_at(v, i), &str, &len);
+            memcpy(vc->buf + at, str, len);
+            vc->buf[at + len] = 0;
+            vc->e[i] = (ventry){vc->buf + at, len, i};
+            at += len + 1;
+        }
+        vc->n = k;
+        qsort(vc->e, k, sizeof(ventry), ventry_cmp);
+        for (size_t i = 1; i < k; i++)
+            if (vc->e[i - 1].len == vc->e[i].len &&
+                !memcmp(vc->e[i - 1].s, vc->e[i].s, vc->e[i].len))
+                return trove__fail(err, TROVE_E_MODEL, TROVE_NO_OFFSET,
+                                   "model: the text vocabulary of input column %zu lists '%.40s' "
+                                   "twice", j, vc->e[i].s);
+    }
+    return TROVE_OK;
 }
 
 /* Copy of an array of class labels (int, uint, float, string, bool) made with allocator a. */
@@ -477,6 +576,8 @@ TROVE_API int trove_model_open(trove_model **out, const trove_file *f,
     (void)trove_value_get_string(trove_value_get(meta, "kind"), &k, NULL);
     snprintf(m->kind, sizeof m->kind, "%s", k);
     m->need = m->root->scratch;
+    if ((rc = copy_vocabs(m, err)))
+        goto fail;
     if (cls) {
         m->classes = copy_classes(a, cls); /* with the model's allocator, not the file's */
         m->class_num = trove__calloc(a, m->root->n_classes, sizeof(double));
@@ -534,12 +635,17 @@ TROVE_API void trove_model_free(trove_model *m)
     if (!m)
         return;
     const trove_allocator *a = m->a;
-    node_free(a, m->root);
     for (size_t i = 0; m->names && i < m->n_names; i++)
         trove__free(a, m->names[i]);
     trove__free(a, m->names);
     trove_value_free(m->classes);
     trove__free(a, m->class_num);
+    for (size_t j = 0; m->vocabs && m->root && j < m->root->n_in; j++) {
+        trove__free(a, m->vocabs[j].buf);
+        trove__free(a, m->vocabs[j].e);
+    }
+    trove__free(a, m->vocabs);
+    node_free(a, m->root);
     trove__free(a, m);
 }
 
@@ -566,6 +672,8 @@ static size_t node_outputs(const mnode *n, trove_model_op op)
 {
     if (n->kind == K_PIPELINE)
         return node_outputs(n->u.pipe.steps[n->u.pipe.n - 1], op);
+    if (n->kind >= K_SVM)
+        return trove__outputs_more(n, (int)op);
     switch (n->task) {
     case TASK_TRANSFORM: return op == TROVE_MODEL_TRANSFORM ? n->n_raw : 0;
     case TASK_REGRESSION: return op == TROVE_MODEL_PREDICT ? n->n_raw : 0;
@@ -601,6 +709,40 @@ TROVE_API const trove_value *trove_model_class(const trove_model *m, size_t i)
     if (!m || !m->classes)
         return NULL;
     return trove_value_at(m->classes, i);
+}
+
+TROVE_API int trove_model_input_is_text(const trove_model *m, size_t col)
+{
+    return m && m->vocabs && col < m->root->n_in && m->vocabs[col].e;
+}
+
+TROVE_API int trove_model_text_code(double *code, const trove_model *m, size_t col,
+                                    const char *s, size_t len, trove_error *err)
+{
+    if (!code || !m || (!s && len))
+        return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET, "text_code: NULL argument");
+    if (!trove_model_input_is_text(m, col))
+        return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET,
+                           "input column %zu does not take text", col);
+    const vocab *vc = &m->vocabs[col];
+    size_t lo = 0, hi = vc->n;
+    ventry key = {s ? s : "", len, 0};
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        ventry e = vc->e[mid];
+        e.code = 0; /* compare text only */
+        size_t n = e.len < len ? e.len : len;
+        int c = memcmp(e.s, key.s, n);
+        if (!c)
+            c = e.len < len ? -1 : e.len > len ? 1 : 0;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *code = lo < vc->n && vc->e[lo].len == len && !memcmp(vc->e[lo].s, key.s, len)
+                ? (double)vc->e[lo].code : -1.0;
+    return TROVE_OK;
 }
 
 /* ---- running ----------------------------------------------------------------------------- */
@@ -690,11 +832,18 @@ static int run_node(const trove_model *m, const mnode *n, trove_model_op op, con
     int rc = trove__run_raw(n, in, R, raw, kt, row0, err);
     if (rc)
         return rc;
-    if (n->task == TASK_REGRESSION || op == TROVE_MODEL_DECISION) {
+    if (n->task == TASK_REGRESSION || (op == TROVE_MODEL_DECISION && n->kind < K_SVM)) {
         memcpy(out, raw, R * n->n_raw * sizeof(double));
         if (n->task == TASK_REGRESSION && n->link == LINK_EXP)
             for (size_t i = 0; i < R * n->n_raw; i++)
                 out[i] = exp(out[i]);
+        return TROVE_OK;
+    }
+    if (n->kind >= K_SVM && n->task == TASK_CLASSIFICATION) {
+        if ((rc = trove__finish_more(m->a, n, (int)op, raw, R, out, err)))
+            return rc;
+        for (size_t r = 0; op == TROVE_MODEL_PREDICT && r < R; r++)
+            out[r] = m->classes_numeric ? m->class_num[(size_t)out[r]] : out[r];
         return TROVE_OK;
     }
     if (op == TROVE_MODEL_PROBA) {

@@ -6,7 +6,10 @@
 
 #include "core/internal.h"
 
-typedef enum { K_LINEAR, K_SCALER, K_IMPUTER, K_ONEHOT, K_TREES, K_MLP, K_PIPELINE } mkind;
+typedef enum {
+    K_LINEAR, K_SCALER, K_IMPUTER, K_ONEHOT, K_TREES, K_MLP, K_PIPELINE, K_SVM, K_NB, K_KNN,
+    K_LABEL
+} mkind;
 typedef enum { TASK_REGRESSION, TASK_CLASSIFICATION, TASK_TRANSFORM } mtask;
 /* LINK_PROBA: the raw values already are class probabilities (forests). */
 /* LINK_EXP: regression on a log scale (HistGradientBoosting poisson/gamma, XGBoost count:poisson). */
@@ -44,7 +47,7 @@ struct mnode {
         struct { double *coef, *intercept; } lin;
         struct { int minmax, clip; double *a, *b, lo, hi; } sc;
         struct { double *stats, missing; int miss_nan; size_t *keep; } imp;
-        struct { double *cats; size_t *offs; int ignore; } oh;
+        struct { double *cats; size_t *offs; int ignore; unsigned char *text; } oh;
         struct {
             tnode *nodes;
             size_t n_trees, n_nodes, width; /* width W of leaf values */
@@ -63,7 +66,23 @@ struct mnode {
             mact *act;                      /* n_layers: hidden activations then output */
         } mlp;
         struct { mnode **steps; size_t n; } pipe;
+        struct {
+            double *sv, *coef, *icpt, *pa, *pb; /* [n_sv, n_in], [max(K-1,1), n_sv], ... */
+            size_t n_sv, n_pairs, *start, *count; /* start/count: per class, into sv */
+            int kernel, degree, ovr, break_ties;
+            double gamma, coef0;
+        } svm;
+        struct { double *theta, *var, *logprior, *cst; } nb; /* [K, n_in] x2, [K] x2 */
+        struct {
+            double *X, *y;                  /* [n, n_in]; [n] class index or [n, n_raw] */
+            size_t n, k;
+            int manhattan, distance;
+        } knn;
+        struct { double *vals; size_t n; int text; } lab; /* numeric labels, sorted */
     } u;
+    /* text inputs: per input column, NULL or its vocabulary (model.vocabulary / text labels);
+     * borrowed from the file's metadata only during bind, copied by trove_model_open */
+    const trove_value *vocab;
 };
 
 /* Context of a bind: the file, the allocator, the error, and the current tensor prefix. */
@@ -131,7 +150,24 @@ int trove__bind_imputer(bindctx *c, const trove_value *cfg, mnode *n);
 int trove__bind_onehot(bindctx *c, const trove_value *cfg, mnode *n);
 int trove__bind_trees(bindctx *c, const trove_value *cfg, mnode *n);
 int trove__bind_mlp(bindctx *c, const trove_value *cfg, mnode *n);
+int trove__bind_svm(bindctx *c, const trove_value *cfg, mnode *n);
+int trove__bind_nb(bindctx *c, const trove_value *cfg, mnode *n);
+int trove__bind_knn(bindctx *c, const trove_value *cfg, mnode *n);
+int trove__bind_label(bindctx *c, const trove_value *cfg, mnode *n);
+int trove__bind_vocab(bindctx *c, const trove_value *cfg, mnode *n);
 void trove__node_free_kind(const trove_allocator *a, mnode *n);
+void trove__node_free_more(const trove_allocator *a, mnode *n);
+int trove__run_raw_more(const mnode *n, const double *in, size_t R, double *out, double *tmp,
+                        size_t row0, trove_error *err);
+
+/* Classifiers of model_more.c (svm, naive_bayes, knn): raw [R, n_raw] -> out [R, n_outputs(op)];
+ * PREDICT writes class indices. */
+int trove__finish_more(const trove_allocator *a, const mnode *n, int op, const double *raw,
+                       size_t R, double *out, trove_error *err);
+/* Output width of op for the kinds of model_more.c (0: not supported). */
+size_t trove__outputs_more(const mnode *n, int op);
+/* numpy's pairwise summation of n contiguous doubles (np.sum's order). */
+double trove__np_sum(const double *a, size_t n);
 
 /* Run the raw part of a kind on R rows: in [R, n_in] -> out [R, n_raw]. tmp has
  * n->scratch * R doubles. Returns TROVE_OK or an error (unknown category). */

@@ -221,6 +221,11 @@ static int run_onehot(const mnode *n, const double *in, size_t R, double *out, s
             }
             if (lo < n->u.oh.offs[j + 1] && n->u.oh.cats[lo] == v)
                 out[r * n->n_raw + lo] = 1.0;
+            else if (!n->u.oh.ignore && n->u.oh.text && n->u.oh.text[j])
+                return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET,
+                                   "row %zu, column %zu: unknown category (text code %.17g: not "
+                                   "in the vocabulary; handle_unknown is \"error\")", row0 + r,
+                                   j, v);
             else if (!n->u.oh.ignore)
                 return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET,
                                    "row %zu, column %zu: unknown category %.17g "
@@ -848,6 +853,8 @@ int trove__run_raw(const mnode *n, const double *in, size_t R, double *out, doub
     case K_TREES: run_trees(n, in, R, out, tmp); return TROVE_OK;
     case K_MLP: run_mlp(n, in, R, out, tmp); return TROVE_OK;
     case K_PIPELINE: break;
+    case K_SVM: case K_NB: case K_KNN: case K_LABEL:
+        return trove__run_raw_more(n, in, R, out, tmp, row0, err);
     }
     return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET, "internal: pipeline in run_raw");
 }
@@ -870,6 +877,7 @@ void trove__node_free_kind(const trove_allocator *a, mnode *n)
     case K_ONEHOT:
         trove__free(a, n->u.oh.cats);
         trove__free(a, n->u.oh.offs);
+        trove__free(a, n->u.oh.text);
         break;
     case K_TREES:
         trove__free_aligned(a, n->u.tr.nodes);
@@ -890,5 +898,6 @@ void trove__node_free_kind(const trove_allocator *a, mnode *n)
         trove__free(a, n->u.mlp.act);
         break;
     case K_PIPELINE: break;
+    case K_SVM: case K_NB: case K_KNN: case K_LABEL: trove__node_free_more(a, n); break;
     }
 }

@@ -25,11 +25,32 @@ def metadata(path):
     return meta
 
 
-def predict(model, X, tmp, op=None):
-    """Run `trove predict` on X (float64) and return a 2-D float64 array."""
+def write_input(X, tmp, model=None):
+    """X as `trove predict` input: .npy for numbers; CSV with a header row for text (text
+    columns become vocabulary codes in trove predict, docs/MODELS.md "text inputs")."""
+    X = np.asarray(X)
+    if X.dtype.kind in "USO":
+        X = X.reshape(len(X), -1)
+        xin = os.path.join(str(tmp), "X.csv")
+        with open(xin, "w", encoding="utf-8") as f:
+            names = None
+            if model is not None:
+                names = metadata(model).get("signature", {}).get("inputs", {}).get("names")
+            if not names or len(names) != X.shape[1]:
+                names = ["x%d" % j for j in range(X.shape[1])]
+            f.write(",".join(names) + "\n")
+            for row in X:
+                f.write(",".join(str(v) for v in row) + "\n")
+        return xin
     xin = os.path.join(str(tmp), "X.npy")
-    out = os.path.join(str(tmp), "out.npy")
     np.save(xin, np.ascontiguousarray(X, dtype=np.float64))
+    return xin
+
+
+def predict(model, X, tmp, op=None):
+    """Run `trove predict` on X (float64, or text) and return a 2-D float64 array."""
+    xin = write_input(X, tmp, model)
+    out = os.path.join(str(tmp), "out.npy")
     args = ["predict", model, xin, "-o", out]
     if op:
         args.append("--" + op)
@@ -44,9 +65,8 @@ def labels(model, X, tmp):
     classes = metadata(model).get("signature", {}).get("classes")
     if classes and any(isinstance(c, str) for c in classes):
         # text labels: .npy output cannot hold them; the CSV output names the classes
-        xin = os.path.join(str(tmp), "X.npy")
+        xin = write_input(X, tmp, model)
         out = os.path.join(str(tmp), "out.csv")
-        np.save(xin, np.ascontiguousarray(X, dtype=np.float64))
         r = run("predict", model, xin, "-o", out)
         assert r.returncode == 0, r.stderr
         lines = open(out, encoding="utf-8").read().splitlines()

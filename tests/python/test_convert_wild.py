@@ -21,7 +21,8 @@ SUPPORTED = {"LinearRegression", "Ridge", "Lasso", "ElasticNet", "LogisticRegres
              "MLPRegressor", "Pipeline", "SimpleImputer", "HistGradientBoostingClassifier",
              "HistGradientBoostingRegressor", "ExtraTreeClassifier", "ExtraTreeRegressor",
              "RidgeCV", "LassoCV", "ElasticNetCV", "LogisticRegressionCV", "RidgeClassifier",
-             "GridSearchCV", "RandomizedSearchCV"}
+             "GridSearchCV", "RandomizedSearchCV", "SVC", "SVR", "NuSVC", "NuSVR", "GaussianNB",
+             "KNeighborsClassifier", "KNeighborsRegressor", "LabelEncoder", "OneHotEncoder"}
 
 
 def _rows():
