@@ -118,7 +118,10 @@ _GB = ["GradientBoostingClassifier", "GradientBoostingRegressor"]
 _HGB = ["HistGradientBoostingClassifier", "HistGradientBoostingRegressor"]
 _MLP = ["MLPClassifier", "MLPRegressor"]
 _PRE = {"StandardScaler": "sklearn.preprocessing", "MinMaxScaler": "sklearn.preprocessing",
-        "OneHotEncoder": "sklearn.preprocessing", "SimpleImputer": "sklearn.impute"}
+        "OneHotEncoder": "sklearn.preprocessing", "SimpleImputer": "sklearn.impute",
+        "LabelEncoder": "sklearn.preprocessing"}
+_SVM = ["SVC", "NuSVC", "SVR", "NuSVR"]
+_KNN = ["KNeighborsClassifier", "KNeighborsRegressor"]
 
 SUPPORTED = sorted(["sklearn.linear_model." + n for n in _LINEAR_REG + _LINEAR_CLS
                     if n != "LinearSVC"]
@@ -126,7 +129,9 @@ SUPPORTED = sorted(["sklearn.linear_model." + n for n in _LINEAR_REG + _LINEAR_C
                    + [m + "." + n for n, m in _TREES.items()]
                    + ["sklearn.ensemble." + n for n in _GB + _HGB]
                    + ["sklearn.neural_network." + n for n in _MLP]
-                   + [m + "." + n for n, m in _PRE.items()] + ["sklearn.pipeline.Pipeline"])
+                   + [m + "." + n for n, m in _PRE.items()] + ["sklearn.pipeline.Pipeline"]
+                   + ["sklearn.svm." + n for n in _SVM] + ["sklearn.naive_bayes.GaussianNB"]
+                   + ["sklearn.neighbors." + n for n in _KNN])
 
 
 # models fitted by `trove fit` (C) load as their scikit-learn equivalents
@@ -180,7 +185,7 @@ def _node(est, prefix):
                     model={"n_features": steps[0]["model"]["n_features"], "steps": steps})
         return node, t
     node["params"] = _params(est)
-    nf = int(est.n_features_in_)
+    nf = 1 if cls == "LabelEncoder" else int(est.n_features_in_)
     m = {"n_features": nf}
     node["model"] = m
     if cls in _LINEAR_REG:
@@ -272,17 +277,52 @@ def _node(est, prefix):
             raise TypeError("trove.sklearn.dump: OneHotEncoder(handle_unknown=%r) is not "
                             "supported" % (est.handle_unknown,))
         cats = est.categories_
-        if any(c.dtype.kind not in "fiub" for c in cats):
-            raise TypeError("trove.sklearn.dump: OneHotEncoder with non-numeric categories is "
-                            "not supported")
-        if any(np.isnan(np.asarray(c, dtype=np.float64)).any() for c in cats):
-            raise TypeError("trove.sklearn.dump: OneHotEncoder with NaN as a category is not "
-                            "supported")
+        # object arrays (from a DataFrame) hold text, or numbers stored as objects
+        text = [c.dtype.kind in "US" or (c.dtype.kind == "O" and
+                                         any(isinstance(x, str) for x in c)) for c in cats]
+        for c, tx in zip(cats, text):
+            if tx and not all(isinstance(x, str) for x in c):
+                raise TypeError("trove.sklearn.dump: OneHotEncoder with categories that mix "
+                                "text and other values (or None) is not supported")
+            if not tx and c.dtype.kind == "O" and not all(
+                    isinstance(x, (int, float, np.number)) and not isinstance(x, bool)
+                    for x in c):
+                raise TypeError("trove.sklearn.dump: OneHotEncoder with object categories that "
+                                "are neither all text nor all numbers is not supported")
+            if not tx and c.dtype.kind not in "fiubO":
+                raise TypeError("trove.sklearn.dump: OneHotEncoder with categories of dtype %s "
+                                "is not supported" % c.dtype)
+            if not tx and np.isnan(np.asarray(c, dtype=np.float64)).any():
+                raise TypeError("trove.sklearn.dump: OneHotEncoder with NaN as a category is "
+                                "not supported")
         node["kind"] = "onehot"
         m.update(task="transform", handle_unknown=est.handle_unknown,
                  sklearn={"categories_dtype": [c.dtype.str for c in cats]})
-        t[prefix + "categories"] = _f64(np.concatenate([np.asarray(c, np.float64) for c in cats]))
+        if any(text):  # text features: the codes 0..k-1 stand for the strings
+            m["vocabulary"] = [[str(x) for x in c] if tx else None for c, tx in zip(cats, text)]
+        t[prefix + "categories"] = _f64(np.concatenate(
+            [np.arange(len(c), dtype=np.float64) if tx else np.asarray(c, np.float64)
+             for c, tx in zip(cats, text)]))
         t[prefix + "offsets"] = np.cumsum([0] + [len(c) for c in cats]).astype(np.int64)
+    elif cls == "LabelEncoder":
+        classes, cdt = _classes(est)
+        node["kind"] = "label_encoder"
+        m.update(task="transform", classes=classes, sklearn={"classes_dtype": cdt})
+    elif cls in _SVM:
+        _dump_svm(est, cls, prefix, m, t)
+        node["kind"] = "svm"
+    elif cls == "GaussianNB":
+        classes, cdt = _classes(est)
+        node["kind"] = "naive_bayes"
+        m.update(task="classification", distribution="gaussian", classes=classes,
+                 sklearn={"classes_dtype": cdt, "epsilon": float(est.epsilon_)})
+        t[prefix + "theta"] = _f64(est.theta_)
+        t[prefix + "var"] = _f64(est.var_)
+        t[prefix + "class_prior"] = _f64(est.class_prior_)
+        t[prefix + "sklearn/class_count"] = _f64(est.class_count_)
+    elif cls in _KNN:
+        _dump_knn(est, cls, prefix, m, t)
+        node["kind"] = "knn"
     elif cls in _TREES:
         _dump_sk_trees(est, cls, prefix, m, t)
         node["kind"] = "tree_ensemble"
@@ -311,6 +351,61 @@ def _node(est, prefix):
     else:  # pragma: no cover (SUPPORTED and the branches above agree)
         raise TypeError("trove.sklearn.dump: %s is not supported" % name)
     return node, t
+
+
+def _dump_svm(est, cls, prefix, m, t):
+    """libsvm's own coefficients (sklearn's _dual_coef_, _intercept_: for two classes the public
+    dual_coef_/intercept_ are their negation) and Platt's probA/probB when fitted."""
+    if callable(est.kernel) or est.kernel not in ("linear", "poly", "rbf", "sigmoid"):
+        raise TypeError("trove.sklearn.dump: %s(kernel=%r) is not supported" % (cls, est.kernel))
+    if est._sparse:
+        raise TypeError("trove.sklearn.dump: %s fitted on sparse data is not supported" % cls)
+    m.update(kernel=est.kernel, gamma=float(est._gamma), coef0=float(est.coef0),
+             degree=int(est.degree),
+             sklearn={"shape_fit": [int(x) for x in est.shape_fit_],
+                      "fit_status": int(est.fit_status_)})
+    t[prefix + "support_vectors"] = _f64(est.support_vectors_)
+    t[prefix + "dual_coef"] = _f64(est._dual_coef_)
+    t[prefix + "intercept"] = _f64(est._intercept_).reshape(-1)
+    t[prefix + "sklearn/support"] = np.asarray(est.support_, dtype=np.int64)
+    if cls in ("SVC", "NuSVC"):
+        classes, cdt = _classes(est)
+        m.update(task="classification", classes=classes,
+                 decision_shape="ovr" if est.decision_function_shape == "ovr" else "ovo",
+                 break_ties=bool(est.break_ties))
+        m["sklearn"]["classes_dtype"] = cdt
+        m["sklearn"]["class_weight"] = [float(x) for x in est.class_weight_]
+        t[prefix + "n_support"] = np.asarray(est._n_support, dtype=np.int64)
+        if est.probability and np.asarray(est._probA).size:
+            t[prefix + "prob_a"] = _f64(est._probA)
+            t[prefix + "prob_b"] = _f64(est._probB)
+    else:
+        m.update(task="regression", n_outputs=1)
+        t[prefix + "sklearn/n_support"] = np.asarray(est._n_support, dtype=np.int64)
+
+
+def _dump_knn(est, cls, prefix, m, t):
+    metric, p = est.effective_metric_, est.effective_metric_params_.get("p", est.p)
+    if metric == "minkowski" and p in (1, 2):
+        metric = "manhattan" if p == 1 else "euclidean"
+    if metric not in ("euclidean", "manhattan"):
+        raise TypeError("trove.sklearn.dump: %s(metric=%r) is not supported (euclidean, "
+                        "manhattan, minkowski with p = 1 or 2)" % (cls, est.metric))
+    if est.weights not in ("uniform", "distance", None):
+        raise TypeError("trove.sklearn.dump: %s with callable weights is not supported" % cls)
+    m.update(n_neighbors=int(est.n_neighbors), weights=est.weights or "uniform", metric=metric)
+    t[prefix + "fit_X"] = _f64(est._fit_X)
+    if cls == "KNeighborsClassifier":
+        if est.outputs_2d_:
+            raise TypeError("trove.sklearn.dump: multi-output %s is not supported" % cls)
+        classes, cdt = _classes(est)
+        m.update(task="classification", classes=classes, sklearn={"classes_dtype": cdt})
+        t[prefix + "y"] = np.asarray(est._y, dtype=np.int64).reshape(-1)
+    else:
+        y = np.asarray(est._y, dtype=np.float64)
+        m.update(task="regression", n_outputs=1 if y.ndim == 1 else int(y.shape[1]),
+                 sklearn={"y_ndim": int(y.ndim)})
+        t[prefix + "y"] = np.ascontiguousarray(y.reshape(len(y), -1))
 
 
 def _flat_trees(trees, leaf_fn, prefix, t):
@@ -548,6 +643,9 @@ def _build(node, t, prefix):
         params = {k: v for k, v in params.items() if k in keep}
     est = cls(**params)
     nf = int(m["n_features"])
+    if name == "LabelEncoder":
+        est.classes_ = _classes_array(m)
+        return est
     est.n_features_in_ = nf
     sk = m.get("sklearn", {})
     if name in _LINEAR_REG and "sklearn" not in m:  # trove fit: one target
@@ -589,12 +687,33 @@ def _build(node, t, prefix):
         offs = t[prefix + "offsets"]
         cats = t[prefix + "categories"]
         dts = sk.get("categories_dtype", ["<f8"] * nf)
-        est.categories_ = [cats[offs[j]:offs[j + 1]].astype(np.dtype(dts[j]))
+        voc = m.get("vocabulary") or [None] * nf
+        est.categories_ = [np.asarray(voc[j], dtype=object) if voc[j] is not None
+                           else cats[offs[j]:offs[j + 1]].astype(np.dtype(dts[j]))
                            for j in range(nf)]
         est.drop_idx_ = None
         est._drop_idx_after_grouping = None
         est._infrequent_enabled = False
         est._n_features_outs = [len(c) for c in est.categories_]
+    elif name in _SVM:
+        _load_svm(est, name, m, t, prefix)
+    elif name == "GaussianNB":
+        est.classes_ = _classes_array(m)
+        est.theta_ = t[prefix + "theta"]
+        est.var_ = t[prefix + "var"]
+        est.class_prior_ = t[prefix + "class_prior"]
+        est.class_count_ = t.get(prefix + "sklearn/class_count", np.zeros(len(est.classes_)))
+        est.epsilon_ = sk.get("epsilon", 0.0)
+    elif name in _KNN:
+        # fitting a neighbours model only stores the data (and builds the same search tree)
+        X = t[prefix + "fit_X"]
+        if name == "KNeighborsClassifier":
+            y = _classes_array(m)[t[prefix + "y"]]
+        else:
+            y = t[prefix + "y"]
+            if sk.get("y_ndim", 1) == 1:
+                y = y.reshape(-1)
+        est.fit(X, y)
     elif name in _TREES:
         _load_sk_trees(est, name, m, t, prefix)
     elif name in _GB:
@@ -614,6 +733,40 @@ def _build(node, t, prefix):
             est.classes_ = _classes_array(m)
             est._label_binarizer = LabelBinarizer().fit(est.classes_)
     return est
+
+
+def _load_svm(est, name, m, t, prefix):
+    sk = m.get("sklearn", {})
+    nf = int(m["n_features"])
+    est.support_vectors_ = t[prefix + "support_vectors"]
+    est._dual_coef_ = t[prefix + "dual_coef"]
+    est._intercept_ = t[prefix + "intercept"]
+    est.support_ = t.get(prefix + "sklearn/support",
+                         np.arange(len(est.support_vectors_))).astype(np.int32)
+    est._gamma = float(m["gamma"])
+    est._sparse = False
+    est.fit_status_ = int(sk.get("fit_status", 0))
+    est.shape_fit_ = tuple(sk.get("shape_fit", [len(est.support_vectors_), nf]))
+    est.dual_coef_ = est._dual_coef_
+    est.intercept_ = est._intercept_.copy()
+    if name in ("SVC", "NuSVC"):
+        est.classes_ = _classes_array(m)
+        est._n_support = t[prefix + "n_support"].astype(np.int32)
+        est.class_weight_ = np.asarray(sk.get("class_weight", [1.0] * len(est.classes_)))
+        if prefix + "prob_a" in t:
+            est._probA = t[prefix + "prob_a"]
+            est._probB = t[prefix + "prob_b"]
+        else:
+            est._probA = np.empty(0)
+            est._probB = np.empty(0)
+        if len(est.classes_) == 2:  # sklearn's public binary coefficients are libsvm's negated
+            est.intercept_ = -est.intercept_
+            est.dual_coef_ = -est.dual_coef_
+    else:
+        est._n_support = t.get(prefix + "sklearn/n_support", np.array(
+            [0, len(est.support_vectors_)])).astype(np.int32)
+        est._probA = np.empty(0)
+        est._probB = np.empty(0)
 
 
 def _load_sk_trees(est, name, m, t, prefix):

@@ -718,6 +718,36 @@ static int map_onehot(sk *s, const pk_obj *est, const char *cname, const char *p
         }
         char k = arr[j].dt.kind;
         text[j] = k == 'U' || k == 'S' || k == 'O';
+        if (k == 'O') { /* object arrays (e.g. from a DataFrame): all text, or all numbers */
+            trove_value *words = NULL;
+            size_t cnt = 0, ntext = 0;
+            if ((rc = labels_of(s, pk_item(cats, j), cname, "categories_", &words, &cnt))) {
+                trove_value_free(vocab);
+                return rc;
+            }
+            for (size_t q = 0; q < cnt; q++)
+                ntext += trove_value_type_of(trove_value_at(words, q)) == TROVE_VALUE_STRING;
+            if (ntext == 0) {
+                double *nums = pk_alloc(s->a, (cnt + 1) * sizeof(double));
+                for (size_t q = 0; nums && q < cnt; q++)
+                    (void)trove_value_get_float(trove_value_at(words, q), &nums[q]);
+                trove_value_free(words);
+                if (!nums) {
+                    trove_value_free(vocab);
+                    return nomem(s);
+                }
+                /* a float64 view of the numbers: the loop below reads it like any array */
+                arr[j].dt.kind = 'f';
+                arr[j].dt.itemsize = 8;
+                arr[j].dt.big = false;
+                arr[j].data = (const uint8_t *)nums;
+                arr[j].objs = NULL;
+                text[j] = false;
+                k = 'f';
+            } else {
+                trove_value_free(words);
+            }
+        }
         if (text[j]) {
             trove_value *words = NULL;
             size_t cnt = 0;

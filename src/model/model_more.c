@@ -303,12 +303,8 @@ static int finish_svm(const trove_allocator *a, const mnode *n, int op, const do
                     pr[i * K + j] = s;
                     pr[j * K + i] = 1 - s;
                 }
-            if (K == 2) {
-                out[r * 2] = pr[1];
-                out[r * 2 + 1] = pr[2];
-            } else {
-                multiclass_probability(K, pr, out + r * K, Q, Qp);
-            }
+            /* sklearn's libsvm couples two classes too (upstream libsvm >= 3.0 does not) */
+            multiclass_probability(K, pr, out + r * K, Q, Qp);
         }
     } else if (op == OP_DECISION) {
         for (size_t r = 0; r < R; r++) {

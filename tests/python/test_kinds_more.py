@@ -1,0 +1,367 @@
+"""The svm, naive_bayes, knn and label_encoder kinds and text inputs (docs/MODELS.md 2), against
+scikit-learn itself: every estimator is fitted here, at test time, by Debian's scikit-learn, then
+  (a) pickled with joblib and converted by `trove convert` (the inert pickle importer),
+  (b) written by trove.sklearn.dump,
+and `trove predict` (the C runtime) must reproduce sklearn's predict / predict_proba /
+decision_function / transform within the bounds of docs/MODELS.md section 4; trove.sklearn.load
+must rebuild an estimator that predicts exactly like the original. Hostile files are refused."""
+import json
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+from convert_helpers import convert, labels, metadata, predict, run, same_labels
+
+sklearn = pytest.importorskip("sklearn")
+joblib = pytest.importorskip("joblib")
+
+from sklearn import datasets  # noqa: E402
+from sklearn.naive_bayes import GaussianNB  # noqa: E402
+from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import LabelEncoder, OneHotEncoder, StandardScaler  # noqa: E402
+from sklearn.svm import SVC, SVR, NuSVC, NuSVR  # noqa: E402
+
+import trove.sklearn as tsk  # noqa: E402
+
+# Bounds (docs/MODELS.md 4), relative to max(1, max |expected|): trove repeats libsvm's and
+# numpy's operations in their order, so the results are expected bit-identical with Debian's
+# reference BLAS; the bounds leave room for a BLAS that sums kernel dot products in blocks.
+TOL = {"svm": 1e-12, "naive_bayes": 1e-12, "knn": 1e-12, "svm_proba": 1e-9}
+
+
+def _data(kind, n_classes=3, seed=0):
+    rng = np.random.RandomState(seed)
+    if kind == "iris":
+        X, y = datasets.load_iris(return_X_y=True)
+        return X, y
+    if kind == "wine":
+        X, y = datasets.load_wine(return_X_y=True)
+        return StandardScaler().fit_transform(X), y
+    if kind == "reg":
+        X, y = datasets.load_diabetes(return_X_y=True)
+        return X, y
+    X = rng.normal(size=(120, 4))
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int) if n_classes == 2 else \
+        np.digitize(X[:, 0] + 0.3 * X[:, 2], [-0.5, 0.5])
+    return X, y
+
+
+def _close(got, want, tol):
+    got = np.asarray(got, dtype=np.float64).reshape(len(want), -1)
+    want = np.asarray(want, dtype=np.float64).reshape(len(want), -1)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    scale = max(1.0, float(np.max(np.abs(want))))
+    err = float(np.max(np.abs(got - want)))
+    assert err <= tol * scale, "max abs error %.3g > %.3g" % (err, tol * scale)
+    return err
+
+
+def _check(est, X, tmp_path, tol, ops=("predict", "predict_proba", "decision_function")):
+    """Both ways into a trove file, then every available op against sklearn's own."""
+    pkl = tmp_path / "m.joblib"
+    joblib.dump(est, pkl)
+    conv = tmp_path / "conv.trove"
+    r = convert(pkl, conv)
+    assert r.returncode == 0, r.stderr
+    dumped = tmp_path / "dump.trove"
+    tsk.dump(est, dumped)
+    errs = {}
+    for model in (conv, dumped):
+        meta = metadata(model)
+        last = meta
+        while last["kind"] == "pipeline":
+            last = last["model"]["steps"][-1]
+        for op in ops:
+            if not hasattr(est, op):
+                continue
+            try:
+                want = getattr(est, op)(X)
+            except AttributeError:  # e.g. predict_proba of SVC(probability=False)
+                continue
+            if op == "predict" and last["model"].get("task") == "classification":
+                got = labels(model, X, tmp_path)
+                assert same_labels(got, np.asarray(want)), "labels differ"
+                continue
+            flag = {"predict": None, "predict_proba": "proba", "decision_function": "decision",
+                    "transform": "transform"}[op]
+            t = tol * (1000 if op == "predict_proba" and last["kind"] == "svm" else 1)
+            errs[op] = _close(predict(model, X, tmp_path, flag), want, t)
+    # trove.sklearn.load: the same arrays back into sklearn's own code
+    back = tsk.load(dumped)
+    for op in ops:
+        if hasattr(est, op):
+            try:
+                want = getattr(est, op)(X)
+            except AttributeError:
+                continue
+            got = getattr(back, op)(X)
+            assert np.array_equal(np.asarray(got), np.asarray(want)), op
+    print("max errors", type(est).__name__, errs)
+    return errs
+
+
+SVM_CASES = [
+    ("svc-rbf-binary", lambda: SVC(), "bin2"),
+    ("svc-rbf-iris-ovr", lambda: SVC(), "iris"),
+    ("svc-linear-iris-ovo", lambda: SVC(kernel="linear", decision_function_shape="ovo"), "iris"),
+    ("svc-poly-wine", lambda: SVC(kernel="poly", degree=3, coef0=1.0, gamma=0.1), "wine"),
+    ("svc-sigmoid-wine", lambda: SVC(kernel="sigmoid", gamma=0.01, coef0=0.5), "wine"),
+    ("svc-break-ties", lambda: SVC(break_ties=True, C=0.5), "wine"),
+    ("svc-proba-iris", lambda: SVC(probability=True, random_state=0), "iris"),
+    ("svc-proba-binary", lambda: SVC(probability=True, random_state=0, kernel="linear"), "bin2"),
+    ("nusvc-wine", lambda: NuSVC(nu=0.3), "wine"),
+    ("svc-gamma-auto-classweight", lambda: SVC(gamma="auto", class_weight="balanced"), "bin3"),
+]
+
+
+@pytest.mark.parametrize("name,make,data", SVM_CASES, ids=[c[0] for c in SVM_CASES])
+def test_svc_matches_sklearn(tmp_path, name, make, data):
+    X, y = _data("bin" if data.startswith("bin") else data,
+                 n_classes=2 if data == "bin2" else 3)
+    est = make().fit(X, y)
+    _check(est, X, tmp_path, TOL["svm"])
+
+
+def test_svc_text_labels_and_pipeline(tmp_path):
+    X, y = _data("iris")
+    names = np.array(["setosa", "versicolor", "virginica"], dtype=object)[y]
+    est = make_pipeline(StandardScaler(), SVC(C=3.0)).fit(X, names)
+    _check(est, X, tmp_path, TOL["svm"])
+
+
+@pytest.mark.parametrize("make", [lambda: SVR(), lambda: SVR(kernel="linear", C=10.0),
+                                  lambda: SVR(kernel="poly", degree=2, gamma=1.0, coef0=1.0),
+                                  lambda: NuSVR(nu=0.4, kernel="sigmoid", gamma=0.05)],
+                         ids=["rbf", "linear", "poly", "nusvr-sigmoid"])
+def test_svr_matches_sklearn(tmp_path, make):
+    X, y = _data("reg")
+    est = make().fit(X, y)
+    _check(est, X, tmp_path, TOL["svm"], ops=("predict",))
+
+
+@pytest.mark.parametrize("data,kw", [("iris", {}), ("bin2", {}), ("wine", {"var_smoothing": 1e-3}),
+                                     ("iris", {"priors": [0.2, 0.3, 0.5]})],
+                         ids=["iris", "binary", "wine-smoothing", "priors"])
+def test_gaussian_nb_matches_sklearn(tmp_path, data, kw):
+    X, y = _data("bin" if data == "bin2" else data, n_classes=2)
+    est = GaussianNB(**kw).fit(X, y)
+    Xt = np.r_[X, X[:5] * 3.0]  # far points: probabilities saturate, log-sum-exp matters
+    _check(est, Xt, tmp_path, TOL["naive_bayes"])
+
+
+KNN_CASES = [
+    ({"n_neighbors": 5}, "iris"), ({"n_neighbors": 7, "weights": "distance"}, "wine"),
+    ({"n_neighbors": 3, "p": 1}, "wine"), ({"n_neighbors": 4, "metric": "manhattan",
+                                            "weights": "distance"}, "bin3"),
+    ({"n_neighbors": 9, "algorithm": "brute"}, "wine"),
+    ({"n_neighbors": 6, "algorithm": "kd_tree", "weights": "distance"}, "iris"),
+]
+
+
+@pytest.mark.parametrize("kw,data", KNN_CASES, ids=[str(i) for i in range(len(KNN_CASES))])
+def test_knn_classifier_matches_sklearn(tmp_path, kw, data):
+    X, y = _data("bin" if data.startswith("bin") else data)
+    est = KNeighborsClassifier(**kw).fit(X, y)
+    rng = np.random.RandomState(1)
+    # queries off the training points (exact distance ties are where brute force and trees
+    # may order neighbours differently), plus training points themselves (zero distances)
+    Xt = np.r_[X[::3] + rng.normal(scale=0.05, size=X[::3].shape), X[:4]]
+    _check(est, Xt, tmp_path, TOL["knn"])
+
+
+@pytest.mark.parametrize("kw,multi", [({"n_neighbors": 5}, False),
+                                      ({"n_neighbors": 10, "weights": "distance", "p": 1}, False),
+                                      ({"n_neighbors": 3}, True)], ids=["uniform", "dist-l1", "2out"])
+def test_knn_regressor_matches_sklearn(tmp_path, kw, multi):
+    X, y = _data("reg")
+    if multi:
+        y = np.c_[y, -2 * y + 1]
+    est = KNeighborsRegressor(**kw).fit(X, y)
+    rng = np.random.RandomState(2)
+    Xt = X[::7] + rng.normal(scale=0.01, size=X[::7].shape)
+    _check(est, Xt, tmp_path, TOL["knn"], ops=("predict",))
+
+
+@pytest.mark.parametrize("labels_", [["b", "a", "c", "a", "é"], [3, 1, 2, 3], [0.5, -1.0, 2.5]],
+                         ids=["text", "int", "float"])
+def test_label_encoder(tmp_path, labels_):
+    le = LabelEncoder().fit(labels_)
+    X = np.asarray(labels_)
+    errs = _check(le, X.reshape(-1, 1) if X.dtype.kind in "USO" else X.reshape(-1, 1),
+                  tmp_path, 0.0, ops=())
+    assert errs == {}
+    for model in (tmp_path / "conv.trove", tmp_path / "dump.trove"):
+        got = predict(model, X.reshape(-1, 1), tmp_path, "transform")[:, 0]
+        assert np.array_equal(got, le.transform(labels_))
+    # an unseen label is refused naming the row, as sklearn raises
+    bad = np.r_[X[:1], np.asarray(["zz"] if X.dtype.kind in "USO" else [99])]
+    xin = os.path.join(str(tmp_path), "bad.csv")
+    with open(xin, "w", encoding="utf-8") as f:
+        f.write("y\n" + "\n".join(str(v) for v in bad) + "\n")
+    r = run("predict", tmp_path / "conv.trove", xin)
+    assert r.returncode != 0 and "row 1" in r.stderr, r.stderr
+
+
+def test_onehot_text_categories(tmp_path):
+    rng = np.random.RandomState(0)
+    X = np.c_[rng.choice(["France", "Spain", "Germany"], 40).astype(object),
+              rng.choice([1.0, 2.0, 5.0], 40).astype(object),
+              rng.choice(["x", "y"], 40).astype(object)]
+    enc = OneHotEncoder(handle_unknown="ignore").fit(X)
+    want = enc.transform(X).toarray()
+    for model in _both(enc, tmp_path):
+        got = _transform_csv(model, X, tmp_path)
+        assert np.array_equal(got, want)
+        # unknown text with handle_unknown="ignore": all zeros for that feature
+        Xu = X[:2].copy()
+        Xu[0, 0] = "Mars"
+        assert np.array_equal(_transform_csv(model, Xu, tmp_path), enc.transform(Xu).toarray())
+    back = tsk.load(tmp_path / "dump.trove")
+    assert np.array_equal(back.transform(X).toarray(), want)
+
+
+def test_onehot_text_unknown_error(tmp_path):
+    X = np.array([["red"], ["green"], ["blue"]], dtype=object)
+    enc = OneHotEncoder().fit(X)
+    for model in _both(enc, tmp_path):
+        assert np.array_equal(_transform_csv(model, X, tmp_path), enc.transform(X).toarray())
+        xin = os.path.join(str(tmp_path), "u.csv")
+        with open(xin, "w") as f:
+            f.write("x0\nred\npurple\n")
+        r = run("predict", model, xin, "--transform")
+        assert r.returncode != 0 and "row 1" in r.stderr and "unknown" in r.stderr, r.stderr
+
+
+def _both(est, tmp_path):
+    pkl = tmp_path / "m.joblib"
+    joblib.dump(est, pkl)
+    r = convert(pkl, tmp_path / "conv.trove")
+    assert r.returncode == 0, r.stderr
+    tsk.dump(est, tmp_path / "dump.trove")
+    return tmp_path / "conv.trove", tmp_path / "dump.trove"
+
+
+def _transform_csv(model, X, tmp_path):
+    xin = os.path.join(str(tmp_path), "t.csv")
+    with open(xin, "w", encoding="utf-8") as f:
+        f.write(",".join("x%d" % j for j in range(X.shape[1])) + "\n")
+        for row in X:
+            f.write(",".join(str(v) for v in row) + "\n")
+    out = os.path.join(str(tmp_path), "t.npy")
+    r = run("predict", model, xin, "--transform", "-o", out)
+    assert r.returncode == 0, r.stderr
+    return np.load(out).reshape(len(X), -1)
+
+
+# ---- hostile files: each refused by `trove predict` with a message naming what is wrong ----
+
+def _write(path, meta, tensors):
+    from trove import core
+    core.dump(tensors, str(path), meta=meta, created=False)
+
+
+def _svm_file(path, **over):
+    t = {"support_vectors": np.ones((3, 2)), "dual_coef": np.ones((2, 3)),
+         "intercept": np.zeros(3), "n_support": np.array([1, 1, 1], dtype=np.int64)}
+    m = {"n_features": 2, "task": "classification", "classes": [0, 1, 2], "kernel": "rbf",
+         "gamma": 0.5}
+    for k, v in over.items():
+        if k.startswith("t_"):
+            if v is None:
+                t.pop(k[2:])
+            else:
+                t[k[2:]] = v
+        else:
+            m[k] = v
+    _write(path, {"kind": "svm", "kind_version": 1, "model": m}, t)
+
+
+HOSTILE = [
+    ("svm-ok", {}, None),
+    ("svm-nsupport-sum", {"t_n_support": np.array([1, 1, 2], dtype=np.int64)}, "n_support"),
+    ("svm-nsupport-negative", {"t_n_support": np.array([-1, 2, 2], dtype=np.int64)}, "n_support"),
+    ("svm-pairs", {"t_intercept": np.zeros(2)}, "intercept"),
+    ("svm-coef-rows", {"t_dual_coef": np.ones((1, 3))}, "dual_coef"),
+    ("svm-nan-sv", {"t_support_vectors": np.array([[1, np.nan], [0, 0], [1, 1]])}, "not finite"),
+    ("svm-kernel", {"kernel": "precomputed"}, "kernel"),
+    ("svm-gamma-inf", {"gamma": float("inf")}, "gamma"),
+    ("svm-degree", {"degree": 2.5}, "degree"),
+    ("svm-proba-half", {"t_prob_a": np.ones(3)}, "prob_b"),
+    ("svm-break-ovo", {"break_ties": True, "decision_shape": "ovo"}, "break_ties"),
+    ("svm-link", {"link": "exp"}, "link"),
+]
+
+
+@pytest.mark.parametrize("name,over,needle", HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_hostile_svm_refused(tmp_path, name, over, needle):
+    p = tmp_path / "h.trove"
+    _svm_file(p, **over)
+    xin = tmp_path / "x.npy"
+    np.save(xin, np.zeros((2, 2)))
+    r = run("predict", p, xin)
+    if needle is None:
+        assert r.returncode == 0, r.stderr
+        return
+    assert r.returncode == 1 and needle in r.stderr and "model" in r.stderr, r.stderr
+
+
+def _other_file(path, kind, m, t):
+    _write(path, {"kind": kind, "kind_version": 1, "model": m}, t)
+
+
+OTHER_HOSTILE = [
+    ("nb-var-zero", "naive_bayes", {"n_features": 2, "task": "classification", "classes": [0, 1],
+                                    "distribution": "gaussian"},
+     {"theta": np.zeros((2, 2)), "var": np.array([[1.0, 0.0], [1, 1]]),
+      "class_prior": np.array([0.5, 0.5])}, "var"),
+    ("nb-prior", "naive_bayes", {"n_features": 2, "task": "classification", "classes": [0, 1],
+                                 "distribution": "gaussian"},
+     {"theta": np.zeros((2, 2)), "var": np.ones((2, 2)), "class_prior": np.array([1.5, -0.5])},
+     "class_prior"),
+    ("nb-shape", "naive_bayes", {"n_features": 2, "task": "classification", "classes": [0, 1, 2],
+                                 "distribution": "gaussian"},
+     {"theta": np.zeros((2, 2)), "var": np.ones((2, 2)), "class_prior": np.array([0.5, 0.5])},
+     "theta"),
+    ("nb-distribution", "naive_bayes", {"n_features": 2, "task": "classification",
+                                        "classes": [0, 1], "distribution": "poisson"},
+     {"theta": np.zeros((2, 2)), "var": np.ones((2, 2)), "class_prior": np.array([0.5, 0.5])},
+     "distribution"),
+    ("knn-k-too-big", "knn", {"n_features": 2, "task": "regression", "n_neighbors": 5},
+     {"fit_X": np.zeros((3, 2)), "y": np.zeros((3, 1))}, "n_neighbors"),
+    ("knn-label-range", "knn", {"n_features": 2, "task": "classification", "classes": [0, 1],
+                                "n_neighbors": 1},
+     {"fit_X": np.zeros((3, 2)), "y": np.array([0, 1, 7], dtype=np.int64)}, "'y'[2]"),
+    ("knn-metric", "knn", {"n_features": 2, "task": "regression", "n_neighbors": 1,
+                           "metric": "cosine"},
+     {"fit_X": np.zeros((3, 2)), "y": np.zeros((3, 1))}, "metric"),
+    ("knn-inf", "knn", {"n_features": 2, "task": "regression", "n_neighbors": 1},
+     {"fit_X": np.array([[0, np.inf], [0, 0], [1, 1]]), "y": np.zeros((3, 1))}, "not finite"),
+    ("label-unsorted", "label_encoder", {"n_features": 1, "classes": [3, 1]}, {"x": np.zeros(1)},
+     "increasing"),
+    ("label-mixed", "label_encoder", {"n_features": 1, "classes": ["a", 1]}, {"x": np.zeros(1)},
+     "text or all"),
+    ("label-two-features", "label_encoder", {"n_features": 2, "classes": [1, 2]},
+     {"x": np.zeros(1)}, "1 feature"),
+    ("onehot-vocab-count", "onehot", {"n_features": 1, "vocabulary": [["a", "b", "c"]]},
+     {"categories": np.array([0.0, 1.0]), "offsets": np.array([0, 2], dtype=np.int64)},
+     "vocabulary"),
+    ("onehot-vocab-codes", "onehot", {"n_features": 1, "vocabulary": [["a", "b"]]},
+     {"categories": np.array([0.0, 2.0]), "offsets": np.array([0, 2], dtype=np.int64)},
+     "codes"),
+    ("onehot-vocab-dup", "onehot", {"n_features": 1, "vocabulary": [["a", "a"]]},
+     {"categories": np.array([0.0, 1.0]), "offsets": np.array([0, 2], dtype=np.int64)},
+     "twice"),
+]
+
+
+@pytest.mark.parametrize("name,kind,m,t,needle", OTHER_HOSTILE, ids=[h[0] for h in OTHER_HOSTILE])
+def test_hostile_other_refused(tmp_path, name, kind, m, t, needle):
+    p = tmp_path / "h.trove"
+    _other_file(p, kind, m, t)
+    xin = tmp_path / "x.npy"
+    np.save(xin, np.zeros((2, m["n_features"])))
+    r = run("predict", p, xin)
+    assert r.returncode == 1 and needle in r.stderr, r.stderr
