@@ -125,10 +125,10 @@ int trove__bind_svm(bindctx *c, const trove_value *cfg, mnode *n)
     size_t at = 0;
     for (size_t i = 0; i < K; i++) {
         if (ns[i] < 0 || (uint64_t)ns[i] > nsv - at) {
+            long long bad = (long long)ns[i];
             trove__free(c->a, ns);
             return trove__model_fail(c, "tensor 'n_support'[%zu] = %lld: counts must be >= 0 "
-                                        "and sum to the %zu support vectors", i,
-                                     (long long)ns[i], nsv);
+                                        "and sum to the %zu support vectors", i, bad, nsv);
         }
         n->u.svm.start[i] = at;
         n->u.svm.count[i] = (size_t)ns[i];

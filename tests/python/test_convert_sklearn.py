@@ -285,9 +285,10 @@ class Custom:  # a class only this script defines: refused by name
 
 @pytest.mark.parametrize("obj,needle", [
     (lambda: Custom(), "Custom"),
-    (lambda: _fit(__import__("sklearn.svm", fromlist=["SVC"]).SVC(), "iris")[0], "SVC"),
-    (lambda: _fit(__import__("sklearn.naive_bayes", fromlist=["GaussianNB"]).GaussianNB(),
-                  "iris")[0], "GaussianNB"),
+    (lambda: _fit(__import__("sklearn.svm", fromlist=["OneClassSVM"]).OneClassSVM(), "iris")[0],
+     "OneClassSVM"),
+    (lambda: _fit(__import__("sklearn.naive_bayes", fromlist=["MultinomialNB"]).MultinomialNB(),
+                  "iris")[0], "MultinomialNB"),
     (lambda: {"a": 1}, "none is an estimator"),
     (lambda: [LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0]), Custom()], "item 1"),
 ])
