@@ -55,7 +55,8 @@ const char *trove_model_feature_name(const trove_model *m, size_t i);
 /* Number of output columns `op` produces, 0 when the model does not support op (e.g. PROBA on a
  * regressor or on LinearSVC, TRANSFORM on a predictor). PREDICT on a classifier: 1. */
 size_t trove_model_n_outputs(const trove_model *m, trove_model_op op);
-/* 1 for classifiers (linear/tree/mlp with task "classification", or a pipeline ending in one). */
+/* 1 for classifiers (linear/tree/mlp/svm/knn with task "classification", naive_bayes, or a
+ * pipeline ending in one). */
 int trove_model_is_classifier(const trove_model *m);
 /* Number of classes (0 for a non-classifier) and class i as a metadata value (int, float or
  * string). The value is borrowed; valid until trove_model_free(m). NULL when out of range. */

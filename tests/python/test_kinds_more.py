@@ -158,6 +158,8 @@ KNN_CASES = [
                                             "weights": "distance"}, "bin3"),
     ({"n_neighbors": 9, "algorithm": "brute"}, "wine"),
     ({"n_neighbors": 6, "algorithm": "kd_tree", "weights": "distance"}, "iris"),
+    ({"n_neighbors": 5, "algorithm": "brute", "weights": "distance"}, "wine"),
+    ({"n_neighbors": 4, "algorithm": "ball_tree", "p": 1}, "wine"),
 ]
 
 
