@@ -1616,6 +1616,8 @@ static int map_svm(sk *s, const pk_obj *est, const char *cname, const char *pref
         return fail(s, TROVE_E_MODEL, est, "%s: no numeric _gamma", cname);
     (void)pk_as_float(pk_attr(est, "coef0"), &coef0);
     (void)pk_as_float(pk_attr(est, "degree"), &degree);
+    if (!(degree >= 0 && degree <= 1e6) || !isfinite(gamma) || !isfinite(coef0))
+        return fail(s, TROVE_E_MODEL, est, "%s: degree, gamma or coef0 out of range", cname);
     uint64_t K = 1, pairs = 1;
     /* libsvm's own coefficients; sklearn's public ones are negated for two classes */
     bool internal = !pk_is_none(pk_attr(est, "_dual_coef_"));

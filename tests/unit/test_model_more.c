@@ -484,6 +484,100 @@ static void test_model_more__oom_torture(void)
     }
 }
 
+/* ---- mutation fuzzing of the tensor bytes (as in test_model.c) ------------------------------ */
+
+static void mutate_and_bind(const char *path, unsigned seed, int rounds)
+{
+    trove_error err;
+    size_t len = 0;
+    unsigned char *orig = test_read_file(path, &len);
+    CHECK(orig != NULL);
+    trove_file *f = NULL;
+    CHECK_OK(trove_open_memory(&f, orig, len, NULL, &err));
+    size_t nt = trove_file_tensor_count(f);
+    uint64_t lo[16], hi[16];
+    CHECK(nt <= 16);
+    for (size_t i = 0; i < nt; i++) {
+        trove_tensor_info ti;
+        CHECK_OK(trove_file_tensor_info(f, i, &ti));
+        lo[i] = ti.offset;
+        hi[i] = ti.offset + ti.stored_bytes;
+    }
+    trove_close(f);
+    unsigned char *buf = malloc(len);
+    CHECK(buf != NULL);
+    unsigned x = seed;
+    int bound = 0, refused = 0;
+    for (int round = 0; round < rounds; round++) {
+        memcpy(buf, orig, len);
+        int flips = 1 + (int)((x = x * 1103515245u + 12345u) >> 16) % 4;
+        for (int k = 0; k < flips; k++) {
+            x = x * 1103515245u + 12345u;
+            size_t t = (x >> 16) % nt;
+            if (hi[t] == lo[t])
+                continue;
+            x = x * 1103515245u + 12345u;
+            size_t off = lo[t] + (x >> 8) % (hi[t] - lo[t]);
+            x = x * 1103515245u + 12345u;
+            buf[off] = (unsigned char)(x >> 16);
+        }
+        f = NULL;
+        if (trove_open_memory(&f, buf, len, NULL, &err) != TROVE_OK)
+            continue;
+        trove_model *m = NULL;
+        int rc = trove_model_open(&m, f, NULL, &err);
+        trove_close(f);
+        if (rc) {
+            CHECK(rc == TROVE_E_MODEL);
+            refused++;
+            continue;
+        }
+        bound++;
+        size_t nf = trove_model_n_features(m);
+        double X[16 * 4], out[64];
+        CHECK(nf <= 4);
+        for (int i = 0; i < 16 * 4; i++)
+            X[i] = i % 7 == 0 ? NAN : i % 11 == 0 ? INFINITY : (double)(i % 5) - 2.5;
+        for (int op = 0; op < 4; op++) {
+            size_t k = trove_model_n_outputs(m, (trove_model_op)op);
+            if (k == 0 || 16 * k > 64)
+                continue;
+            rc = trove_model_run(m, (trove_model_op)op, TROVE_FLOAT64, X, 16, nf, out, 64, &err);
+            CHECK(rc == TROVE_OK || rc == TROVE_E_INVALID);
+        }
+        trove_model_free(m);
+    }
+    fprintf(stderr, "  %d mutants: %d bound, %d refused\n", rounds, bound, refused);
+    CHECK(refused > 0 && bound > 0);
+    free(buf);
+    free(orig);
+}
+
+static void test_model_more__mutated_tensors(void)
+{
+    svm_spec s;
+    svm_default(&s);
+    s.proba = 1;
+    const double th[4] = {0, 0, 2, 1}, var[4] = {1, 2, 0.5, 1}, pri[2] = {0.25, 0.75};
+    const int64_t y[5] = {0, 1, 1, 0, 1};
+    const char *p = test_path("fuzz_svm.trove");
+    CHECK(write_svm(p, &s) == 0);
+    mutate_and_bind(p, 3, 1500);
+    s.shape = "ovr";
+    s.kernel = "poly";
+    CHECK(write_svm(p, &s) == 0);
+    mutate_and_bind(p, 4, 1000);
+    p = test_path("fuzz_nb.trove");
+    CHECK(write_nb(p, th, var, pri) == 0);
+    mutate_and_bind(p, 5, 1000);
+    p = test_path("fuzz_knn.trove");
+    CHECK(write_knn(p, 1, 3, "distance", "euclidean", y) == 0);
+    mutate_and_bind(p, 6, 1000);
+    CHECK(write_knn(p, 0, 2, "uniform", "manhattan", NULL) == 0);
+    mutate_and_bind(p, 7, 1000);
+}
+
 TEST_MAIN(T(test_model_more__svm_predicts_its_definition), T(test_model_more__hostile_svm_refused),
           T(test_model_more__naive_bayes), T(test_model_more__knn),
-          T(test_model_more__label_encoder_and_text), T(test_model_more__oom_torture))
+          T(test_model_more__label_encoder_and_text), T(test_model_more__oom_torture),
+          T(test_model_more__mutated_tensors))
