@@ -19,7 +19,8 @@ static void usage(FILE *out)
             "Run MODEL (a trove file with a model kind) on INPUT and write one row per input row.\n"
             "INPUT: .npy (float64/float32/int, 2-D C or Fortran order) or CSV (comma-separated,\n"
             "an optional header row whose names are matched against the model's feature names;\n"
-            "empty fields and 'nan' are missing values). INPUT '-' reads CSV from stdin.\n"
+            "empty fields and 'nan' are missing values; a text column is read where the model\n"
+            "takes text, e.g. an encoder's categories). INPUT '-' reads CSV from stdin.\n"
             "OUTPUT: .npy (float64) or CSV (default: CSV on stdout). Classifiers print labels;\n"
             "--proba prints class probabilities, --decision the decision function, --transform\n"
             "the output of a transformer (scaler, imputer, encoder, pipeline of those).\n");

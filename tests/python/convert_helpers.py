@@ -43,7 +43,7 @@ def write_input(X, tmp, model=None):
                 f.write(",".join(str(v) for v in row) + "\n")
         return xin
     xin = os.path.join(str(tmp), "X.npy")
-    np.save(xin, np.ascontiguousarray(X, dtype=np.float64))
+    np.save(xin, np.ascontiguousarray(X, dtype=np.float64).reshape(len(X), -1))
     return xin
 
 
