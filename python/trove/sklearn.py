@@ -50,6 +50,8 @@ def _enc_param(name, v):
         return f if math.isfinite(f) else {"$float": repr(f)}
     if isinstance(v, (list, tuple)):
         return [_enc_param(name, x) for x in v]
+    if isinstance(v, np.ndarray) and v.ndim == 1 and v.dtype.kind in "biufUO":
+        return [_enc_param(name, x) for x in v.tolist()]  # e.g. OneHotEncoder(drop=array)
     if isinstance(v, dict):
         return {str(k): _enc_param(name, x) for k, x in v.items()}
     if isinstance(v, np.random.RandomState):
@@ -267,9 +269,6 @@ def _node(est, prefix):
         m.update(task="transform", missing_value=mvv)
         t[prefix + "statistics"] = _f64(st)
     elif cls == "OneHotEncoder":
-        if est.drop_idx_ is not None:
-            raise TypeError("trove.sklearn.dump: OneHotEncoder(drop=%r) is not supported"
-                            % (est.drop,))
         if getattr(est, "_infrequent_enabled", False):
             raise TypeError("trove.sklearn.dump: OneHotEncoder with infrequent categories is "
                             "not supported")
@@ -304,6 +303,10 @@ def _node(est, prefix):
             [np.arange(len(c), dtype=np.float64) if tx else np.asarray(c, np.float64)
              for c, tx in zip(cats, text)]))
         t[prefix + "offsets"] = np.cumsum([0] + [len(c) for c in cats]).astype(np.int64)
+        if est.drop_idx_ is not None:  # the dropped category of each feature (-1: none)
+            t[prefix + "drop"] = np.asarray([-1 if d is None else int(d) for d in est.drop_idx_],
+                                            dtype=np.int64)
+            m["sklearn"]["drop_idx_dtype"] = est.drop_idx_.dtype.str
     elif cls == "LabelEncoder":
         classes, cdt = _classes(est)
         node["kind"] = "label_encoder"
@@ -692,9 +695,13 @@ def _build(node, t, prefix):
                            else cats[offs[j]:offs[j + 1]].astype(np.dtype(dts[j]))
                            for j in range(nf)]
         est.drop_idx_ = None
-        est._drop_idx_after_grouping = None
+        if prefix + "drop" in t:
+            d = [None if int(v) < 0 else int(v) for v in t[prefix + "drop"]]
+            est.drop_idx_ = np.asarray(d, dtype=np.dtype(sk.get("drop_idx_dtype", "|O")))
+        est._drop_idx_after_grouping = est.drop_idx_
         est._infrequent_enabled = False
-        est._n_features_outs = [len(c) for c in est.categories_]
+        est._n_features_outs = [len(c) - (0 if est.drop_idx_ is None or est.drop_idx_[j] is None
+                                          else 1) for j, c in enumerate(est.categories_)]
     elif name in _SVM:
         _load_svm(est, name, m, t, prefix)
     elif name == "GaussianNB":

@@ -688,9 +688,13 @@ static int map_imputer(sk *s, const pk_obj *est, const char *cname, const char *
 static int map_onehot(sk *s, const pk_obj *est, const char *cname, const char *prefix,
                       trove_value *node, trove_value *m)
 {
-    if (!pk_is_none(pk_attr(est, "drop_idx_")) || !pk_is_none(pk_attr(est, "drop")))
-        return fail(s, TROVE_E_UNSUPPORTED, est, "%s(drop=...): not supported by trove's model "
-                    "kinds yet", cname);
+    const pk_obj *dio = pk_attr(est, "drop_idx_");
+    if (pk_is_none(dio) && !pk_is_none(pk_attr(est, "drop")) &&
+        !pk_is_none(pk_attr(est, "_drop_idx_after_grouping")))
+        dio = pk_attr(est, "_drop_idx_after_grouping");
+    if (pk_is_none(dio) && !pk_is_none(pk_attr(est, "drop")) &&
+        !pk_text_eq(pk_attr(est, "drop"), "if_binary"))
+        return fail(s, TROVE_E_MODEL, est, "%s(drop=...) without drop_idx_", cname);
     if (attr_bool(est, "_infrequent_enabled", false))
         return fail(s, TROVE_E_UNSUPPORTED, est, "%s with infrequent categories: not supported "
                     "by trove's model kinds yet", cname);
@@ -781,6 +785,28 @@ static int map_onehot(sk *s, const pk_obj *est, const char *cname, const char *p
     }
     if (vocab)
         mset(s, m, "vocabulary", vocab);
+    if (!pk_is_none(dio)) { /* drop_idx_: an int per feature, or None (object arrays) */
+        pk_array da;
+        trove_error e2;
+        int rc = pk_array_of(s->a, dio, &da, &e2);
+        if (rc)
+            return fail(s, rc, est, "%s.drop_idx_: %s", cname, e2.message);
+        if (da.count != nf || !(da.dt.kind == 'O' || da.dt.kind == 'i' || da.dt.kind == 'u'))
+            return fail(s, TROVE_E_MODEL, est, "%s.drop_idx_ is not one index per feature",
+                        cname);
+        int64_t *dt = tensor(s, prefix, "drop", TROVE_INT64, 1, nf, 0);
+        if (!dt)
+            return nomem(s);
+        for (size_t j = 0; j < nf; j++) {
+            int64_t v = -1;
+            if (da.dt.kind != 'O')
+                v = pk_array_i64(&da, j);
+            else if (!pk_is_none(da.objs[j]) && !pk_as_int(da.objs[j], &v))
+                return fail(s, TROVE_E_MODEL, est, "%s.drop_idx_[%zu] is not an index", cname,
+                            j);
+            dt[j] = v;
+        }
+    }
     double *c = tensor(s, prefix, "categories", TROVE_FLOAT64, 1, total, 0);
     int64_t *o = tensor(s, prefix, "offsets", TROVE_INT64, 1, nf + 1, 0);
     if (!c || !o)

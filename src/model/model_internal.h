@@ -47,7 +47,12 @@ struct mnode {
         struct { double *coef, *intercept; } lin;
         struct { int minmax, clip; double *a, *b, lo, hi; } sc;
         struct { double *stats, missing; int miss_nan; size_t *keep; } imp;
-        struct { double *cats; size_t *offs; int ignore; unsigned char *text; } oh;
+        struct {
+            double *cats;
+            size_t *offs, *outpos; /* outpos: output column of each category (drop), or NULL */
+            int ignore;
+            unsigned char *text;
+        } oh;
         struct {
             tnode *nodes;
             size_t n_trees, n_nodes, width; /* width W of leaf values */

@@ -201,6 +201,34 @@ int trove__bind_onehot(bindctx *c, const trove_value *cfg, mnode *n)
     if (n->n_raw > TROVE_MODEL_MAX_WIDTH)
         return trove__model_fail(c, "%zu categories: more than %u", n->n_raw,
                                  TROVE_MODEL_MAX_WIDTH);
+    /* optional 'drop' [n_features]: -1, or the feature's category (local index) that has no
+     * column (OneHotEncoder(drop=...)): that value encodes as all zeros */
+    int64_t *drop = NULL;
+    size_t ds[1] = {n->n_in};
+    if ((rc = trove__tensor_i64(c, "drop", 0, 1, ds, 0, &drop)) || !drop)
+        return rc;
+    n->u.oh.outpos = trove__malloc(c->a, (n->n_raw ? n->n_raw : 1) * sizeof(size_t));
+    if (!n->u.oh.outpos) {
+        trove__free(c->a, drop);
+        return trove__fail(c->err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+    }
+    size_t col = 0;
+    for (size_t j = 0; j < n->n_in; j++) {
+        size_t k = (size_t)(offs[j + 1] - offs[j]);
+        if (drop[j] < -1 || (drop[j] >= 0 && (uint64_t)drop[j] >= k)) {
+            long long bad = (long long)drop[j];
+            trove__free(c->a, drop);
+            return trove__model_fail(c, "tensor 'drop'[%zu] = %lld: need -1 or a category "
+                                        "index below %zu", j, bad, k);
+        }
+        for (size_t i = 0; i < k; i++)
+            n->u.oh.outpos[(size_t)offs[j] + i] =
+                drop[j] >= 0 && (size_t)drop[j] == i ? SIZE_MAX : col++;
+    }
+    trove__free(c->a, drop);
+    if (col == 0)
+        return trove__model_fail(c, "tensor 'drop' leaves no output column");
+    n->n_raw = col;
     return TROVE_OK;
 }
 
@@ -220,7 +248,11 @@ static int run_onehot(const mnode *n, const double *in, size_t R, double *out, s
                     hi = mid;
             }
             if (lo < n->u.oh.offs[j + 1] && n->u.oh.cats[lo] == v)
-                out[r * n->n_raw + lo] = 1.0;
+            {
+                size_t o = n->u.oh.outpos ? n->u.oh.outpos[lo] : lo;
+                if (o != SIZE_MAX)
+                    out[r * n->n_raw + o] = 1.0;
+            }
             else if (!n->u.oh.ignore && n->u.oh.text && n->u.oh.text[j])
                 return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET,
                                    "row %zu, column %zu: unknown category (text code %.17g: not "
@@ -878,6 +910,7 @@ void trove__node_free_kind(const trove_allocator *a, mnode *n)
         trove__free(a, n->u.oh.cats);
         trove__free(a, n->u.oh.offs);
         trove__free(a, n->u.oh.text);
+        trove__free(a, n->u.oh.outpos);
         break;
     case K_TREES:
         trove__free_aligned(a, n->u.tr.nodes);

@@ -237,6 +237,24 @@ def test_onehot_text_unknown_error(tmp_path):
         assert r.returncode != 0 and "row 1" in r.stderr and "unknown" in r.stderr, r.stderr
 
 
+@pytest.mark.parametrize("drop", ["first", "if_binary", "array"])
+def test_onehot_drop(tmp_path, drop):
+    rng = np.random.RandomState(3)
+    X = np.c_[rng.choice(["France", "Spain", "Germany"], 50).astype(object),
+              rng.choice([1.0, 2.0], 50).astype(object),
+              rng.choice(["x", "y"], 50).astype(object)]
+    if drop == "array":
+        drop = np.array(["Spain", 2.0, "x"], dtype=object)
+    enc = OneHotEncoder(drop=drop, handle_unknown="ignore" if isinstance(drop, str) and
+                        drop == "if_binary" else "error")
+    enc.fit(X)
+    want = enc.transform(X).toarray()
+    for model in _both(enc, tmp_path):
+        assert np.array_equal(_transform_csv(model, X, tmp_path), want)
+    back = tsk.load(tmp_path / "dump.trove")
+    assert np.array_equal(back.transform(X).toarray(), want)
+
+
 def _both(est, tmp_path):
     pkl = tmp_path / "m.joblib"
     joblib.dump(est, pkl)
@@ -353,6 +371,12 @@ OTHER_HOSTILE = [
     ("onehot-vocab-codes", "onehot", {"n_features": 1, "vocabulary": [["a", "b"]]},
      {"categories": np.array([0.0, 2.0]), "offsets": np.array([0, 2], dtype=np.int64)},
      "codes"),
+    ("onehot-drop-range", "onehot", {"n_features": 1},
+     {"categories": np.array([0.0, 1.0]), "offsets": np.array([0, 2], dtype=np.int64),
+      "drop": np.array([2], dtype=np.int64)}, "'drop'[0]"),
+    ("onehot-drop-all", "onehot", {"n_features": 1},
+     {"categories": np.array([0.0]), "offsets": np.array([0, 1], dtype=np.int64),
+      "drop": np.array([0], dtype=np.int64)}, "no output column"),
     ("onehot-vocab-dup", "onehot", {"n_features": 1, "vocabulary": [["a", "a"]]},
      {"categories": np.array([0.0, 1.0]), "offsets": np.array([0, 2], dtype=np.int64)},
      "twice"),

@@ -436,6 +436,22 @@ static void test_model_more__label_encoder_and_text(void)
              TROVE_E_INVALID);
     CHECK(strstr(err.message, "vocabulary") != NULL);
     trove_model_free(m);
+    /* drop: feature 1 loses its category 9 (index 1): width 4, a 9 encodes as zeros there */
+    c = cfg_new(2, NULL, 0);
+    put(c, "handle_unknown", trove_value_cstring(NULL, "ignore"));
+    const int64_t drop[2] = {-1, 1};
+    tensor_def ohd[] = {{"categories", TROVE_FLOAT64, 1, {5, 0}, cats},
+                        {"offsets", TROVE_INT64, 1, {3, 0}, offs},
+                        {"drop", TROVE_INT64, 1, {2, 0}, drop}};
+    CHECK(write_model(p, node("onehot", c), ohd, 3) == 0);
+    CHECK_OK(bind_path(p, &m, &err));
+    CHECK(trove_model_n_outputs(m, TROVE_MODEL_TRANSFORM) == 4);
+    double din[4] = {1, 9, 2, 1.5}, dout[8];
+    CHECK_OK(trove_model_transform(m, TROVE_FLOAT64, din, 2, 2, dout, 8, &err));
+    const double dwant[8] = {0, 1, 0, 0, 0, 0, 1, 1};
+    for (int i = 0; i < 8; i++)
+        CHECK(dout[i] == dwant[i]);
+    trove_model_free(m);
 }
 
 /* ---- OOM torture: bind and run every new kind with the Nth allocation failing --------------- */
