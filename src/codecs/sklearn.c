@@ -1654,8 +1654,8 @@ static int map_svm(sk *s, const pk_obj *est, const char *cname, const char *pref
             return rc;
         mset(s, m, "classes", classes);
         K = k;
-        if (K < 2 || K > 4096)
-            return fail(s, TROVE_E_MODEL, est, "%s: %llu classes (need 2..4096)", cname,
+        if (K < 2 || K > 1024)
+            return fail(s, TROVE_E_MODEL, est, "%s: %llu classes (need 2..1024)", cname,
                         (unsigned long long)K);
         pairs = K * (K - 1) / 2;
         pk_array ns;

@@ -8,7 +8,7 @@
 
 #define ANY SIZE_MAX
 /* Classes of an svm: the pairwise decisions grow as K^2 (docs/MODELS.md). */
-#define SVM_MAX_CLASSES 4096u
+#define SVM_MAX_CLASSES 1024u
 #define SVM_MAX_DEGREE 1000000
 enum { KER_LINEAR, KER_POLY, KER_RBF, KER_SIGMOID };
 enum { OP_PREDICT = 0, OP_PROBA = 1, OP_DECISION = 2 };

@@ -391,3 +391,63 @@ def test_hostile_other_refused(tmp_path, name, kind, m, t, needle):
     np.save(xin, np.zeros((2, m["n_features"])))
     r = run("predict", p, xin)
     assert r.returncode == 1 and needle in r.stderr, r.stderr
+
+
+# ---- older scikit-learn attribute names (files written by versions before the renames) -------
+
+def _old_style(est, rename, drop=()):
+    """A copy of est whose pickled state uses older attribute names (pickle writes __dict__)."""
+    import copy
+    old = copy.deepcopy(est)
+    for new, oldname in rename.items():
+        old.__dict__[oldname] = old.__dict__.pop(new)
+    for k in drop:
+        old.__dict__.pop(k, None)
+    return old
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_svc_old_attribute_names(tmp_path, n_classes):
+    """sklearn < 1.0 kept n_support_, probA_, probB_; before 0.15 no _dual_coef_/_intercept_
+    (the public ones, negated for two classes, are then read and the sign restored)."""
+    X, y = _data("bin", n_classes=n_classes)
+    est = SVC(probability=True, random_state=0).fit(X, y)
+    old = _old_style(est, {"_n_support": "n_support_", "_probA": "probA_", "_probB": "probB_"},
+                     drop=("_dual_coef_", "_intercept_"))
+    pkl = tmp_path / "old.pkl"
+    with open(pkl, "wb") as f:
+        import pickle
+        pickle.dump(old, f)
+    out = tmp_path / "old.trove"
+    r = convert(pkl, out)
+    assert r.returncode == 0, r.stderr
+    _close(predict(out, X, tmp_path, "decision"), est.decision_function(X), TOL["svm"])
+    _close(predict(out, X, tmp_path, "proba"), est.predict_proba(X), TOL["svm_proba"])
+    assert same_labels(labels(out, X, tmp_path), est.predict(X))
+
+
+def test_gaussian_nb_sigma(tmp_path):
+    X, y = _data("iris")
+    est = GaussianNB().fit(X, y)
+    old = _old_style(est, {"var_": "sigma_"})
+    pkl = tmp_path / "old.pkl"
+    joblib.dump(old, pkl)
+    out = tmp_path / "old.trove"
+    r = convert(pkl, out)
+    assert r.returncode == 0, r.stderr
+    _close(predict(out, X, tmp_path, "proba"), est.predict_proba(X), TOL["naive_bayes"])
+
+
+def test_svc_refusals_name_the_reason(tmp_path):
+    X, y = _data("iris")
+    K = np.dot(X, X.T)
+    for est, needle in [(SVC(kernel="precomputed").fit(K, y), "kernel"),
+                        (SVC().fit(__import__("scipy.sparse", fromlist=["csr_matrix"])
+                                   .csr_matrix(X), y), "sparse"),
+                        (KNeighborsClassifier(metric="chebyshev").fit(X, y), "metric")]:
+        pkl = tmp_path / "r.pkl"
+        joblib.dump(est, pkl)
+        r = convert(pkl, tmp_path / "r.trove")
+        assert r.returncode == 1 and needle in r.stderr, r.stderr
+        with pytest.raises(TypeError, match=needle):
+            tsk.dump(est, tmp_path / "r2.trove")
