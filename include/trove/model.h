@@ -2,7 +2,8 @@
  *
  * Part of the public API; include <trove.h> rather than this file. The kinds (linear, scaler,
  * imputer, onehot, tree_ensemble, mlp, pipeline, svm, naive_bayes, knn, label_encoder) and
- * their schemas are specified in docs/MODELS.md. Inputs are row-major batches of float32 or float64; outputs are float64.
+ * their schemas are specified in docs/MODELS.md. Inputs are row-major batches of float32 or
+ * float64 (text inputs as codes, see trove_model_text_code); outputs are float64.
  * Thread-safety: a trove_model is immutable once opened; any number of threads may call the
  * predict functions on one model at the same time (each call allocates its own scratch memory
  * with the allocator given to trove_model_open, which must then be thread-safe). */
