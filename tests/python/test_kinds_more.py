@@ -452,3 +452,18 @@ def test_svc_refusals_name_the_reason(tmp_path):
         assert r.returncode == 1 and needle in r.stderr, r.stderr
         with pytest.raises(TypeError, match=needle):
             tsk.dump(est, tmp_path / "r2.trove")
+
+
+def test_text_pipeline_end_to_end(tmp_path):
+    """Pipeline(OneHotEncoder on text, LogisticRegression): text columns in the CSV, labels out."""
+    from sklearn.linear_model import LogisticRegression
+    rng = np.random.RandomState(5)
+    X = np.c_[rng.choice(["red", "green", "blue"], 80), rng.choice(["s", "m", "l", "xl"], 80)]
+    X = X.astype(object)
+    y = np.where((X[:, 0] == "red") | (X[:, 1] == "xl"), "yes", "no")
+    est = make_pipeline(OneHotEncoder(handle_unknown="ignore"), LogisticRegression()).fit(X, y)
+    for model in _both(est, tmp_path):
+        assert same_labels(labels(model, X, tmp_path), est.predict(X))
+        _close(predict(model, X, tmp_path, "proba"), est.predict_proba(X), 1e-12)
+    back = tsk.load(tmp_path / "dump.trove")
+    assert np.array_equal(back.predict_proba(X), est.predict_proba(X))
