@@ -565,12 +565,19 @@ static void run_knn(const mnode *n, const double *in, size_t R, double *out, dou
                 o[j] /= norm;
             continue;
         }
-        /* regression: np.mean over the neighbours (or sum(y * w) / sum(w)) */
+        /* regression: np.mean over the neighbours (or sum(y * w) / sum(w)); numpy sums a
+         * [rows, k, n_outputs] gather along k in order when n_outputs > 1, pairwise otherwise */
         double den = n->u.knn.distance ? trove__np_sum(wt, k) : (double)k;
         for (size_t j = 0; j < K; j++) {
             for (size_t i = 0; i < k; i++)
                 hd[i] = n->u.knn.y[(size_t)hi[i] * K + j] * (n->u.knn.distance ? wt[i] : 1.0);
-            o[j] = trove__np_sum(hd, k) / den;
+            double sum = 0;
+            if (K > 1 && !n->u.knn.distance)
+                for (size_t i = 0; i < k; i++)
+                    sum += hd[i];
+            else
+                sum = trove__np_sum(hd, k);
+            o[j] = sum / den;
         }
     }
 }

@@ -176,8 +176,10 @@ def test_knn_classifier_matches_sklearn(tmp_path, kw, data):
 
 @pytest.mark.parametrize("kw,multi", [({"n_neighbors": 5}, False),
                                       ({"n_neighbors": 10, "weights": "distance", "p": 1}, False),
-                                      ({"n_neighbors": 3}, True)],
-                         ids=["uniform", "dist-l1", "2out"])
+                                      ({"n_neighbors": 3}, True), ({"n_neighbors": 20}, True),
+                                      ({"n_neighbors": 20}, False),
+                                      ({"n_neighbors": 17, "weights": "distance"}, True)],
+                         ids=["uniform", "dist-l1", "2out", "2out-k20", "k20", "2out-dist-k17"])
 def test_knn_regressor_matches_sklearn(tmp_path, kw, multi):
     X, y = _data("reg")
     if multi:
