@@ -464,12 +464,23 @@ static void test_model_more__oom_torture(void)
     s.proba = 1;
     const double th[4] = {0, 0, 2, 1}, var[4] = {1, 2, 0.5, 1}, pri[2] = {0.25, 0.75};
     const int64_t y[5] = {0, 1, 1, 0, 1};
-    const char *paths[3] = {test_path("svm_oom.trove"), test_path("nb_oom.trove"),
-                            test_path("knn_oom.trove")};
+    const char *paths[4] = {test_path("svm_oom.trove"), test_path("nb_oom.trove"),
+                            test_path("knn_oom.trove"), test_path("text_oom.trove")};
     CHECK(write_svm(paths[0], &s) == 0);
     CHECK(write_nb(paths[1], th, var, pri) == 0);
     CHECK(write_knn(paths[2], 1, 3, "distance", "euclidean", y) == 0);
-    for (int which = 0; which < 3; which++) {
+    /* a text onehot (vocabularies copied at open) */
+    static const char *const words[] = {"b", "a"};
+    trove_value *c = cfg_new(2, NULL, 0), *voc = trove_value_array(NULL);
+    CHECK(trove_value_array_take(voc, strings(words, 2)) == TROVE_OK);
+    CHECK(trove_value_array_take(voc, strings(words, 2)) == TROVE_OK);
+    put(c, "vocabulary", voc);
+    const double cats[4] = {0, 1, 0, 1};
+    const int64_t offs[3] = {0, 2, 4};
+    tensor_def oh[] = {{"categories", TROVE_FLOAT64, 1, {4, 0}, cats},
+                       {"offsets", TROVE_INT64, 1, {3, 0}, offs}};
+    CHECK(write_model(paths[3], node("onehot", c), oh, 2) == 0);
+    for (int which = 0; which < 4; which++) {
         trove_file *f = NULL;
         CHECK_OK(trove_open(&f, paths[which], NULL, &err));
         int ok = 0;
@@ -478,7 +489,18 @@ static void test_model_more__oom_torture(void)
             test_alloc_init(&ta, n);
             trove_model *m = NULL;
             int rc = trove_model_open(&m, f, &ta.a, &err);
-            if (rc == TROVE_OK) {
+            if (rc == TROVE_OK && which == 3) {
+                double code = 0, X[2] = {0, 1}, out[4];
+                CHECK_OK(trove_model_text_code(&code, m, 1, "b", 1, &err));
+                CHECK(code == 0.0);
+                int prc = trove_model_transform(m, TROVE_FLOAT64, X, 1, 2, out, 4, &err);
+                trove_model_free(m);
+                CHECK(ta.live == 0);
+                if (prc == TROVE_OK)
+                    ok = 1;
+                else
+                    CHECK(prc == TROVE_E_NOMEM);
+            } else if (rc == TROVE_OK) {
                 double X[2] = {0.3, -0.2}, out[3];
                 int prc = trove_model_predict_proba(m, TROVE_FLOAT64, X, 1, 2, out, 3, &err);
                 if (prc == TROVE_OK)
