@@ -510,9 +510,16 @@ int cli_data_select(cli_data *t, size_t nf, const char *const *names, const trov
         }
     }
     for (size_t j = 0; m && j < nf; j++) {
+        size_t c = src[j];
+        if (!trove_model_input_is_used(m, j) && t->text && t->text[c]) {
+            for (size_t r = 0; r < t->rows; r++) /* ignored by the model: any text will do */
+                free(t->text[c][r]);
+            free(t->text[c]);
+            t->text[c] = NULL;
+            continue;
+        }
         if (!trove_model_input_is_text(m, j))
             continue;
-        size_t c = src[j];
         if (!t->text || !t->text[c]) {
             int rc = fail(msg, cap, CLI_FAIL, "feature %zu takes text, but column %s%s%s holds "
                           "numbers (or the input has no header row)", j, t->names ? "'" : "",

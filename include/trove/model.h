@@ -1,8 +1,8 @@
 /* trove/model.h: model kinds over the container: bind a kind to an open file, then predict.
  *
  * Part of the public API; include <trove.h> rather than this file. The kinds (linear, scaler,
- * imputer, onehot, tree_ensemble, mlp, pipeline, svm, naive_bayes, knn, label_encoder) and
- * their schemas are specified in docs/MODELS.md. Inputs are row-major batches of float32 or
+ * imputer, onehot, tree_ensemble, mlp, pipeline, svm, naive_bayes, knn, label_encoder,
+ * column_transformer) and their schemas are specified in docs/MODELS.md. Inputs are row-major batches of float32 or
  * float64 (text inputs as codes, see trove_model_text_code); outputs are float64.
  * Thread-safety: a trove_model is immutable once opened; any number of threads may call the
  * predict functions on one model at the same time (each call allocates its own scratch memory
@@ -67,6 +67,9 @@ const trove_value *trove_model_class(const trove_model *m, size_t i);
 /* Text inputs (docs/MODELS.md 2, "text inputs"): 1 when input column col takes text (an
  * encoder's text categories or labels), else 0. Text travels through trove_model_run as codes. */
 int trove_model_input_is_text(const trove_model *m, size_t col);
+/* 1 when the model reads input column col, 0 when it ignores it (a column transformer that drops
+ * the column: any value, text included, may be passed there). */
+int trove_model_input_is_used(const trove_model *m, size_t col);
 /* *code = the number to pass in input column col for the text s (len bytes, any bytes): its index
  * in the column's vocabulary, or -1 when s is not in it (predict then treats it as an unknown
  * category or label). Copied. Errors: TROVE_E_INVALID (NULL pointers, a column that does not

@@ -133,7 +133,8 @@ SUPPORTED = sorted(["sklearn.linear_model." + n for n in _LINEAR_REG + _LINEAR_C
                    + ["sklearn.neural_network." + n for n in _MLP]
                    + [m + "." + n for n, m in _PRE.items()] + ["sklearn.pipeline.Pipeline"]
                    + ["sklearn.svm." + n for n in _SVM] + ["sklearn.naive_bayes.GaussianNB"]
-                   + ["sklearn.neighbors." + n for n in _KNN])
+                   + ["sklearn.neighbors." + n for n in _KNN]
+                   + ["sklearn.compose.ColumnTransformer"])
 
 
 # models fitted by `trove fit` (C) load as their scikit-learn equivalents
@@ -169,6 +170,8 @@ def _node(est, prefix):
                         % (type(est).__module__ + "." + cls, ", ".join(SUPPORTED)))
     if cls != "Pipeline":
         check_is_fitted(est)
+    if cls == "ColumnTransformer":
+        return _dump_columns(est, prefix)
     t = {}
     node = {"kind": None, "kind_version": 1, "estimator": name}
     if cls == "Pipeline":
@@ -353,6 +356,57 @@ def _node(est, prefix):
             t["%slayers/%d/bias" % (prefix, i)] = _f64(b)
     else:  # pragma: no cover (SUPPORTED and the branches above agree)
         raise TypeError("trove.sklearn.dump: %s is not supported" % name)
+    return node, t
+
+
+def _ct_indices(est, name, cols):
+    """Input column indices of one ColumnTransformer part (as sklearn resolved them)."""
+    t2i = getattr(est, "_transformer_to_input_indices", None)
+    if t2i is not None and name in t2i:
+        return [int(i) for i in np.asarray(t2i[name]).reshape(-1)]
+    from sklearn.utils import _get_column_indices
+    names = getattr(est, "feature_names_in_", None)
+    if names is not None:
+        X = np.zeros((1, len(names)))
+        if isinstance(cols, str) or (isinstance(cols, (list, tuple)) and cols and
+                                     isinstance(cols[0], str)):
+            lst = [cols] if isinstance(cols, str) else list(cols)
+            return [int(np.flatnonzero(names == c)[0]) for c in lst]
+    else:
+        X = np.zeros((1, est.n_features_in_))
+    return [int(i) for i in _get_column_indices(X, cols)]
+
+
+def _dump_columns(est, prefix):
+    """ColumnTransformer: parts with their input columns; 'drop' parts and empty selections are
+    left out (sklearn skips them), 'passthrough' parts copy their columns."""
+    if est.transformer_weights is not None:
+        raise TypeError("trove.sklearn.dump: ColumnTransformer(transformer_weights=...) is not "
+                        "supported")
+    parts, t = [], {}
+    for name, trans, cols in est.transformers_:
+        if isinstance(trans, str) and trans == "drop":
+            continue
+        idx = _ct_indices(est, name, cols)
+        if not idx:
+            continue
+        if isinstance(trans, str) and trans == "passthrough":
+            sub = {"passthrough": True}
+        else:
+            sub, st = _node(trans, "%stransformers/%d/" % (prefix, len(parts)))
+            t.update(st)
+        sub.update(name=name, columns=idx)
+        parts.append(sub)
+    if not parts:
+        raise TypeError("trove.sklearn.dump: ColumnTransformer whose parts are all dropped")
+    params = {k: _enc_param(k, v) for k, v in est.get_params(deep=False).items()
+              if k not in ("transformers", "remainder")}
+    rem = est.remainder if isinstance(est.remainder, str) else None
+    node = {"kind": "column_transformer", "kind_version": 1, "estimator": _name(est),
+            "params": params,
+            "model": {"n_features": int(est.n_features_in_), "task": "transform",
+                      "transformers": parts,
+                      "sklearn": {"sparse_output": bool(est.sparse_output_), "remainder": rem}}}
     return node, t
 
 
@@ -634,6 +688,8 @@ def _build(node, t, prefix):
     cls = _class_for(node.get("estimator", ""))
     name = cls.__name__
     m = node["model"]
+    if name == "ColumnTransformer":
+        return _load_columns(cls, node, t, prefix)
     if name == "Pipeline":
         steps = []
         for i, s in enumerate(m["steps"]):
@@ -740,6 +796,43 @@ def _build(node, t, prefix):
             est.classes_ = _classes_array(m)
             est._label_binarizer = LabelBinarizer().fit(est.classes_)
     return est
+
+
+def _load_columns(cls, node, t, prefix):
+    m = node["model"]
+    nf = int(m["n_features"])
+    sk = m.get("sklearn", {})
+    fitted, spec, used = [], [], set()
+    remainder = sk.get("remainder") or "drop"
+    for i, p in enumerate(m["transformers"]):
+        est = "passthrough" if p.get("passthrough") else \
+            _build(p, t, "%stransformers/%d/" % (prefix, i))
+        cols = [int(c) for c in p["columns"]]
+        used.update(cols)
+        fitted.append((p["name"], est, cols))
+        if p["name"] == "remainder":
+            remainder = est
+        else:
+            spec.append((p["name"], est, cols))
+    params = _dec_param(node.get("params", {}))
+    ct = cls(transformers=spec, remainder=remainder, **params)
+    rest = [c for c in range(nf) if c not in used]
+    if isinstance(remainder, str) and remainder == "drop" and rest:
+        fitted.append(("remainder", "drop", rest))
+    ct.transformers_ = fitted
+    ct._remainder = ("remainder", remainder, rest)
+    ct._columns = [c for n_, _, c in fitted if n_ != "remainder"]
+    ct._transformer_to_input_indices = {n_: c for n_, _, c in fitted}
+    ct.sparse_output_ = bool(sk.get("sparse_output", False))
+    ct._n_features = nf
+    ct.n_features_in_ = nf
+    # sklearn >= 1.2 runs passthrough parts through fitted identity FunctionTransformers
+    from sklearn.preprocessing import FunctionTransformer
+    ct._name_to_fitted_passthrough = {
+        n_: FunctionTransformer(accept_sparse=True, check_inverse=False,
+                                feature_names_out="one-to-one").fit(np.zeros((1, len(c))))
+        for n_, e, c in fitted if isinstance(e, str) and e == "passthrough"}
+    return ct
 
 
 def _load_svm(est, name, m, t, prefix):

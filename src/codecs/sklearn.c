@@ -1578,6 +1578,205 @@ static int map_pipeline(sk *s, const pk_obj *est, const char *prefix, int depth,
     return TROVE_OK;
 }
 
+/* ---- ColumnTransformer ------------------------------------------------------------------ */
+
+static const pk_obj *dict_get(const pk_obj *d, const uint8_t *key, size_t kn)
+{
+    for (size_t i = 0; d && d->kind == PK_DICT && i + 1 < d->u.seq.n; i += 2) {
+        const uint8_t *p;
+        size_t n;
+        if (pk_text(d->u.seq.v[i], &p, &n) && n == kn && !memcmp(p, key, n))
+            return d->u.seq.v[i + 1];
+    }
+    return NULL;
+}
+
+/* One column selection of a fitted ColumnTransformer -> input column indices (arena array).
+ * Forms: an int, a name, a list/tuple/array of ints, names or booleans (a mask). names: the
+ * fitted feature names (metadata array) or NULL. */
+static int ct_columns(sk *s, const pk_obj *est, const pk_obj *spec, const trove_value *names,
+                      int64_t nf, int64_t **out, size_t *count)
+{
+    size_t n = 1;
+    pk_array arr;
+    bool is_arr = false;
+    int64_t iv;
+    const uint8_t *tp;
+    size_t tn;
+    if (!pk_as_int(spec, &iv) && !pk_text(spec, &tp, &tn)) {
+        trove_error e2;
+        if (spec && (spec->kind == PK_LIST || spec->kind == PK_TUPLE)) {
+            n = pk_len(spec);
+        } else if (pk_array_of(s->a, spec, &arr, &e2) == TROVE_OK && arr.rank == 1) {
+            is_arr = true;
+            n = (size_t)arr.count;
+        } else {
+            return fail(s, TROVE_E_UNSUPPORTED, est, "ColumnTransformer: a column selection "
+                        "that is not an index, a name, a list or a mask (a slice or a callable): "
+                        "not supported by trove's model kinds yet");
+        }
+    }
+    int64_t *cols = pk_alloc(s->a, (n + 1) * sizeof(int64_t));
+    if (!cols)
+        return nomem(s);
+    bool mask = is_arr && arr.dt.kind == 'b';
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const pk_obj *e = NULL;
+        int64_t v = -1;
+        bool have = false, text = false;
+        if (is_arr && arr.dt.kind != 'U' && arr.dt.kind != 'O' && arr.dt.kind != 'S') {
+            v = pk_array_i64(&arr, i);
+            have = true;
+        } else if (is_arr && arr.dt.kind == 'O') {
+            e = arr.objs[i];
+        } else if (is_arr) {
+            return fail(s, TROVE_E_UNSUPPORTED, est, "ColumnTransformer: column names as a "
+                        "numpy text array: not supported by trove's model kinds yet");
+        } else if (n == 1 && (spec->kind != PK_LIST && spec->kind != PK_TUPLE)) {
+            e = spec;
+        } else {
+            e = pk_item(spec, i);
+        }
+        if (!have && e && e->kind == PK_BOOL) {
+            mask = true;
+            v = e->u.i;
+            have = true;
+        } else if (!have && pk_as_int(e, &v)) {
+            have = true;
+        } else if (!have && pk_text(e, &tp, &tn)) {
+            text = true;
+        }
+        if (text) {
+            size_t j = 0, cnt = trove_value_count(names);
+            for (; j < cnt; j++) {
+                const char *nm;
+                size_t nl;
+                if (trove_value_get_string(trove_value_at(names, j), &nm, &nl) == TROVE_OK &&
+                    nl == tn && !memcmp(nm, tp, tn))
+                    break;
+            }
+            if (!names || j == cnt)
+                return fail(s, TROVE_E_MODEL, est, "ColumnTransformer: column '%.*s' is not "
+                            "among the fitted feature names", (int)(tn > 60 ? 60 : tn), tp);
+            v = (int64_t)j;
+            have = true;
+        }
+        if (!have)
+            return fail(s, TROVE_E_UNSUPPORTED, est, "ColumnTransformer: column selection item "
+                        "%zu is neither an index, a name nor a boolean", i);
+        if (mask) {
+            if ((int64_t)n != nf)
+                return fail(s, TROVE_E_MODEL, est, "ColumnTransformer: a boolean mask of %zu "
+                            "for %lld features", n, (long long)nf);
+            if (v)
+                cols[k++] = (int64_t)i;
+            continue;
+        }
+        if (v < 0)
+            v += nf; /* numpy-style negative index */
+        if (v < 0 || v >= nf)
+            return fail(s, TROVE_E_MODEL, est, "ColumnTransformer: column %lld out of range "
+                        "(%lld features)", (long long)v, (long long)nf);
+        cols[k++] = v;
+    }
+    *out = cols;
+    *count = k;
+    return TROVE_OK;
+}
+
+static int map_columns(sk *s, const pk_obj *est, const char *prefix, int depth,
+                       trove_value *node, trove_value *m)
+{
+    const pk_obj *tr = pk_attr(est, "transformers_");
+    size_t n = pk_len(tr);
+    if (!pk_is_none(pk_attr(est, "transformer_weights")))
+        return fail(s, TROVE_E_UNSUPPORTED, est, "ColumnTransformer(transformer_weights=...): "
+                    "not supported by trove's model kinds yet");
+    if (n == 0)
+        return fail(s, TROVE_E_MODEL, est, "ColumnTransformer without transformers_ (is it "
+                    "fitted?)");
+    int64_t nf;
+    int rc = n_features_of(s, est, "ColumnTransformer",
+                           attr_int(est, "_n_features", &nf) ? nf : 0, &nf);
+    if (rc)
+        return rc;
+    trove_value *names = NULL;
+    size_t nn = 0;
+    const char *nattr = !pk_is_none(pk_attr(est, "feature_names_in_")) ? "feature_names_in_"
+                        : !pk_is_none(pk_attr(est, "_feature_names_in")) ? "_feature_names_in"
+                        : NULL;
+    if (nattr) {
+        trove_error keep = *s->err;
+        if (labels_value(s, est, "ColumnTransformer", nattr, &names, &nn) || (int64_t)nn != nf) {
+            trove_value_free(names);
+            names = NULL;
+        }
+        *s->err = keep;
+    }
+    const pk_obj *t2i = pk_attr(est, "_transformer_to_input_indices");
+    trove_value *arr = trove_value_array(s->alloc);
+    if (!arr) {
+        trove_value_free(names);
+        return nomem(s);
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const pk_obj *t = pk_item(tr, i), *te = pk_item(t, 1);
+        const uint8_t *np_;
+        size_t nl;
+        if (pk_len(t) != 3 || !pk_text(pk_item(t, 0), &np_, &nl) ||
+            !trove__utf8_valid((const char *)np_, nl)) {
+            rc = fail(s, TROVE_E_MODEL, est, "ColumnTransformer: transformers_[%zu] is not a "
+                      "(name, transformer, columns) triple", i);
+            break;
+        }
+        if (pk_text_eq(te, "drop"))
+            continue;
+        const pk_obj *spec = dict_get(t2i, np_, nl);
+        int64_t *cols = NULL;
+        size_t nc = 0;
+        if ((rc = ct_columns(s, est, spec ? spec : pk_item(t, 2), names, nf, &cols, &nc)))
+            break;
+        if (nc == 0)
+            continue; /* sklearn skips a part that selects no column */
+        trove_value *child = NULL;
+        if (pk_text_eq(te, "passthrough")) {
+            child = trove_value_map(s->alloc);
+            mset(s, child, "passthrough", trove_value_bool(s->alloc, 1));
+        } else {
+            char sub[512];
+            snprintf(sub, sizeof sub, "%stransformers/%zu/", prefix, k);
+            if ((rc = map_estimator(s, te, sub, depth + 1, &child))) {
+                char msg[256];
+                snprintf(msg, sizeof msg, "%s", s->err->message);
+                rc = trove__fail(s->err, rc, s->err->offset, "ColumnTransformer part '%.*s': %s",
+                                 (int)(nl > 40 ? 40 : nl), np_, msg);
+                break;
+            }
+        }
+        trove_value *cv = trove_value_array(s->alloc);
+        for (size_t q = 0; q < nc; q++)
+            apush(s, cv, trove_value_int(s->alloc, cols[q]));
+        mset(s, child, "columns", cv);
+        mset(s, child, "name", trove_value_string(s->alloc, (const char *)np_, nl));
+        apush(s, arr, child);
+        k++;
+    }
+    trove_value_free(names);
+    if (rc == 0 && k == 0)
+        rc = fail(s, TROVE_E_MODEL, est, "ColumnTransformer: every part is dropped");
+    if (rc) {
+        trove_value_free(arr);
+        return rc;
+    }
+    mset(s, node, "kind", vstr(s, "column_transformer"));
+    mset(s, m, "task", vstr(s, "transform"));
+    mset(s, m, "n_features", trove_value_int(s->alloc, nf));
+    mset(s, m, "transformers", arr);
+    return TROVE_OK;
+}
+
 /* ---- svm, naive Bayes, nearest neighbours, label encoder ---------------------------------- */
 
 /* Copy a float array attribute into a new tensor of the expected shape (d0 x d1, d1 = 0: 1-D);
@@ -1838,7 +2037,6 @@ static const char *refusal_reason(const char *cname)
         {"CategoricalNB", "naive Bayes other than Gaussian"},
         {"RadiusNeighborsClassifier", "radius neighbours"},
         {"RadiusNeighborsRegressor", "radius neighbours"},
-        {"ColumnTransformer", "column transformer"},
     };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (!strcmp(cname, known[i].name))
@@ -1915,6 +2113,8 @@ static int map_estimator(sk *s, const pk_obj *est, const char *prefix, int depth
         rc = map_mlp(s, est, cname, prefix, node, m);
     else if (!strcmp(cname, "Pipeline"))
         rc = map_pipeline(s, est, prefix, depth, node, m);
+    else if (!strcmp(cname, "ColumnTransformer"))
+        rc = map_columns(s, est, prefix, depth, node, m);
     else if (!strcmp(cname, "OneVsRestClassifier"))
         rc = map_ovr(s, est, cname, prefix, node, m);
     else if (!strcmp(cname, "SVC") || !strcmp(cname, "NuSVC") || !strcmp(cname, "SVR") ||

@@ -235,6 +235,17 @@ static void node_free(const trove_allocator *a, mnode *n)
         for (size_t i = 0; n->u.pipe.steps && i < n->u.pipe.n; i++)
             node_free(a, n->u.pipe.steps[i]);
         trove__free(a, n->u.pipe.steps);
+    } else if (n->kind == K_COLUMNS) {
+        for (size_t i = 0; i < n->u.ct.n; i++) {
+            if (n->u.ct.parts)
+                node_free(a, n->u.ct.parts[i]);
+            if (n->u.ct.cols)
+                trove__free(a, n->u.ct.cols[i]);
+        }
+        trove__free(a, n->u.ct.parts);
+        trove__free(a, n->u.ct.cols);
+        trove__free(a, n->u.ct.ncols);
+        trove__free(a, n->u.ct.off);
     } else {
         trove__node_free_kind(a, n);
     }
@@ -248,6 +259,121 @@ static int is_predictor(const mnode *n)
 
 static int bind_node(bindctx *c, const trove_value *meta, mnode **out,
                      const trove_value **classes_out);
+static const trove_value *col_vocab(const mnode *n, size_t j);
+
+/* column_transformer: model.transformers = model nodes with "name" and "columns" (input column
+ * indices); {"name", "columns", "passthrough": true} copies columns. Tensors of part i live
+ * under <prefix>transformers/<i>/. Output: the parts' outputs side by side, in order. */
+static int bind_columns(bindctx *c, const trove_value *cfg, mnode *n)
+{
+    const trove_value *parts = trove_value_get(cfg, "transformers");
+    size_t np = trove_value_count(parts);
+    if (trove_value_type_of(parts) != TROVE_VALUE_ARRAY || np == 0 || np > 4096)
+        return trove__model_fail(c, "model.transformers must be an array of 1..4096 parts");
+    if (c->nesting >= TROVE_MODEL_MAX_NESTING)
+        return trove__model_fail(c, "nodes nested deeper than %u", TROVE_MODEL_MAX_NESTING);
+    n->u.ct.parts = trove__calloc(c->a, np, sizeof(mnode *));
+    n->u.ct.cols = trove__calloc(c->a, np, sizeof(size_t *));
+    n->u.ct.ncols = trove__calloc(c->a, np, sizeof(size_t));
+    n->u.ct.off = trove__calloc(c->a, np, sizeof(size_t));
+    if (!n->u.ct.parts || !n->u.ct.cols || !n->u.ct.ncols || !n->u.ct.off)
+        return trove__fail(c->err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+    n->u.ct.n = np;
+    char saved[sizeof c->prefix];
+    memcpy(saved, c->prefix, sizeof saved);
+    int rc = TROVE_OK;
+    size_t width = 0, need = 0;
+    c->nesting++;
+    for (size_t i = 0; i < np && rc == 0; i++) {
+        const trove_value *p = trove_value_at(parts, i), *cols = trove_value_get(p, "columns");
+        size_t nc = trove_value_count(cols);
+        if (trove_value_type_of(p) != TROVE_VALUE_MAP ||
+            trove_value_type_of(cols) != TROVE_VALUE_ARRAY || nc == 0 || nc > n->n_in) {
+            rc = trove__model_fail(c, "model.transformers[%zu] needs \"columns\": 1..%zu input "
+                                      "column indices", i, n->n_in);
+            break;
+        }
+        if (!(n->u.ct.cols[i] = trove__calloc(c->a, nc, sizeof(size_t)))) {
+            rc = trove__fail(c->err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+            break;
+        }
+        n->u.ct.ncols[i] = nc;
+        for (size_t k = 0; k < nc && rc == 0; k++) {
+            int64_t v;
+            if (trove_value_get_int(trove_value_at(cols, k), &v) || v < 0 ||
+                (uint64_t)v >= n->n_in)
+                rc = trove__model_fail(c, "model.transformers[%zu].columns[%zu]: not an input "
+                                          "column (0..%zu)", i, k, n->n_in - 1);
+            else
+                n->u.ct.cols[i][k] = (size_t)v;
+        }
+        if (rc)
+            break;
+        int pass = 0;
+        const trove_value *pv = trove_value_get(p, "passthrough");
+        if (pv && trove_value_get_bool(pv, &pass)) {
+            rc = trove__model_fail(c, "model.transformers[%zu].passthrough must be a boolean", i);
+            break;
+        }
+        size_t w = nc, sneed = 0;
+        if (!pass) {
+            int wr = snprintf(c->prefix, sizeof c->prefix, "%stransformers/%zu/", saved, i);
+            if (wr < 0 || (size_t)wr >= sizeof c->prefix) {
+                memcpy(c->prefix, saved, sizeof saved);
+                rc = trove__model_fail(c, "part prefix too long");
+                break;
+            }
+            const trove_value *cls = NULL;
+            rc = bind_node(c, p, &n->u.ct.parts[i], &cls);
+            memcpy(c->prefix, saved, sizeof saved);
+            if (rc)
+                break;
+            mnode *s = n->u.ct.parts[i];
+            if (is_predictor(s)) {
+                rc = trove__model_fail(c, "model.transformers[%zu] predicts: parts must be "
+                                          "transforms", i);
+                break;
+            }
+            if (s->n_in != nc) {
+                rc = trove__model_fail(c, "model.transformers[%zu] takes %zu features but lists "
+                                          "%zu columns", i, s->n_in, nc);
+                break;
+            }
+            w = s->n_raw;
+            sneed = s->scratch > s->maxw ? s->scratch : s->maxw;
+            sneed += s->maxw; /* a pipeline part's own two buffers are inside its scratch */
+        }
+        n->u.ct.off[i] = width;
+        if (w > TROVE_MODEL_MAX_WIDTH - width) {
+            rc = trove__model_fail(c, "more than %u output columns", TROVE_MODEL_MAX_WIDTH);
+            break;
+        }
+        width += w;
+        sneed += nc + w;
+        need = sneed > need ? sneed : need;
+    }
+    c->nesting--;
+    if (rc)
+        return rc;
+    if (width == 0)
+        return trove__model_fail(c, "model.transformers give no output column");
+    /* a text column feeds one part only (its codes mean nothing to another) */
+    for (size_t i = 0; i < np; i++)
+        for (size_t k = 0; n->u.ct.parts[i] && k < n->u.ct.ncols[i]; k++) {
+            if (!col_vocab(n->u.ct.parts[i], k))
+                continue;
+            size_t col = n->u.ct.cols[i][k], uses = 0;
+            for (size_t q = 0; q < np; q++)
+                for (size_t r = 0; r < n->u.ct.ncols[q]; r++)
+                    uses += n->u.ct.cols[q][r] == col;
+            if (uses > 1)
+                return trove__model_fail(c, "input column %zu is text for model.transformers[%zu] "
+                                            "and is used elsewhere too", col, i);
+        }
+    n->n_raw = width;
+    n->scratch = need;
+    return TROVE_OK;
+}
 
 static int bind_pipeline(bindctx *c, const trove_value *cfg, mnode *n,
                          const trove_value **classes_out)
@@ -338,7 +464,7 @@ static int bind_node(bindctx *c, const trove_value *meta, mnode **out,
         {"tree_ensemble", K_TREES, TASK_REGRESSION}, {"mlp", K_MLP, TASK_REGRESSION},
         {"pipeline", K_PIPELINE, TASK_TRANSFORM},   {"svm", K_SVM, TASK_REGRESSION},
         {"naive_bayes", K_NB, TASK_REGRESSION}, {"knn", K_KNN, TASK_REGRESSION},
-        {"label_encoder", K_LABEL, TASK_TRANSFORM},
+        {"label_encoder", K_LABEL, TASK_TRANSFORM}, {"column_transformer", K_COLUMNS, TASK_TRANSFORM},
     };
     size_t ki = 0;
     while (ki < sizeof kinds / sizeof kinds[0] && strcmp(kinds[ki].name, kind))
@@ -420,6 +546,7 @@ static int bind_node(bindctx *c, const trove_value *meta, mnode **out,
     case K_NB: rc = trove__bind_nb(c, cfg, n); break;
     case K_KNN: rc = trove__bind_knn(c, cfg, n); break;
     case K_LABEL: rc = trove__bind_label(c, cfg, n); break;
+    case K_COLUMNS: rc = bind_columns(c, cfg, n); break;
     }
     if (rc == 0 && n->kind == K_ONEHOT)
         rc = trove__bind_vocab(c, cfg, n);
@@ -443,8 +570,25 @@ fail:
  * input. */
 static const trove_value *col_vocab(const mnode *n, size_t j)
 {
-    while (n->kind == K_PIPELINE)
-        n = n->u.pipe.steps[0];
+    for (;;) {
+        if (n->kind == K_PIPELINE) {
+            n = n->u.pipe.steps[0];
+            continue;
+        }
+        if (n->kind != K_COLUMNS)
+            break;
+        const mnode *next = NULL; /* the part that reads column j */
+        for (size_t i = 0; !next && i < n->u.ct.n; i++)
+            for (size_t k = 0; n->u.ct.parts[i] && k < n->u.ct.ncols[i]; k++)
+                if (n->u.ct.cols[i][k] == j) {
+                    next = n->u.ct.parts[i];
+                    j = k;
+                    break;
+                }
+        if (!next)
+            return NULL;
+        n = next;
+    }
     if (!n->vocab)
         return NULL;
     if (n->kind == K_LABEL)
@@ -672,6 +816,8 @@ static size_t node_outputs(const mnode *n, trove_model_op op)
 {
     if (n->kind == K_PIPELINE)
         return node_outputs(n->u.pipe.steps[n->u.pipe.n - 1], op);
+    if (n->kind == K_COLUMNS)
+        return op == TROVE_MODEL_TRANSFORM ? n->n_raw : 0;
     if (n->kind >= K_SVM)
         return trove__outputs_more(n, (int)op);
     switch (n->task) {
@@ -709,6 +855,39 @@ TROVE_API const trove_value *trove_model_class(const trove_model *m, size_t i)
     if (!m || !m->classes)
         return NULL;
     return trove_value_at(m->classes, i);
+}
+
+/* 0 when no part of n reads input column j (a column transformer drops it). */
+static int col_used(const mnode *n, size_t j)
+{
+    for (;;) {
+        if (n->kind == K_PIPELINE) {
+            n = n->u.pipe.steps[0];
+            continue;
+        }
+        if (n->kind != K_COLUMNS)
+            return 1;
+        const mnode *next = NULL;
+        int found = 0;
+        for (size_t i = 0; !found && i < n->u.ct.n; i++)
+            for (size_t k = 0; k < n->u.ct.ncols[i]; k++)
+                if (n->u.ct.cols[i][k] == j) {
+                    found = 1;
+                    next = n->u.ct.parts[i];
+                    j = k;
+                    break;
+                }
+        if (!found)
+            return 0;
+        if (!next)
+            return 1; /* passthrough */
+        n = next;
+    }
+}
+
+TROVE_API int trove_model_input_is_used(const trove_model *m, size_t col)
+{
+    return m && col < m->root->n_in && col_used(m->root, col);
 }
 
 TROVE_API int trove_model_input_is_text(const trove_model *m, size_t col)
@@ -817,7 +996,7 @@ static int run_node(const trove_model *m, const mnode *n, trove_model_op op, con
         const double *x = in;
         for (size_t i = 0; i + 1 < n->u.pipe.n; i++) {
             const mnode *s = n->u.pipe.steps[i];
-            int rc = s->kind == K_PIPELINE /* a nested pipeline of transforms */
+            int rc = s->kind == K_PIPELINE || s->kind == K_COLUMNS /* nodes of nodes */
                          ? run_node(m, s, TROVE_MODEL_TRANSFORM, x, R, bufs[i & 1], rest, row0, err)
                          : trove__run_raw(s, x, R, bufs[i & 1], rest, row0, err);
             if (rc)
@@ -825,6 +1004,29 @@ static int run_node(const trove_model *m, const mnode *n, trove_model_op op, con
             x = bufs[i & 1];
         }
         return run_node(m, n->u.pipe.steps[n->u.pipe.n - 1], op, x, R, out, rest, row0, err);
+    }
+    if (n->kind == K_COLUMNS) { /* gather each part's columns, run it, place its output */
+        const size_t W = n->n_raw;
+        for (size_t i = 0; i < n->u.ct.n; i++) {
+            const size_t nc = n->u.ct.ncols[i], *cols = n->u.ct.cols[i];
+            const mnode *s = n->u.ct.parts[i];
+            double *xin = tmp, *y = tmp + R * nc, *rest = y + R * (s ? s->n_raw : 0);
+            for (size_t r = 0; r < R; r++)
+                for (size_t k = 0; k < nc; k++)
+                    xin[r * nc + k] = in[r * n->n_in + cols[k]];
+            size_t w = nc;
+            if (s) {
+                int rc = run_node(m, s, TROVE_MODEL_TRANSFORM, xin, R, y, rest, row0, err);
+                if (rc)
+                    return rc;
+                w = s->n_raw;
+            } else {
+                y = xin;
+            }
+            for (size_t r = 0; r < R; r++)
+                memcpy(out + r * W + n->u.ct.off[i], y + r * w, w * sizeof(double));
+        }
+        return TROVE_OK;
     }
     if (!is_predictor(n))
         return trove__run_raw(n, in, R, out, tmp, row0, err);

@@ -8,7 +8,7 @@
 
 typedef enum {
     K_LINEAR, K_SCALER, K_IMPUTER, K_ONEHOT, K_TREES, K_MLP, K_PIPELINE, K_SVM, K_NB, K_KNN,
-    K_LABEL
+    K_LABEL, K_COLUMNS
 } mkind;
 typedef enum { TASK_REGRESSION, TASK_CLASSIFICATION, TASK_TRANSFORM } mtask;
 /* LINK_PROBA: the raw values already are class probabilities (forests). */
@@ -84,6 +84,10 @@ struct mnode {
             int manhattan, distance;
         } knn;
         struct { double *vals; size_t n; int text; } lab; /* numeric labels, sorted */
+        struct {
+            mnode **parts;                  /* n entries; NULL: passthrough */
+            size_t n, **cols, *ncols, *off; /* input columns and output offset of each part */
+        } ct;
     } u;
     /* text inputs: per input column, NULL or its vocabulary (model.vocabulary / text labels);
      * borrowed from the file's metadata only during bind, copied by trove_model_open */

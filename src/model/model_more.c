@@ -745,7 +745,7 @@ int trove__finish_more(const trove_allocator *a, const mnode *n, int op, const d
 
 size_t trove__outputs_more(const mnode *n, int op)
 {
-    if (n->kind == K_LABEL)
+    if (n->kind == K_LABEL || n->kind == K_COLUMNS)
         return op == 3 ? 1 : 0;
     if (n->task == TASK_REGRESSION)
         return op == OP_PREDICT ? n->n_raw : 0;

@@ -22,7 +22,8 @@ SUPPORTED = {"LinearRegression", "Ridge", "Lasso", "ElasticNet", "LogisticRegres
              "HistGradientBoostingRegressor", "ExtraTreeClassifier", "ExtraTreeRegressor",
              "RidgeCV", "LassoCV", "ElasticNetCV", "LogisticRegressionCV", "RidgeClassifier",
              "GridSearchCV", "RandomizedSearchCV", "SVC", "SVR", "NuSVC", "NuSVR", "GaussianNB",
-             "KNeighborsClassifier", "KNeighborsRegressor", "LabelEncoder", "OneHotEncoder"}
+             "KNeighborsClassifier", "KNeighborsRegressor", "LabelEncoder", "OneHotEncoder",
+             "ColumnTransformer"}
 
 
 def _rows():

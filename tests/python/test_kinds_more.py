@@ -469,3 +469,117 @@ def test_text_pipeline_end_to_end(tmp_path):
         _close(predict(model, X, tmp_path, "proba"), est.predict_proba(X), 1e-12)
     back = tsk.load(tmp_path / "dump.trove")
     assert np.array_equal(back.predict_proba(X), est.predict_proba(X))
+
+
+# ---- ColumnTransformer: numeric and text columns side by side ---------------------------------
+
+def _mixed(n=120, seed=0):
+    rng = np.random.RandomState(seed)
+    X = np.empty((n, 6), dtype=object)
+    X[:, 0] = rng.normal(40, 10, n)
+    X[:, 1] = rng.choice(["France", "Spain", "Germany"], n)
+    X[:, 2] = rng.normal(1e4, 3e3, n)
+    X[:, 3] = rng.choice(["Male", "Female"], n)
+    X[:, 4] = rng.normal(size=n)
+    X[:, 5] = rng.normal(size=n)
+    y = ((X[:, 0].astype(float) > 40) ^ (X[:, 1] == "Spain")).astype(int)
+    return X, y
+
+
+def _csv_op(model, X, tmp_path, op):
+    xin = os.path.join(str(tmp_path), "mixed.csv")
+    with open(xin, "w", encoding="utf-8") as f:
+        f.write(",".join("c%d" % j for j in range(X.shape[1])) + "\n")
+        for row in X:
+            f.write(",".join(str(v) for v in row) + "\n")
+    out = os.path.join(str(tmp_path), "mixed.npy")
+    r = run("predict", model, xin, "-o", out, *(["--" + op] if op else []))
+    assert r.returncode == 0, r.stderr
+    return np.load(out).reshape(len(X), -1)
+
+
+def _ct_cases():
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import MinMaxScaler
+    return {
+        "num-cat-passthrough": lambda: ColumnTransformer(
+            [("num", StandardScaler(), [0, 2]), ("cat", OneHotEncoder(drop="first"), [1, 3])],
+            remainder="passthrough"),
+        "mask-negative-nested": lambda: ColumnTransformer(
+            [("num", make_pipeline(SimpleImputer(), MinMaxScaler()),
+              np.array([True, False, True, False, False, False])),
+             ("cat", OneHotEncoder(handle_unknown="ignore"), [-5]),
+             ("drop_me", "drop", [3]), ("empty", StandardScaler(), [])],
+            remainder=StandardScaler()),
+        "passthrough-part": lambda: ColumnTransformer(
+            [("keep", "passthrough", [4, 5]), ("cat", OneHotEncoder(), [3, 1])]),
+    }
+
+
+@pytest.mark.parametrize("case", ["num-cat-passthrough", "mask-negative-nested",
+                                  "passthrough-part"])
+def test_column_transformer(tmp_path, case):
+    from sklearn.linear_model import LogisticRegression
+    X, y = _mixed()
+    ct = _ct_cases()[case]()
+    pipe = make_pipeline(ct, LogisticRegression(max_iter=500)).fit(X, y)
+    want_t = np.asarray(pipe[0].transform(X), dtype=np.float64)
+    if hasattr(want_t, "toarray"):
+        want_t = want_t.toarray()
+    for model in _both(pipe, tmp_path):
+        _close(_csv_op(model, X, tmp_path, "proba"), pipe.predict_proba(X), 1e-12)
+    for model in _both(pipe[0], tmp_path):
+        got = _csv_op(model, X, tmp_path, "transform")
+        assert np.array_equal(got, np.asarray(want_t, dtype=np.float64))
+    back = tsk.load(tmp_path / "dump.trove")
+    assert np.array_equal(np.asarray(back.transform(X), dtype=np.float64), want_t)
+    pipe_path = tmp_path / "pipe.trove"
+    tsk.dump(pipe, pipe_path)
+    assert np.array_equal(tsk.load(pipe_path).predict_proba(X), pipe.predict_proba(X))
+
+
+def test_column_transformer_refusals(tmp_path):
+    from sklearn.compose import ColumnTransformer
+    X, y = _mixed()
+    ct = ColumnTransformer([("num", StandardScaler(), [0, 2])],
+                           transformer_weights={"num": 2.0}).fit(X)
+    pkl = tmp_path / "w.pkl"
+    joblib.dump(ct, pkl)
+    r = convert(pkl, tmp_path / "w.trove")
+    assert r.returncode == 1 and "transformer_weights" in r.stderr, r.stderr
+    with pytest.raises(TypeError, match="transformer_weights"):
+        tsk.dump(ct, tmp_path / "w2.trove")
+
+
+CT_HOSTILE = [
+    ("col-range", {"n_features": 2, "transformers": [{"passthrough": True, "columns": [0, 2]}]},
+     {"x": np.zeros(1)}, "columns[1]"),
+    ("no-columns", {"n_features": 2, "transformers": [{"passthrough": True, "columns": []}]},
+     {"x": np.zeros(1)}, "columns"),
+    ("part-predicts", {"n_features": 2, "transformers": [
+        {"kind": "linear", "kind_version": 1, "columns": [0, 1],
+         "model": {"n_features": 2, "task": "regression"}}]},
+     {"transformers/0/coef": np.ones((1, 2)), "transformers/0/intercept": np.zeros(1)},
+     "predicts"),
+    ("width", {"n_features": 3, "transformers": [
+        {"kind": "scaler", "kind_version": 1, "columns": [0, 1],
+         "model": {"n_features": 3, "op": "standardize"}}]},
+     {"transformers/0/center": np.zeros(3), "transformers/0/scale": np.ones(3)}, "lists 2"),
+    ("text-twice", {"n_features": 2, "transformers": [
+        {"kind": "onehot", "kind_version": 1, "columns": [0],
+         "model": {"n_features": 1, "vocabulary": [["a", "b"]]}},
+        {"passthrough": True, "columns": [0, 1]}]},
+     {"transformers/0/categories": np.array([0.0, 1.0]),
+      "transformers/0/offsets": np.array([0, 2], dtype=np.int64)}, "text"),
+]
+
+
+@pytest.mark.parametrize("name,m,t,needle", CT_HOSTILE, ids=[h[0] for h in CT_HOSTILE])
+def test_hostile_column_transformer(tmp_path, name, m, t, needle):
+    p = tmp_path / "h.trove"
+    _other_file(p, "column_transformer", m, t)
+    xin = tmp_path / "x.npy"
+    np.save(xin, np.zeros((2, m["n_features"])))
+    r = run("predict", p, xin)
+    assert r.returncode == 1 and needle in r.stderr, r.stderr

@@ -454,6 +454,73 @@ static void test_model_more__label_encoder_and_text(void)
     trove_model_free(m);
 }
 
+/* ---- column_transformer -------------------------------------------------------------------- */
+
+/* 4 inputs: part 0 scales columns 2 and 0, part 1 one-hot encodes text column 1, part 2 passes
+ * column 2 through again; column 3 is dropped. */
+static int write_columns(const char *path, int64_t bad_col)
+{
+    static const char *const words[] = {"x", "y", "z"};
+    trove_value *c = cfg_new(4, "transform", 0), *parts = trove_value_array(NULL);
+    trove_value *sc = cfg_new(2, NULL, 0), *oh = cfg_new(1, NULL, 0), *voc = trove_value_array(NULL);
+    put(sc, "op", trove_value_cstring(NULL, "standardize"));
+    trove_value *p0 = node("scaler", sc), *p1 = node("onehot", oh), *p2 = trove_value_map(NULL);
+    const int64_t c0[2] = {2, 0}, c1[1] = {1}, c2[1] = {bad_col};
+    trove_value *a0 = trove_value_array(NULL), *a1 = trove_value_array(NULL),
+                *a2 = trove_value_array(NULL);
+    int ok = trove_value_array_take(a0, trove_value_int(NULL, c0[0])) == TROVE_OK &&
+             trove_value_array_take(a0, trove_value_int(NULL, c0[1])) == TROVE_OK &&
+             trove_value_array_take(a1, trove_value_int(NULL, c1[0])) == TROVE_OK &&
+             trove_value_array_take(a2, trove_value_int(NULL, c2[0])) == TROVE_OK &&
+             trove_value_array_take(voc, strings(words, 3)) == TROVE_OK;
+    put(oh, "vocabulary", voc);
+    put(p0, "columns", a0);
+    put(p1, "columns", a1);
+    put(p2, "columns", a2);
+    put(p2, "passthrough", trove_value_bool(NULL, 1));
+    ok = ok && trove_value_array_take(parts, p0) == TROVE_OK &&
+         trove_value_array_take(parts, p1) == TROVE_OK &&
+         trove_value_array_take(parts, p2) == TROVE_OK;
+    put(c, "transformers", parts);
+    if (!ok)
+        return -1;
+    const double center[2] = {10, 1}, scale[2] = {2, 4}, cats[3] = {0, 1, 2};
+    const int64_t offs[2] = {0, 3};
+    tensor_def t[] = {{"transformers/0/center", TROVE_FLOAT64, 1, {2, 0}, center},
+                      {"transformers/0/scale", TROVE_FLOAT64, 1, {2, 0}, scale},
+                      {"transformers/1/categories", TROVE_FLOAT64, 1, {3, 0}, cats},
+                      {"transformers/1/offsets", TROVE_INT64, 1, {2, 0}, offs}};
+    return write_model(path, node("column_transformer", c), t, 4);
+}
+
+static void test_model_more__column_transformer(void)
+{
+    trove_error err;
+    trove_model *m = NULL;
+    const char *p = test_path("ct.trove");
+    CHECK(write_columns(p, 2) == 0);
+    CHECK_OK(bind_path(p, &m, &err));
+    CHECK(trove_model_n_outputs(m, TROVE_MODEL_TRANSFORM) == 6);
+    CHECK(trove_model_input_is_text(m, 1) && !trove_model_input_is_text(m, 0));
+    CHECK(trove_model_input_is_used(m, 2) && !trove_model_input_is_used(m, 3));
+    double code = 0;
+    CHECK_OK(trove_model_text_code(&code, m, 1, "z", 1, &err));
+    CHECK(code == 2.0);
+    double X[8] = {3, 2, 14, NAN, 1, 0, 10, 5}, out[12];
+    CHECK_OK(trove_model_transform(m, TROVE_FLOAT64, X, 2, 4, out, 12, &err));
+    const double want[12] = {(14 - 10) / 2.0, (3 - 1) / 4.0, 0, 0, 1, 14,
+                             (10 - 10) / 2.0, (1 - 1) / 4.0, 1, 0, 0, 10};
+    for (int i = 0; i < 12; i++)
+        CHECK(out[i] == want[i]);
+    trove_model_free(m);
+    CHECK(write_columns(p, 4) == 0);
+    CHECK_RC(bind_path(p, &m, &err), TROVE_E_MODEL);
+    CHECK(strstr(err.message, "transformers[2].columns[0]") != NULL);
+    CHECK(write_columns(p, 1) == 0); /* the text column read twice */
+    CHECK_RC(bind_path(p, &m, &err), TROVE_E_MODEL);
+    CHECK(strstr(err.message, "text") != NULL);
+}
+
 /* ---- OOM torture: bind and run every new kind with the Nth allocation failing --------------- */
 
 static void test_model_more__oom_torture(void)
@@ -480,20 +547,29 @@ static void test_model_more__oom_torture(void)
     tensor_def oh[] = {{"categories", TROVE_FLOAT64, 1, {4, 0}, cats},
                        {"offsets", TROVE_INT64, 1, {3, 0}, offs}};
     CHECK(write_model(paths[3], node("onehot", c), oh, 2) == 0);
-    for (int which = 0; which < 4; which++) {
+    char ctp[512]; /* test_path keeps 4 names: this is the fifth */
+    snprintf(ctp, sizeof ctp, "%s", paths[0]);
+    {
+        char *slash = strrchr(ctp, '/');
+        if (slash)
+            snprintf(slash + 1, sizeof ctp - (size_t)(slash + 1 - ctp), "ct_oom.trove");
+    }
+    CHECK(write_columns(ctp, 2) == 0);
+    for (int which = 0; which < 5; which++) {
         trove_file *f = NULL;
-        CHECK_OK(trove_open(&f, paths[which], NULL, &err));
+        CHECK_OK(trove_open(&f, which == 4 ? ctp : paths[which], NULL, &err));
         int ok = 0;
         for (long n = 1; n < 500 && !ok; n++) {
             test_alloc ta;
             test_alloc_init(&ta, n);
             trove_model *m = NULL;
             int rc = trove_model_open(&m, f, &ta.a, &err);
-            if (rc == TROVE_OK && which == 3) {
-                double code = 0, X[2] = {0, 1}, out[4];
-                CHECK_OK(trove_model_text_code(&code, m, 1, "b", 1, &err));
+            if (rc == TROVE_OK && which >= 3) {
+                double code = 0, X[4] = {0, 1, 0, 0}, out[6];
+                CHECK_OK(trove_model_text_code(&code, m, 1, which == 3 ? "b" : "x", 1, &err));
                 CHECK(code == 0.0);
-                int prc = trove_model_transform(m, TROVE_FLOAT64, X, 1, 2, out, 4, &err);
+                int prc = trove_model_transform(m, TROVE_FLOAT64, X, 1, which == 3 ? 2 : 4, out,
+                                                6, &err);
                 trove_model_free(m);
                 CHECK(ta.live == 0);
                 if (prc == TROVE_OK)
@@ -613,9 +689,12 @@ static void test_model_more__mutated_tensors(void)
     mutate_and_bind(p, 6, 1000);
     CHECK(write_knn(p, 0, 2, "uniform", "manhattan", NULL) == 0);
     mutate_and_bind(p, 7, 1000);
+    p = test_path("fuzz_ct.trove");
+    CHECK(write_columns(p, 2) == 0);
+    mutate_and_bind(p, 8, 1000);
 }
 
 TEST_MAIN(T(test_model_more__svm_predicts_its_definition), T(test_model_more__hostile_svm_refused),
           T(test_model_more__naive_bayes), T(test_model_more__knn),
           T(test_model_more__label_encoder_and_text), T(test_model_more__oom_torture),
-          T(test_model_more__mutated_tensors))
+          T(test_model_more__mutated_tensors), T(test_model_more__column_transformer))
