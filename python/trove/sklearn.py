@@ -275,7 +275,10 @@ def _node(est, prefix):
         if getattr(est, "_infrequent_enabled", False):
             raise TypeError("trove.sklearn.dump: OneHotEncoder with infrequent categories is "
                             "not supported")
-        if est.handle_unknown not in ("error", "ignore"):
+        # without infrequent categories, these encode unknown values as zeros like "ignore"
+        hu = "ignore" if est.handle_unknown in ("infrequent_if_exist", "warn") \
+            else est.handle_unknown
+        if hu not in ("error", "ignore"):
             raise TypeError("trove.sklearn.dump: OneHotEncoder(handle_unknown=%r) is not "
                             "supported" % (est.handle_unknown,))
         cats = est.categories_
@@ -298,7 +301,7 @@ def _node(est, prefix):
                 raise TypeError("trove.sklearn.dump: OneHotEncoder with NaN as a category is "
                                 "not supported")
         node["kind"] = "onehot"
-        m.update(task="transform", handle_unknown=est.handle_unknown,
+        m.update(task="transform", handle_unknown=hu,
                  sklearn={"categories_dtype": [c.dtype.str for c in cats]})
         if any(text):  # text features: the codes 0..k-1 stand for the strings
             m["vocabulary"] = [[str(x) for x in c] if tx else None for c, tx in zip(cats, text)]

@@ -698,9 +698,13 @@ static int map_onehot(sk *s, const pk_obj *est, const char *cname, const char *p
     if (attr_bool(est, "_infrequent_enabled", false))
         return fail(s, TROVE_E_UNSUPPORTED, est, "%s with infrequent categories: not supported "
                     "by trove's model kinds yet", cname);
-    const char *hu = attr_str_eq(est, "handle_unknown", "ignore") ? "ignore" : "error";
-    if (!attr_str_eq(est, "handle_unknown", "ignore") &&
-        !attr_str_eq(est, "handle_unknown", "error"))
+    /* without infrequent categories (refused above), 'infrequent_if_exist' and 'warn' encode an
+     * unknown value as all zeros, like 'ignore' */
+    bool zeros = attr_str_eq(est, "handle_unknown", "ignore") ||
+                 attr_str_eq(est, "handle_unknown", "infrequent_if_exist") ||
+                 attr_str_eq(est, "handle_unknown", "warn");
+    const char *hu = zeros ? "ignore" : "error";
+    if (!zeros && !attr_str_eq(est, "handle_unknown", "error"))
         return fail(s, TROVE_E_UNSUPPORTED, est, "%s: this handle_unknown is not supported by "
                     "trove's model kinds yet", cname);
     const pk_obj *cats = pk_attr(est, "categories_");

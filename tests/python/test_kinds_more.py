@@ -228,6 +228,14 @@ def test_onehot_text_categories(tmp_path):
     assert np.array_equal(back.transform(X).toarray(), want)
 
 
+def test_onehot_infrequent_if_exist_without_infrequent(tmp_path):
+    X = np.array([["red"], ["green"], ["blue"], ["red"]], dtype=object)
+    enc = OneHotEncoder(handle_unknown="infrequent_if_exist").fit(X)
+    Xu = np.array([["green"], ["purple"]], dtype=object)
+    for model in _both(enc, tmp_path):
+        assert np.array_equal(_transform_csv(model, Xu, tmp_path), enc.transform(Xu).toarray())
+
+
 def test_onehot_text_unknown_error(tmp_path):
     X = np.array([["red"], ["green"], ["blue"]], dtype=object)
     enc = OneHotEncoder().fit(X)
