@@ -76,12 +76,14 @@ struct mnode {
             size_t n_sv, n_pairs, *start, *count; /* start/count: per class, into sv */
             int kernel, degree, ovr, break_ties;
             double gamma, coef0;
+            const trove_allocator *a;       /* kernel values: n_sv doubles per call, not per row */
         } svm;
         struct { double *theta, *var, *logprior, *cst; } nb; /* [K, n_in] x2, [K] x2 */
         struct {
             double *X, *y;                  /* [n, n_in]; [n] class index or [n, n_raw] */
             size_t n, k;
             int manhattan, distance;
+            const trove_allocator *a;       /* the k-nearest heap: 3k doubles per call */
         } knn;
         struct { double *vals; size_t n; int text; } lab; /* numeric labels, sorted */
         struct {

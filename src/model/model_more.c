@@ -101,7 +101,7 @@ int trove__bind_svm(bindctx *c, const trove_value *cfg, mnode *n)
         if (trove_value_get(cfg, "decision_shape"))
             return trove__model_fail(c, "model.decision_shape is for classifiers");
         n->n_raw = 1;
-        n->scratch = nsv;
+        n->u.svm.a = c->a;
         return TROVE_OK;
     }
     size_t ps[1] = {pairs};
@@ -141,7 +141,7 @@ int trove__bind_svm(bindctx *c, const trove_value *cfg, mnode *n)
     if (n->u.svm.break_ties && !n->u.svm.ovr)
         return trove__model_fail(c, "model.break_ties needs decision_shape \"ovr\"");
     n->n_raw = pairs; /* raw: libsvm's pairwise decision values */
-    n->scratch = nsv;
+    n->u.svm.a = c->a;
     return TROVE_OK;
 }
 
@@ -157,9 +157,12 @@ static double powi(double base, int times)
     return ret;
 }
 
-static void run_svm(const mnode *n, const double *in, size_t R, double *out, double *kv)
+static int run_svm(const mnode *n, const double *in, size_t R, double *out, trove_error *err)
 {
     const size_t d = n->n_in, nsv = n->u.svm.n_sv;
+    double *kv = trove__malloc(n->u.svm.a, nsv * sizeof(double));
+    if (!kv)
+        return trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
     const double g = n->u.svm.gamma, c0 = n->u.svm.coef0;
     for (size_t r = 0; r < R; r++) {
         const double *x = in + r * d;
@@ -204,6 +207,8 @@ static void run_svm(const mnode *n, const double *in, size_t R, double *out, dou
                 out[r * P + p] = sum - -n->u.svm.icpt[p];
             }
     }
+    trove__free(n->u.svm.a, kv);
+    return TROVE_OK;
 }
 
 /* libsvm's sigmoid_predict and multiclass_probability (pairwise coupling), in its order. */
@@ -469,7 +474,7 @@ int trove__bind_knn(bindctx *c, const trove_value *cfg, mnode *n)
             return rc;
         n->n_raw = no;
     }
-    n->scratch = 3 * n->u.knn.k;
+    n->u.knn.a = c->a;
     return TROVE_OK;
 }
 
@@ -479,9 +484,12 @@ static int knn_less(double da, double ia, double db, double ib)
     return da < db || (da == db && ia < ib);
 }
 
-static void run_knn(const mnode *n, const double *in, size_t R, double *out, double *tmp)
+static int run_knn(const mnode *n, const double *in, size_t R, double *out, trove_error *err)
 {
     const size_t d = n->n_in, N = n->u.knn.n, k = n->u.knn.k, K = n->n_raw;
+    double *tmp = trove__malloc(n->u.knn.a, 3 * k * sizeof(double));
+    if (!tmp)
+        return trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
     double *hd = tmp, *hi = tmp + k, *wt = tmp + 2 * k; /* a max-heap of the k nearest */
     for (size_t r = 0; r < R; r++) {
         const double *x = in + r * d;
@@ -580,6 +588,8 @@ static void run_knn(const mnode *n, const double *in, size_t R, double *out, dou
             o[j] = sum / den;
         }
     }
+    trove__free(n->u.knn.a, tmp);
+    return TROVE_OK;
 }
 
 /* ---- label_encoder -------------------------------------------------------------------------- */
@@ -694,9 +704,9 @@ int trove__run_raw_more(const mnode *n, const double *in, size_t R, double *out,
                         size_t row0, trove_error *err)
 {
     switch (n->kind) {
-    case K_SVM: run_svm(n, in, R, out, tmp); return TROVE_OK;
+    case K_SVM: return run_svm(n, in, R, out, err);
     case K_NB: run_nb(n, in, R, out, tmp); return TROVE_OK;
-    case K_KNN: run_knn(n, in, R, out, tmp); return TROVE_OK;
+    case K_KNN: return run_knn(n, in, R, out, err);
     case K_LABEL: return run_label(n, in, R, out, row0, err);
     default: break;
     }
