@@ -102,7 +102,7 @@ int cli_cmd_predict(int argc, char **argv)
         names[i] = trove_model_feature_name(m, i);
     rc = cli_data_read(in_path, &in, msg, sizeof msg);
     if (rc == 0)
-        rc = cli_data_select(&in, nf, have_names ? names : NULL, m, msg, sizeof msg);
+        rc = cli_data_select_model(&in, nf, have_names ? names : NULL, m, msg, sizeof msg);
     free(names);
     if (rc) {
         fprintf(stderr, "trove predict: %s: %s\n", in_path, msg);

@@ -482,8 +482,13 @@ static void free_text(cli_data *t)
     t->text = NULL;
 }
 
-int cli_data_select(cli_data *t, size_t nf, const char *const *names, const trove_model *m,
-                    char *msg, size_t cap)
+int cli_data_select(cli_data *t, size_t nf, const char *const *names, char *msg, size_t cap)
+{
+    return cli_data_select_model(t, nf, names, NULL, msg, cap);
+}
+
+int cli_data_select_model(cli_data *t, size_t nf, const char *const *names, const trove_model *m,
+                          char *msg, size_t cap)
 {
     size_t *src = malloc((nf + 1) * sizeof(size_t));
     if (!src)

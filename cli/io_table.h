@@ -20,11 +20,14 @@ typedef struct cli_data {
 int cli_data_read(const char *path, cli_data *t, char *msg, size_t cap);
 /* Reorder/check columns for a model of nf features: when both the table and the model have
  * names, columns are matched by name (extra columns, text ones included, are ignored);
- * otherwise the table must have exactly nf columns. A selected column holding text is refused,
- * unless model m (may be NULL) takes text there: its strings become their vocabulary codes
- * (trove_model_text_code). names may be NULL. */
-int cli_data_select(cli_data *t, size_t nf, const char *const *names, const trove_model *m,
-                    char *msg, size_t cap);
+ * otherwise the table must have exactly nf columns. A selected column holding text is refused.
+ * names may be NULL. */
+int cli_data_select(cli_data *t, size_t nf, const char *const *names, char *msg, size_t cap);
+/* The same for model m (may be NULL): a text column where m takes text becomes its vocabulary
+ * codes (trove_model_text_code); a column m ignores (trove_model_input_is_used) may hold
+ * anything. */
+int cli_data_select_model(cli_data *t, size_t nf, const char *const *names, const trove_model *m,
+                          char *msg, size_t cap);
 void cli_data_free(cli_data *t);
 /* Write rows x k values to path (NULL = stdout CSV; *.npy = float64 .npy; else CSV), atomically
  * for files. labels: values are class labels of m (printed as the class values). */
