@@ -24,7 +24,15 @@ if [ ! -d fuzz/corpus/reader ] || [ -z "$(ls -A fuzz/corpus/reader 2>/dev/null)"
     $CC $cflags -o "$out/seeds" fuzz/seeds.c src/core/*.c src/format/*.c $libs && "$out/seeds" fuzz/corpus || exit 1
 fi
 
-targets=$(ls fuzz/fuzz_*.c | sed 's|fuzz/||; s|\.c$||')
+for name in envelope signature; do # the trust targets' seeds (seeds_trust.c, keyed by trust_fixture.h)
+    if [ ! -d "fuzz/corpus/$name" ] || [ -z "$(ls -A "fuzz/corpus/$name" 2>/dev/null)" ]; then
+        $CC $cflags -o "$out/seeds_trust" fuzz/seeds_trust.c src/*/*.c $libs && "$out/seeds_trust" fuzz/corpus || exit 1
+        break
+    fi
+done
+
+# FUZZ_TARGETS="fuzz_envelope fuzz_signature" limits the run to those targets.
+targets=${FUZZ_TARGETS:-$(ls fuzz/fuzz_*.c | sed 's|fuzz/||; s|\.c$||')}
 ntargets=$(echo "$targets" | wc -w)
 per=$((secs / ntargets))
 [ "$per" -ge 1 ] || per=1
@@ -98,11 +106,13 @@ if command -v llvm-profdata-14 >/dev/null && command -v llvm-cov-14 >/dev/null; 
     for t in $targets; do
         name=${t#fuzz_}
         $CC $cflags -fprofile-instr-generate -fcoverage-mapping -o "$out/$t.cov" "fuzz/$t.c" \
-            fuzz/replay.c src/core/*.c src/format/*.c $libs || continue
+            fuzz/replay.c src/*/*.c $libs || continue
         LLVM_PROFILE_FILE="$out/$t.profraw" "$out/$t.cov" "fuzz/corpus/$name" >/dev/null 2>&1
         llvm-profdata-14 merge -sparse "$out/$t.profraw" -o "$out/$t.profdata" || continue
         case "$name" in
             cbor) files="src/format/cbor.c src/format/value.c src/format/json.c src/core/utf8.c" ;;
+            envelope) files="src/security/crypt.c src/security/keys.c" ;;
+            signature) files="src/security/sign.c src/format/cbor.c src/format/value.c" ;;
             *) files="src/format/reader.c src/format/cbor.c src/format/digest.c src/format/json.c
                       src/core/utf8.c src/core/dtype.c" ;;
         esac
