@@ -43,6 +43,8 @@ for t in $targets; do
     $CC $cflags $san -o "$out/$t" "fuzz/$t.c" src/*/*.c $libs || { status=1; continue; }
     case "$name" in
         cbor) maxlen=4096 ;;
+        signature) maxlen=4096 ;;
+        envelope) maxlen=12288 ;;
         *) maxlen=32768 ;;
     esac
     mkdir -p "fuzz/corpus/$name"
