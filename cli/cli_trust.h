@@ -33,6 +33,28 @@ int cli_passphrase(const cli_secret_args *a, int confirm, const char *cmd, const
 void cli_passphrase_wipe(void);
 /* Exactly one source -> a trove_secret (caller frees). Returns an exit code (0 = ok). */
 int cli_secret_load(const cli_secret_args *a, int confirm, const char *cmd, trove_secret **out);
+/* An encrypted write (`convert --encrypt`, `fit --encrypt`): the secret and the envelope's
+ * options, given as for `trove encrypt`. */
+typedef struct cli_encrypt_args {
+    int encrypt;                /* --encrypt */
+    cli_secret_args secret;     /* --key FILE, --key-env VAR, --passphrase[-fd N|-env VAR] */
+    trove_crypt_options co;     /* --cipher, --chunk, --kdf-ops, --kdf-mem */
+} cli_encrypt_args;
+#define CLI_ENCRYPT_ARGS_INIT { 0, {0}, TROVE_CRYPT_OPTIONS_INIT }
+/* If argv[*i] is --encrypt, a secret option or an envelope option, consume it (and its value):
+ * 1; not one: 0; usage error (reported): -1. */
+int cli_encrypt_option(int argc, char **argv, int *i, const char *cmd, cli_encrypt_args *a);
+/* After parsing: the secret (caller frees; NULL without --encrypt), asked twice on a terminal.
+ * Key options without --encrypt are a usage error. Returns an exit code (0 = ok). */
+int cli_encrypt_secret(const cli_encrypt_args *a, const char *cmd, trove_secret **out);
+/* The usage lines of those options, for --help. */
+#define CLI_ENCRYPT_USAGE                                                                      \
+    "  --encrypt        write an encrypted file (docs/SECURITY.md), keyed by one of\n"         \
+    "                   --key NAME.key | --key-env VAR | --passphrase | --passphrase-fd N |\n"  \
+    "                   --passphrase-env VAR; passphrases are never taken from the command\n" \
+    "                   line. Envelope: --cipher xchacha20poly1305|aes256gcm, --chunk BYTES,\n" \
+    "                   --kdf-ops N, --kdf-mem BYTES (as for trove encrypt)\n"
+
 /* Disable core dumps and ptrace attach by other users for the rest of the process. */
 void cli_no_core_dumps(void);
 

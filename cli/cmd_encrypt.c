@@ -36,6 +36,70 @@ static void crypt_usage(FILE *out, int enc)
                 "or passphrase.\n");
 }
 
+/* --cipher, --chunk, --kdf-ops, --kdf-mem: 1 consumed, 0 not one of them, -1 usage error. */
+static int envelope_option(int argc, char **argv, int *i, const char *cmd, trove_crypt_options *co)
+{
+    const char *o = argv[*i];
+    if (strcmp(o, "--cipher") && strcmp(o, "--chunk") && strcmp(o, "--kdf-ops") &&
+        strcmp(o, "--kdf-mem"))
+        return 0;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "trove %s: %s needs a value\n", cmd, o);
+        return -1;
+    }
+    const char *v = argv[++*i];
+    if (!strcmp(o, "--cipher")) {
+        co->cipher = !strcmp(v, "xchacha20poly1305") ? TROVE_CIPHER_XCHACHA20POLY1305
+                     : !strcmp(v, "aes256gcm")        ? TROVE_CIPHER_AES256GCM
+                                                      : 0;
+        if (!co->cipher) {
+            fprintf(stderr, "trove %s: unknown cipher '%s'\n", cmd, v);
+            return -1;
+        }
+        return 1;
+    }
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (*end || !*v || n == 0 || (!strcmp(o, "--chunk") && n > UINT32_MAX)) {
+        fprintf(stderr, "trove %s: %s needs a positive number, not '%s'\n", cmd, o, v);
+        return -1;
+    }
+    if (!strcmp(o, "--chunk"))
+        co->chunk_bytes = (uint32_t)n;
+    else if (!strcmp(o, "--kdf-ops"))
+        co->kdf_ops = n;
+    else
+        co->kdf_mem = n;
+    return 1;
+}
+
+int cli_encrypt_option(int argc, char **argv, int *i, const char *cmd, cli_encrypt_args *a)
+{
+    if (!strcmp(argv[*i], "--encrypt")) {
+        a->encrypt = 1;
+        return 1;
+    }
+    int r = envelope_option(argc, argv, i, cmd, &a->co);
+    if (r)
+        return r;
+    return cli_secret_option(argc, argv, i, &a->secret);
+}
+
+int cli_encrypt_secret(const cli_encrypt_args *a, const char *cmd, trove_secret **out)
+{
+    const cli_secret_args *s = &a->secret;
+    *out = NULL;
+    int any = s->key_file || s->key_env || cli_secret_has_passphrase(s);
+    if (!a->encrypt) {
+        if (any) {
+            fprintf(stderr, "trove %s: a key or passphrase is given without --encrypt\n", cmd);
+            return CLI_USAGE;
+        }
+        return CLI_OK;
+    }
+    return cli_secret_load(s, 1, cmd, out);
+}
+
 static int run(int argc, char **argv, int enc)
 {
     const char *cmd = enc ? "encrypt" : "decrypt";
@@ -51,21 +115,9 @@ static int run(int argc, char **argv, int enc)
             out = argv[++i];
         } else if (!strcmp(argv[i], "--no-sync")) {
             co.write_flags |= TROVE_WRITE_NO_SYNC;
-        } else if (enc && !strcmp(argv[i], "--cipher") && i + 1 < argc) {
-            const char *c = argv[++i];
-            co.cipher = !strcmp(c, "xchacha20poly1305") ? TROVE_CIPHER_XCHACHA20POLY1305
-                        : !strcmp(c, "aes256gcm")        ? TROVE_CIPHER_AES256GCM
-                                                         : 99;
-            if (co.cipher == 99) {
-                fprintf(stderr, "trove encrypt: unknown cipher '%s'\n", c);
+        } else if (enc && (r = envelope_option(argc, argv, &i, cmd, &co)) != 0) {
+            if (r < 0)
                 return CLI_USAGE;
-            }
-        } else if (enc && !strcmp(argv[i], "--chunk") && i + 1 < argc) {
-            co.chunk_bytes = (uint32_t)strtoul(argv[++i], NULL, 10);
-        } else if (enc && !strcmp(argv[i], "--kdf-ops") && i + 1 < argc) {
-            co.kdf_ops = strtoull(argv[++i], NULL, 10);
-        } else if (enc && !strcmp(argv[i], "--kdf-mem") && i + 1 < argc) {
-            co.kdf_mem = strtoull(argv[++i], NULL, 10);
         } else if ((r = cli_secret_option(argc, argv, &i, &sa)) != 0) {
             if (r < 0)
                 return CLI_USAGE;

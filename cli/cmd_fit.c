@@ -13,7 +13,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: trove fit linear|ridge|logistic DATA.csv --target COLUMN -o MODEL\n"
-            "                 [--alpha A] [--C C]\n"
+            "                 [--alpha A] [--C C] [--encrypt KEY-OPTIONS]\n"
             "\n"
             "Fit a model in C on DATA (CSV with a header row, or .npy with --target INDEX) and\n"
             "save it as a trove model that `trove predict` and trove.sklearn.load can use.\n"
@@ -22,7 +22,12 @@ static void usage(FILE *out)
             "  logistic  L2-penalised logistic regression, --C (default 1.0), binary or\n"
             "            multinomial (sklearn LogisticRegression defaults), solved by Newton\n"
             "COLUMN is a header name or a 0-based column index; every other column is a\n"
-            "feature.\n");
+            "feature.\n"
+            CLI_ENCRYPT_USAGE
+            "The encrypted model is written in one pass, its plaintext never on disk; trove\n"
+            "predict, decrypt and verify open it with the same key options.\n"
+            "\nexit codes: 0 ok, 1 cannot fit (singular, no convergence, bad data), 2 usage,\n"
+            "3 i/o, 6 bad key file.\n");
 }
 
 /* In-place Cholesky of the n x n SPD matrix A (lower triangle); 0 on success. */
@@ -274,11 +279,34 @@ static int mset(trove_value *m, const char *k, trove_value *v)
     return v ? trove_value_map_set(m, k, v) : TROVE_E_NOMEM;
 }
 
+/* What the encrypted write's fill callback gives the writer. */
+typedef struct fit_out {
+    trove_value *meta; /* taken by the writer */
+    const trove_tensor_spec *cs, *is;
+    const double *w, *b;
+} fit_out;
+
+static int fill_model(trove_writer *wr, void *ctx, trove_error *err)
+{
+    fit_out *o = ctx;
+    trove_value *m = o->meta;
+    o->meta = NULL; /* set_metadata takes it on every path */
+    int rc = trove_writer_set_metadata(wr, m, err);
+    if (rc == TROVE_OK)
+        rc = trove_writer_add(wr, o->cs, o->w, err);
+    if (rc == TROVE_OK)
+        rc = trove_writer_add(wr, o->is, o->b, err);
+    return rc;
+}
+
 int cli_cmd_fit(int argc, char **argv)
 {
     const char *what = NULL, *data = NULL, *target = NULL, *out_path = NULL;
     double alpha = 1.0, C = 1.0;
+    cli_encrypt_args enc = CLI_ENCRYPT_ARGS_INIT;
+    trove_secret *secret = NULL;
     for (int i = 1; i < argc; i++) {
+        int r;
         if (cli_is_help(argv[i])) {
             usage(stdout);
             return CLI_OK;
@@ -304,6 +332,9 @@ int cli_cmd_fit(int argc, char **argv)
             else
                 C = v;
             i++;
+        } else if ((r = cli_encrypt_option(argc, argv, &i, "fit", &enc)) != 0) {
+            if (r < 0)
+                return CLI_USAGE;
         } else if (argv[i][0] == '-') {
             fprintf(stderr, "trove fit: unknown option '%s'\n", argv[i]);
             return CLI_USAGE;
@@ -326,11 +357,16 @@ int cli_cmd_fit(int argc, char **argv)
         fprintf(stderr, "trove fit: unknown model '%s' (linear, ridge or logistic)\n", what);
         return CLI_USAGE;
     }
+    /* the secret first: a bad key option fails before any work */
+    int ex = cli_encrypt_secret(&enc, "fit", &secret);
+    if (ex)
+        return ex;
     char msg[512];
     cli_data t;
-    int ex = cli_data_read(data, &t, msg, sizeof msg);
+    ex = cli_data_read(data, &t, msg, sizeof msg);
     if (ex) {
         fprintf(stderr, "trove fit: %s: %s\n", data, msg);
+        trove_secret_free(secret);
         return ex;
     }
     size_t tc = SIZE_MAX;
@@ -533,6 +569,18 @@ int cli_cmd_fit(int argc, char **argv)
     uint64_t cshape[2] = {S, d}, ishape[1] = {S};
     trove_tensor_spec cs = {"coef", TROVE_FLOAT64, 2, cshape, 0, 0};
     trove_tensor_spec is = {"intercept", TROVE_FLOAT64, 1, ishape, 0, 0};
+    if (secret) { /* one pass through the encryption: no plaintext file at any time */
+        enc.co.write_flags = 0;
+        fit_out fo = {meta, &cs, &is, w, b};
+        meta = NULL;
+        rc = trove_write_encrypted(out_path, NULL, fill_model, &fo, secret, &enc.co, &err);
+        trove_value_free(fo.meta); /* not taken when the write failed before filling */
+        if (rc) {
+            ex = cli_report("fit", out_path, &err);
+            goto done;
+        }
+        goto written;
+    }
     if ((rc = trove_writer_open(&wr, out_path, NULL, &err))) {
         ex = cli_report("fit", out_path, &err);
         goto done;
@@ -545,9 +593,12 @@ int cli_cmd_fit(int argc, char **argv)
         ex = cli_report("fit", out_path, &err);
         goto done;
     }
-    fprintf(stderr, "trove fit: %s on %zu rows x %zu features%s -> %s\n", what, n, d,
-            kind == 2 ? (K == 2 ? " (binary)" : " (multinomial)") : "", out_path);
+written:
+    fprintf(stderr, "trove fit: %s on %zu rows x %zu features%s -> %s%s\n", what, n, d,
+            kind == 2 ? (K == 2 ? " (binary)" : " (multinomial)") : "", out_path,
+            secret ? " (encrypted)" : "");
 done:
+    trove_secret_free(secret);
     trove_writer_free(wr);
     trove_value_free(meta);
     free(X);

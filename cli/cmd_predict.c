@@ -15,6 +15,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: trove predict MODEL INPUT [-o OUTPUT] [--proba | --decision | --transform]\n"
+            "                     [--key NAME.key | --key-env VAR | --passphrase |\n"
+            "                      --passphrase-fd N | --passphrase-env VAR]\n"
             "\n"
             "Run MODEL (a trove file with a model kind) on INPUT and write one row per input row.\n"
             "INPUT: .npy (float64/float32/int, 2-D C or Fortran order) or CSV (comma-separated,\n"
@@ -23,7 +25,12 @@ static void usage(FILE *out)
             "takes text, e.g. an encoder's categories). INPUT '-' reads CSV from stdin.\n"
             "OUTPUT: .npy (float64) or CSV (default: CSV on stdout). Classifiers print labels;\n"
             "--proba prints class probabilities, --decision the decision function, --transform\n"
-            "the output of a transformer (scaler, imputer, encoder, pipeline of those).\n");
+            "the output of a transformer (scaler, imputer, encoder, pipeline of those).\n"
+            "An encrypted MODEL (trove encrypt, convert --encrypt, fit --encrypt) is decrypted\n"
+            "into private memory with the key or passphrase given as for trove decrypt; its\n"
+            "plaintext never touches the disk.\n"
+            "\nexit codes: 0 ok, 1 bad model or input, 2 usage, 3 i/o, 4 encrypted content\n"
+            "altered, 6 wrong key or passphrase (or none given for an encrypted model).\n");
 }
 
 int cli_cmd_predict(int argc, char **argv)
@@ -31,7 +38,9 @@ int cli_cmd_predict(int argc, char **argv)
     const char *model_path = NULL, *in_path = NULL, *out_path = NULL;
     trove_model_op op = TROVE_MODEL_PREDICT;
     int op_set = 0;
+    cli_secret_args sa = {0};
     for (int i = 1; i < argc; i++) {
+        int r;
         if (cli_is_help(argv[i])) {
             usage(stdout);
             return CLI_OK;
@@ -50,6 +59,9 @@ int cli_cmd_predict(int argc, char **argv)
         } else if (!strcmp(argv[i], "--transform")) {
             op = TROVE_MODEL_TRANSFORM;
             op_set++;
+        } else if ((r = cli_secret_option(argc, argv, &i, &sa)) != 0) {
+            if (r < 0)
+                return CLI_USAGE;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "trove predict: unknown option '%s'\n", argv[i]);
             return CLI_USAGE;
@@ -75,9 +87,21 @@ int cli_cmd_predict(int argc, char **argv)
     /* the whole model is read at bind: map it populated (one fault pass, not one per page) */
     trove_open_options oo = TROVE_OPEN_OPTIONS_INIT;
     oo.flags = TROVE_OPEN_POPULATE;
-    int rc = trove_open(&f, model_path, &oo, &err);
-    if (rc)
-        return cli_report("predict", model_path, &err);
+    trove_secret *secret = NULL;
+    if (sa.key_file || sa.key_env || cli_secret_has_passphrase(&sa)) {
+        int code = cli_secret_load(&sa, 0, "predict", &secret);
+        if (code)
+            return code;
+    }
+    /* plain or encrypted (decrypted into wiped memory: trove_open_encrypted) */
+    trove_trust_options trust = TROVE_TRUST_OPTIONS_INIT;
+    trust.secret = secret;
+    int rc = trove_open_trusted(&f, model_path, &oo, &trust, NULL, &err);
+    trove_secret_free(secret);
+    if (rc) {
+        cli_report("predict", model_path, &err);
+        return rc == TROVE_E_DECRYPT ? CLI_CHECKSUM : cli_exit_code(rc);
+    }
     rc = trove_model_open(&m, f, NULL, &err);
     trove_close(f); /* the model copied what it needs */
     if (rc)
