@@ -325,9 +325,8 @@ def load(path, framework=None, verify=False, copy=None, bfloat16="float32", key=
     """
     with File(path, verify=verify, key=key, passphrase=passphrase) as f:
         if framework is None and f.has_meta_key("kind"):
-            if key is not None or passphrase is not None:
-                raise NotImplementedError("encrypted scikit-learn models: open them with "
-                                          "trove.open(path, key=...)")
+            if key is not None or passphrase is not None:  # encrypted: the same secret
+                kwargs = dict(kwargs, key=key, passphrase=passphrase)
             return _sklearn_module().load(path, **kwargs)
         if kwargs:
             raise TypeError("unexpected arguments: %s" % ", ".join(sorted(kwargs)))
@@ -424,9 +423,9 @@ def dump(obj, path, /, *, compress=False, digests=False, alignment=0, chunk_byte
     key= (32 bytes, or a key file path) or passphrase= write an encrypted file instead: the
     bytes stream through the encryption (XChaCha20-Poly1305), the plaintext never on disk.
     """
-    if (key is not None or passphrase is not None) and _is_sklearn_estimator(obj):
-        raise NotImplementedError("encrypted scikit-learn models are not supported yet")
     if _is_sklearn_estimator(obj):
+        if key is not None or passphrase is not None:  # an encrypted estimator file
+            metadata = dict(metadata, key=key, passphrase=passphrase)
         return _sklearn_module().dump(obj, path, **metadata)
     if hasattr(obj, "state_dict") and callable(obj.state_dict) and not isinstance(obj, dict):
         obj = obj.state_dict()

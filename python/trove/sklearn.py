@@ -3,6 +3,8 @@
     import trove.sklearn
     trove.sklearn.dump(estimator, "model.trove", description="...")
     est = trove.sklearn.load("model.trove")   # a real, fitted scikit-learn estimator
+    trove.sklearn.dump(estimator, "secret.trove", key="data.key")   # encrypted (or passphrase=)
+    est = trove.sklearn.load("secret.trove", key="data.key")
 
 The file holds the model kind (docs/MODELS.md), the hyperparameters, the input/output signature
 and the weights as tensors; it is never a pickle, and loading executes nothing from the file:
@@ -23,14 +25,18 @@ __all__ = ["dump", "load", "SUPPORTED"]
 # ---- file i/o through the generic binding (python/trove/core.py) ---------------------------
 
 
-def _write(path, meta, tensors):
-    """Write tensors (name -> array) with the metadata tree meta, verbatim, atomically."""
-    _core.dump({k: tensors[k] for k in sorted(tensors)}, path, meta=meta, created=False)
+def _write(path, meta, tensors, key=None, passphrase=None):
+    """Write tensors (name -> array) with the metadata tree meta, verbatim, atomically;
+    encrypted (streamed through the envelope, never in plaintext on disk) with a key or
+    passphrase."""
+    _core.dump({k: tensors[k] for k in sorted(tensors)}, path, meta=meta, created=False,
+               key=key, passphrase=passphrase)
 
 
-def _read(path):
-    """(metadata dict, {name: ndarray copy}) of a trove file."""
-    with _core.File(path) as f:
+def _read(path, key=None, passphrase=None):
+    """(metadata dict, {name: ndarray copy}) of a trove file (encrypted: decrypted in memory,
+    wiped when closed)."""
+    with _core.File(path, key=key, passphrase=passphrase) as f:
         meta = f.metadata
         tensors = {name: np.array(f.array(name)) for name in f.tensors}
     return meta, tensors
@@ -606,8 +612,14 @@ def _dump_hgb(est, cls, prefix, m, t):
     t[prefix + "base_score"] = base.reshape(-1)
 
 
-def dump(estimator, path, **metadata):
+def dump(estimator, path, key=None, passphrase=None, **metadata):
     """Write a fitted scikit-learn estimator to path as a trove model (atomically).
+
+    key= (32 bytes, or the path of a key file from 'trove keygen --symmetric') or passphrase=
+    (str or bytes, stretched with Argon2id) writes an encrypted file instead (mode 0600,
+    XChaCha20-Poly1305 in authenticated chunks; docs/SECURITY.md): the model streams through
+    the encryption and its plaintext is never on disk. Read it back with load(path, key=...),
+    `trove predict MODEL INPUT --key ...` or `trove decrypt`.
 
     metadata: description, license, lineage, metrics, user, x-... go to the top of the metadata,
     other keywords under "user" (docs/FORMAT.md section 9). The producer,
@@ -644,7 +656,7 @@ def dump(estimator, path, **metadata):
             user[k] = v  # anything else goes under "user" (docs/FORMAT.md section 9)
     if user:
         meta["user"] = dict(meta.get("user", {}), **user)
-    _write(os.fspath(path), meta, tensors)
+    _write(os.fspath(path), meta, tensors, key=key, passphrase=passphrase)
 
 
 # ---- load -------------------------------------------------------------------------------------
@@ -1002,11 +1014,14 @@ def _load_hgb(est, name, m, t, prefix):
     est.do_early_stopping_ = False
 
 
-def load(path):
+def load(path, key=None, passphrase=None):
     """Rebuild the fitted scikit-learn estimator stored at path by dump() (or by another
     producer using the same kinds and an sklearn estimator name). Never unpickles: the class
-    comes from a fixed table, the state from arrays and parameters."""
-    meta, tensors = _read(os.fspath(path))
+    comes from a fixed table, the state from arrays and parameters.
+    An encrypted file needs key= or passphrase= (as given to dump); a wrong one raises
+    trove.TroveError with code TROVE_E_KEY ("wrong key ..." / "wrong passphrase ..."), an
+    altered file TROVE_E_DECRYPT; nothing is decrypted to disk."""
+    meta, tensors = _read(os.fspath(path), key=key, passphrase=passphrase)
     if "kind" not in meta:
         raise TypeError("trove.sklearn.load: %s holds no model (no 'kind'): use trove.load"
                         % path)
