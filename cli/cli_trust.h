@@ -37,15 +37,16 @@ int cli_secret_load(const cli_secret_args *a, int confirm, const char *cmd, trov
  * options, given as for `trove encrypt`. */
 typedef struct cli_encrypt_args {
     int encrypt;                /* --encrypt */
+    int envelope;               /* an envelope option was given */
     cli_secret_args secret;     /* --key FILE, --key-env VAR, --passphrase[-fd N|-env VAR] */
     trove_crypt_options co;     /* --cipher, --chunk, --kdf-ops, --kdf-mem */
 } cli_encrypt_args;
-#define CLI_ENCRYPT_ARGS_INIT { 0, {0}, TROVE_CRYPT_OPTIONS_INIT }
+#define CLI_ENCRYPT_ARGS_INIT { 0, 0, {0}, TROVE_CRYPT_OPTIONS_INIT }
 /* If argv[*i] is --encrypt, a secret option or an envelope option, consume it (and its value):
  * 1; not one: 0; usage error (reported): -1. */
 int cli_encrypt_option(int argc, char **argv, int *i, const char *cmd, cli_encrypt_args *a);
 /* After parsing: the secret (caller frees; NULL without --encrypt), asked twice on a terminal.
- * Key options without --encrypt are a usage error. Returns an exit code (0 = ok). */
+ * Key or envelope options without --encrypt are a usage error. Returns an exit code (0 = ok). */
 int cli_encrypt_secret(const cli_encrypt_args *a, const char *cmd, trove_secret **out);
 /* The usage lines of those options, for --help. */
 #define CLI_ENCRYPT_USAGE                                                                      \

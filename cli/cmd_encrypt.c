@@ -80,8 +80,10 @@ int cli_encrypt_option(int argc, char **argv, int *i, const char *cmd, cli_encry
         return 1;
     }
     int r = envelope_option(argc, argv, i, cmd, &a->co);
-    if (r)
+    if (r) {
+        a->envelope = 1;
         return r;
+    }
     return cli_secret_option(argc, argv, i, &a->secret);
 }
 
@@ -91,8 +93,9 @@ int cli_encrypt_secret(const cli_encrypt_args *a, const char *cmd, trove_secret 
     *out = NULL;
     int any = s->key_file || s->key_env || cli_secret_has_passphrase(s);
     if (!a->encrypt) {
-        if (any) {
-            fprintf(stderr, "trove %s: a key or passphrase is given without --encrypt\n", cmd);
+        if (any || a->envelope) {
+            fprintf(stderr, "trove %s: %s given without --encrypt\n", cmd,
+                    any ? "a key or passphrase is" : "an encryption option is");
             return CLI_USAGE;
         }
         return CLI_OK;

@@ -174,6 +174,9 @@ absent t.csv
 expect 2 "key option without --encrypt" -- "$TROVE" convert rf.joblib -o x.trove --key data.key
 err_has "without --encrypt"
 absent x.trove
+expect 2 "envelope option without --encrypt" -- "$TROVE" fit linear train.csv --target y -o x.trove --cipher aes256gcm
+err_has "without --encrypt"
+absent x.trove
 expect 2 "--encrypt without a key" -- "$TROVE" convert rf.joblib -o x.trove --encrypt
 err_has "give exactly one of"
 absent x.trove
