@@ -253,6 +253,29 @@ static void fuzz_sealed(const uint8_t *data, size_t size)
     write_file(in_path, longer, slen + 1);
     check(decrypt_to_file(in_path, s, NULL) != TROVE_OK);
     free(longer);
+    /* Chunk-level edits: drop the final chunk (the rest still authenticates: "not the final
+     * chunk"), swap the first two chunks (both full). */
+    uint64_t nch = size ? (size + 4095) / 4096 : 1, per = 4096 + 16;
+    size_t plen = slen - size - (size_t)nch * 16; /* envelope prefix */
+    if (nch >= 2) {
+        memset(&err, 0, sizeof err);
+        write_file(in_path, sealed, plen + (size_t)((nch - 1) * per));
+        trove_crypt_options d = TROVE_CRYPT_OPTIONS_INIT;
+        d.write_flags = TROVE_WRITE_NO_SYNC;
+        d.threads = 1;
+        check(trove_decrypt_file(in_path, out_path, s, &d, &err) == TROVE_E_DECRYPT &&
+              strstr(err.message, "not the final chunk") != NULL && !exists(out_path));
+    }
+    if (nch >= 3) { /* two full chunks to swap */
+        uint8_t *sw = malloc(slen);
+        check(sw != NULL);
+        memcpy(sw, sealed, slen);
+        memcpy(sw + plen, sealed + plen + per, (size_t)per);
+        memcpy(sw + plen + per, sealed + plen, (size_t)per);
+        write_file(in_path, sw, slen);
+        check(decrypt_to_file(in_path, s, NULL) == TROVE_E_DECRYPT);
+        free(sw);
+    }
     free(sealed);
     unlink(sealed_path);
 }
