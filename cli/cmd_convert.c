@@ -4,7 +4,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -25,8 +28,9 @@ static void usage(FILE *out)
             "Keras 1-3) becomes an mlp; libhdf5 reads it in a sandboxed child process.\n"
             CLI_ENCRYPT_USAGE
             "With --encrypt every output file is encrypted (all or none are written); the\n"
-            "conversion's plaintext exists only as an unlinked private temporary file beside\n"
-            "OUTPUT, never synced to disk (docs/SECURITY.md).\n"
+            "conversion's plaintext exists only as a private temporary file, never synced,\n"
+            "unlinked before encryption, in $TROVE_TMPDIR, else /dev/shm (memory) when it fits,\n"
+            "else beside OUTPUT (docs/SECURITY.md).\n"
             "\nexit codes: 0 ok, 1 unsupported or malformed input, 2 usage, 3 i/o, 6 bad key\n"
             "file.\n");
 }
@@ -87,23 +91,46 @@ static const char *base_name(const char *p)
     return s ? s + 1 : p;
 }
 
-/* Convert into a private directory (mode 0700) beside out, then encrypt each file to its final
- * name. Each plaintext is unlinked as soon as it is open, before encryption starts, and was
- * written without fsync: it exists only as an anonymous file in the page cache. All outputs
- * or none. */
+/* /dev/shm when it is a memory file system with room for 16 times the input plus 4 MiB (a
+ * compressed joblib file expands), so that the transient plaintext never reaches a disk. */
+static int shm_fits(const char *in)
+{
+    struct statfs sf;
+    struct statvfs vf;
+    struct stat st;
+    if (statfs("/dev/shm", &sf) != 0 || sf.f_type != TMPFS_MAGIC || stat(in, &st) != 0 ||
+        statvfs("/dev/shm", &vf) != 0)
+        return 0;
+    unsigned long long room = (unsigned long long)vf.f_bavail * vf.f_frsize;
+    return room / 16 > (unsigned long long)st.st_size + (4u << 20);
+}
+
+/* Convert into a private directory (mode 0700: in $TROVE_TMPDIR when set, else in /dev/shm
+ * when it fits, else beside out), then encrypt each file to its final name. Each plaintext is
+ * unlinked as soon as it is reopened, before encryption starts, and was written without fsync.
+ * All outputs or none. */
 static int convert_encrypted(const char *in, const char *out, trove_convert_options *o,
                              const trove_secret *secret, trove_crypt_options *co)
 {
     size_t dirlen = (size_t)(base_name(out) - out);
     char tmpdir[4096], tmpout[4200], final[4200];
-    if (dirlen + 32 >= sizeof tmpdir || strlen(out) + 64 >= sizeof tmpout) {
+    const char *where = getenv("TROVE_TMPDIR");
+    if (where && !*where)
+        where = NULL;
+    if (!where && shm_fits(in))
+        where = "/dev/shm";
+    if ((where ? strlen(where) : dirlen) + 32 >= sizeof tmpdir ||
+        strlen(out) + 64 >= sizeof tmpout) {
         fprintf(stderr, "trove convert: %s: output path too long\n", out);
         return CLI_USAGE;
     }
-    snprintf(tmpdir, sizeof tmpdir, "%.*s.trove-convert-XXXXXX", (int)dirlen, out);
+    if (where)
+        snprintf(tmpdir, sizeof tmpdir, "%s/.trove-convert-XXXXXX", where);
+    else
+        snprintf(tmpdir, sizeof tmpdir, "%.*s.trove-convert-XXXXXX", (int)dirlen, out);
     if (!mkdtemp(tmpdir)) {
-        fprintf(stderr, "trove convert: cannot create a private directory beside %s: %s\n",
-                out, strerror(errno));
+        fprintf(stderr, "trove convert: cannot create a private directory in %s: %s\n",
+                where ? where : dirlen ? "the output's directory" : ".", strerror(errno));
         return CLI_IO;
     }
     snprintf(tmpout, sizeof tmpout, "%s/%s", tmpdir, base_name(out));

@@ -56,6 +56,7 @@ PY
 }
 
 cd "$tmp" || exit 1
+shm_before=$(ls -A /dev/shm 2>/dev/null | grep -c '^\.trove-convert-')
 
 # ---- fixtures: real scikit-learn models saved with joblib, inputs, sklearn's predictions ----
 if ! "$PY" - <<'PY' 2>"$tmp/py.err"
@@ -190,6 +191,17 @@ no_leftovers
 expect 3 "missing key file" -- "$TROVE" convert rf.joblib -o x.trove --encrypt --key nope.key
 absent x.trove
 
+# ---- where the transient plaintext goes: $TROVE_TMPDIR, emptied afterwards ---------------------
+mkdir -m 700 private
+TROVE_TMPDIR=$tmp/private expect 0 "convert --encrypt with TROVE_TMPDIR" -- "$TROVE" convert rf.joblib -o rf.tmpdir.enc --encrypt --key data.key
+is_encrypted rf.tmpdir.enc
+if [ -z "$(ls -A private)" ]; then ok; else bad "TROVE_TMPDIR holds $(ls -A private)"; fi
+expect 0 "decrypt (TROVE_TMPDIR)" -- "$TROVE" decrypt rf.tmpdir.enc -o rf.tmpdir.trove --key data.key
+same_model rf.trove rf.tmpdir.trove
+TROVE_TMPDIR=$tmp/nowhere expect 3 "TROVE_TMPDIR missing" -- "$TROVE" convert rf.joblib -o rf.nowhere.enc --encrypt --key data.key
+err_has "private directory"
+absent rf.nowhere.enc
+
 # ---- a failing conversion leaves nothing -------------------------------------------------------
 printf 'not a pickle\n' >junk.pkl
 expect 1 "convert junk --encrypt" -- "$TROVE" convert junk.pkl -o junk.trove --encrypt --key data.key
@@ -265,6 +277,9 @@ absent lw.trove
 expect 1 "fit --encrypt on singular data" -- sh -c "printf 'a,b,y\n1,2,3\n1,2,4\n1,2,5\n' >sing.csv && \"$TROVE\" fit linear sing.csv --target y -o bad.enc --encrypt --key data.key"
 absent bad.enc
 no_leftovers
+
+shm_after=$(ls -A /dev/shm 2>/dev/null | grep -c '^\.trove-convert-')
+if [ "$shm_after" -le "$shm_before" ]; then ok; else bad "private directories left in /dev/shm"; fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
