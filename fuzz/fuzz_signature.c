@@ -8,11 +8,15 @@
  *   - clean statuses; the outcome and the status agree (OK iff VALID, with valid >= 1);
  *   - the digest reported is the model's, whatever the signatures say;
  *   - when every existing entry is well formed (outcome unsigned, unknown signer or valid),
- *     signing with the trusted key and verifying again succeeds. */
+ *     signing with the trusted key and verifying again succeeds;
+ *   - the registry's checks over a digest computed beforehand (trove__check_signatures) decide
+ *     as trove_verify_signatures does, and its summary (trove__signature_summary) is a clean
+ *     status with a bounded, non-empty text. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "security/sigcheck.h"
 #include "trust_fixture.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -99,6 +103,32 @@ static int well_formed(const trove_verify_result *r)
            r->status == TROVE_SIG_UNKNOWN_KEY;
 }
 
+/* Embedded signatures, as the registry checks them (its digest computed beforehand). */
+static void registry_checks(const trove_file *f, int vrc, const trove_verify_result *vres)
+{
+    uint8_t d[TROVE_DIGEST_BYTES];
+    trove_error err;
+    memset(&err, 0, sizeof err);
+    if (trove_file_digest(f, 0, 1, d, &err) != TROVE_OK)
+        return;
+    trove_verify_result r;
+    memset(&r, 0, sizeof r);
+    int rc = trove__check_signatures(f, d, &trusted, 1, &r, &err);
+    clean(rc, &err);
+    if (vres->status != TROVE_SIG_CORRUPT) /* verify also checked every checksum first */
+        check(rc == vrc && r.status == vres->status && r.valid == vres->valid &&
+              r.signatures == vres->signatures);
+    char buf[256];
+    memset(&err, 0, sizeof err);
+    rc = trove__signature_summary(f, d, buf, sizeof buf, &err);
+    clean(rc, &err);
+    if (rc == TROVE_OK) {
+        check(buf[0] != '\0' && strlen(buf) < sizeof buf);
+        if (vres->status == TROVE_SIG_UNSIGNED)
+            check(strcmp(buf, "unsigned") == 0);
+    }
+}
+
 static void fuzz_detached(const uint8_t *p, size_t n)
 {
     trove_verify_result res;
@@ -148,6 +178,7 @@ static void fuzz_embedded(const uint8_t *p, size_t n)
     int vr = verify(f, NULL, 0, &res);
     if (vr == TROVE_OK || res.status == TROVE_SIG_UNKNOWN_KEY)
         check(memcmp(res.digest, fx_digest, sizeof fx_digest) == 0);
+    registry_checks(f, vr, &res);
     trove_sign_options so = TROVE_SIGN_OPTIONS_INIT;
     so.time = 1700000000;
     so.threads = 1;
@@ -180,7 +211,8 @@ static void fuzz_file(const uint8_t *p, size_t n)
     if (trove_open_memory(&f, p, n, &oo, &err) != TROVE_OK)
         return;
     trove_verify_result res;
-    (void)verify(f, NULL, 0, &res);
+    int vr = verify(f, NULL, 0, &res);
+    registry_checks(f, vr, &res);
     trove_close(f);
 }
 
