@@ -1,8 +1,10 @@
 /* test_envelope.c: what fuzzing the encrypted envelope (fuzz/fuzz_envelope.c) ran into: memory
  * must be sized by the file, not by the 8 MiB batch (a 500-byte file allocated 25 MB and wiped
  * 16 MiB per call: 5 fuzz executions per second); and encryption from a descriptor positioned
- * inside a file, which the sizing reads. */
+ * inside a file, which the sizing reads; streams (pipes) of every size around the first read and
+ * the batch, a small one with small buffers. */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -175,4 +177,133 @@ static void test_envelope__fd_at_offset(void)
     trove_secret_free(k);
 }
 
-TEST_MAIN(T(test_envelope__small_file_small_buffers), T(test_envelope__fd_at_offset))
+/* A writer thread feeding a pipe. */
+typedef struct feed {
+    int fd;
+    const unsigned char *p;
+    size_t n;
+} feed;
+
+static void *feed_run(void *arg)
+{
+    feed *f = arg;
+    size_t done = 0;
+    while (done < f->n) {
+        ssize_t w = write(f->fd, f->p + done, f->n - done);
+        if (w <= 0)
+            break;
+        done += (size_t)w;
+    }
+    close(f->fd);
+    return NULL;
+}
+
+/* Streams (pipes) of every size around the first read (two chunks) and the batch: the bytes
+ * come back, and a small stream costs small buffers (it allocated 3 x 9 MiB and took 140-250 ms
+ * for 11 bytes). */
+static void test_envelope__stream_sizes(void)
+{
+    trove_error err = {0};
+    char enc[512], dec[512];
+    snprintf(enc, sizeof enc, "%s", test_path("stream.enc"));
+    snprintf(dec, sizeof dec, "%s", test_path("stream.dec"));
+    const size_t C = 4096, B = (size_t)8 << 20; /* chunk; batch of plaintext */
+    const size_t sizes[] = {0,         1,         C - 1, C,         C + 1,     2 * C - 1, 2 * C,
+                            2 * C + 1, 3 * C + 5, B,     B + C - 1, B + C + 1, 2 * B + 3 * C};
+    size_t max = 2 * B + 3 * C;
+    unsigned char *buf = malloc(max);
+    CHECK(buf);
+    for (size_t i = 0; i < max; i++)
+        buf[i] = (unsigned char)(i * 2654435761u >> 9);
+    trove_secret *k = NULL;
+    CHECK_OK(trove_secret_generate(&k, &err));
+    for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
+        int pp[2];
+        CHECK(pipe(pp) == 0);
+        feed f = {pp[1], buf, sizes[t]};
+        pthread_t th;
+        CHECK(pthread_create(&th, NULL, feed_run, &f) == 0);
+        peak_alloc pa;
+        peak_init(&pa);
+        trove_crypt_options co = TROVE_CRYPT_OPTIONS_INIT;
+        co.write_flags = TROVE_WRITE_NO_SYNC;
+        co.chunk_bytes = (uint32_t)C;
+        co.alloc = &pa.a;
+        unlink(enc);
+        int rc = trove_encrypt_fd(pp[0], enc, k, &co, &err);
+        pthread_join(th, NULL);
+        close(pp[0]);
+        if (rc)
+            fprintf(stderr, "  size %zu: %s\n", sizes[t], err.message);
+        CHECK_OK(rc);
+        if (sizes[t] < 2 * C && pa.peak > (64u << 10)) {
+            fprintf(stderr, "  size %zu: peak %zu bytes\n", sizes[t], pa.peak);
+            CHECK(pa.peak <= (64u << 10));
+        }
+        CHECK(pa.live == 0);
+        co.alloc = NULL;
+        unlink(dec);
+        CHECK_OK(trove_decrypt_file(enc, dec, k, &co, &err));
+        size_t len = 0;
+        unsigned char *back = test_read_file(dec, &len);
+        int same = back && len == sizes[t] && (len == 0 || memcmp(back, buf, len) == 0);
+        if (!same)
+            fprintf(stderr, "  size %zu: decrypted %zu bytes, not the input\n", sizes[t], len);
+        CHECK(same);
+        free(back);
+        trove_encrypted_info info;
+        CHECK_OK(trove_encrypted_probe(enc, &info, &err));
+        CHECK(info.chunks == (sizes[t] ? (sizes[t] + C - 1) / C : 1));
+    }
+    free(buf);
+    trove_secret_free(k);
+}
+
+/* Every allocation of a stream encryption fails in turn (a small stream, and one that grows to
+ * the batch buffers): TROVE_E_NOMEM, no leak, no output. */
+static void test_envelope__stream_oom(void)
+{
+    trove_error err = {0};
+    char enc[512];
+    snprintf(enc, sizeof enc, "%s", test_path("oom-stream.enc"));
+    trove_secret *k = NULL;
+    CHECK_OK(trove_secret_generate(&k, &err));
+    static unsigned char data[3 * 4096 + 7];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (unsigned char)(i * 31u);
+    const size_t sizes[2] = {10, sizeof data}; /* fits the pipe's buffer: no writer thread */
+    for (int t = 0; t < 2; t++) {
+        int done = 0;
+        for (long n = 1; !done && n < 1000; n++) {
+            int pp[2];
+            CHECK(pipe(pp) == 0);
+            CHECK(write(pp[1], data, sizes[t]) == (ssize_t)sizes[t]);
+            close(pp[1]);
+            test_alloc ta;
+            test_alloc_init(&ta, n);
+            trove_crypt_options co = TROVE_CRYPT_OPTIONS_INIT;
+            co.write_flags = TROVE_WRITE_NO_SYNC;
+            co.chunk_bytes = 4096;
+            co.alloc = &ta.a;
+            unlink(enc);
+            trove_error e2 = {0};
+            int rc = trove_encrypt_fd(pp[0], enc, k, &co, &e2);
+            close(pp[0]);
+            CHECK(ta.live == 0);
+            if (!ta.failed) {
+                CHECK_OK(rc);
+                done = 1;
+            } else {
+                if (rc != TROVE_E_NOMEM)
+                    fprintf(stderr, "  size %zu, allocation %ld: %d %s\n", sizes[t], n, rc,
+                            e2.message);
+                CHECK(rc == TROVE_E_NOMEM && access(enc, F_OK) != 0);
+            }
+        }
+        CHECK(done);
+    }
+    trove_secret_free(k);
+}
+
+TEST_MAIN(T(test_envelope__small_file_small_buffers), T(test_envelope__fd_at_offset),
+          T(test_envelope__stream_sizes), T(test_envelope__stream_oom))
