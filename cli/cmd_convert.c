@@ -16,7 +16,10 @@ static void usage(FILE *out)
             "becomes OUTPUT.<key>.trove per element (--no-split refuses it instead). Each file is\n"
             "checked by binding its model kind (--no-validate skips that).\n"
             "A Keras model saved as HDF5 (.h5: Dense/Dropout/Activation/BatchNormalization chains,\n"
-            "Keras 1-3) becomes an mlp; libhdf5 reads it in a sandboxed child process.\n");
+            "Keras 1-3) becomes an mlp; libhdf5 reads it in a sandboxed child process.\n"
+            "safetensors, .npy and .npz files become trove files of plain tensors (--name NAME\n"
+            "names a .npy's tensor, default \"array\"); a trove file converts back to\n"
+            "OUTPUT.safetensors, OUTPUT.npz or OUTPUT.npy (one tensor).\n");
 }
 
 static void written(void *ctx, const char *path, const char *estimator)
@@ -39,6 +42,8 @@ int cli_cmd_convert(int argc, char **argv)
                 return CLI_USAGE;
             }
             out = argv[i];
+        } else if (!strcmp(argv[i], "--name") && i + 1 < argc) {
+            o.tensor_name = argv[++i];
         } else if (!strcmp(argv[i], "--no-split")) {
             o.flags |= TROVE_CONVERT_NO_SPLIT;
         } else if (!strcmp(argv[i], "--no-validate")) {

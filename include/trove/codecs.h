@@ -32,8 +32,9 @@ typedef struct trove_convert_options {
     /* Called after each file is committed (a container of estimators gives several). */
     void (*on_written)(void *ctx, const char *path, const char *estimator);
     void *ctx;
+    const char *tensor_name;            /* name of the tensor of a .npy input; NULL = "array" */
 } trove_convert_options;
-#define TROVE_CONVERT_OPTIONS_INIT { sizeof(trove_convert_options), 0, NULL, 0, NULL, NULL, NULL, NULL }
+#define TROVE_CONVERT_OPTIONS_INIT { sizeof(trove_convert_options), 0, NULL, 0, NULL, NULL, NULL, NULL, NULL }
 
 /* What was read, for messages. */
 typedef struct trove_convert_report {
