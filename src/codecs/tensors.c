@@ -210,11 +210,6 @@ static int st_parse(trove__tset *s, const uint8_t *buf, size_t len, trove_error 
                              "([begin, end])", key);
             goto done;
         }
-        if (json_object_size(val) != 3) {
-            rc = trove__fail(err, TROVE_E_CORRUPT, 8, "safetensors: tensor '%.200s' has keys "
-                             "other than dtype, shape and data_offsets", key);
-            goto done;
-        }
         bool known;
         trove_dtype dt = st_dtype(dts, &known);
         if (dt == TROVE_DTYPE_INVALID) {
@@ -657,7 +652,7 @@ static int npz_parse(trove__tset *s, const uint8_t *buf, size_t len, uint64_t ma
             o += n;
         }
         if ((uint32_t)cr != crc)
-            return trove__fail(err, TROVE_E_CHECKSUM, doff, "npz: member '%s': CRC-32 mismatch",
+            return trove__fail(err, TROVE_E_CORRUPT, doff, "npz: member '%s': CRC-32 mismatch",
                                what);
         int rc = npy_parse(s, mem, (size_t)usize, name, nl - 4, err);
         if (rc)
@@ -672,13 +667,13 @@ static int npz_parse(trove__tset *s, const uint8_t *buf, size_t len, uint64_t ma
 /* ---- driver ------------------------------------------------------------------------------- */
 
 int trove__tensors_parse(const trove_allocator *alloc, const uint8_t *buf, size_t len,
-                         const char *npy_name, uint64_t max_bytes, trove__tset *out,
+                         int kind, const char *npy_name, uint64_t max_bytes, trove__tset *out,
                          trove_error *err)
 {
     memset(out, 0, sizeof *out);
     out->alloc = alloc;
     int rc;
-    switch (trove__tensors_probe(buf, len)) {
+    switch (kind ? kind : trove__tensors_probe(buf, len)) {
     case TROVE__TF_SAFETENSORS:
         out->format = "safetensors";
         rc = st_parse(out, buf, len, err);

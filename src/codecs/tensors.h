@@ -29,11 +29,12 @@ typedef struct trove__tset {
 enum { TROVE__TF_NONE = 0, TROVE__TF_SAFETENSORS, TROVE__TF_NPY, TROVE__TF_NPZ };
 /* Which plain-tensor format buf starts with (TROVE__TF_NONE: none of them). */
 int trove__tensors_probe(const uint8_t *buf, size_t len);
-/* Parse the image buf[0..len) (format from trove__tensors_probe). npy_name names the tensor of
+/* Parse the image buf[0..len) as format kind (TROVE__TF_*; TROVE__TF_NONE: from
+ * trove__tensors_probe). npy_name names the tensor of
  * a .npy (NULL = "array"). Inflated npz members count against max_bytes. *out (freed with
  * trove__tset_free, also on failure) borrows buf. */
 int trove__tensors_parse(const trove_allocator *alloc, const uint8_t *buf, size_t len,
-                         const char *npy_name, uint64_t max_bytes, trove__tset *out,
+                         int kind, const char *npy_name, uint64_t max_bytes, trove__tset *out,
                          trove_error *err);
 void trove__tset_free(trove__tset *s);
 /* Produce the C-order, host-order bytes of t into buf (cap >= one element) starting at logical

@@ -98,13 +98,13 @@ static int check_written(const char *path, size_t n, trove_error *err)
     return TROVE_OK;
 }
 
-static int import_file(const uint8_t *buf, size_t len, const char *in_path, const char *out_path,
+static int import_file(int kind, const uint8_t *buf, size_t len, const char *in_path, const char *out_path,
                        const trove_convert_options *o, trove_convert_report *report,
                        trove_error *err)
 {
     trove__tset s;
     uint64_t max_bytes = o->max_bytes ? o->max_bytes : (UINT64_C(2) << 30);
-    int rc = trove__tensors_parse(o->alloc, buf, len, o->tensor_name, max_bytes, &s, err);
+    int rc = trove__tensors_parse(o->alloc, buf, len, kind, o->tensor_name, max_bytes, &s, err);
     if (report)
         snprintf(report->format, sizeof report->format, "%s", s.format ? s.format : "?");
     trove_writer *w = NULL;
@@ -494,7 +494,7 @@ int trove__tensors_convert(const char *in_path, const char *out_path,
     if (fd < 0)
         return 1; /* convert.c reports it */
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 10) {
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
         return 1;
     }
@@ -512,6 +512,11 @@ int trove__tensors_convert(const char *in_path, const char *out_path,
         return export_file(in_path, out_path, o, report, err);
     }
     int kind = trove__tensors_probe(head, hn);
+    if (kind == TROVE__TF_NONE && !is_trove) /* by name when the content does not say */
+        kind = ends_with(in_path, ".safetensors") ? TROVE__TF_SAFETENSORS
+               : ends_with(in_path, ".npy")       ? TROVE__TF_NPY
+               : ends_with(in_path, ".npz")       ? TROVE__TF_NPZ
+                                                  : TROVE__TF_NONE;
     if (kind == TROVE__TF_NONE) {
         close(fd);
         return 1;
@@ -522,11 +527,15 @@ int trove__tensors_convert(const char *in_path, const char *out_path,
                            in_path);
     }
     size_t len = (size_t)st.st_size;
+    if (!len) {
+        close(fd);
+        return import_file(kind, (const uint8_t *)"", 0, in_path, out_path, o, report, err);
+    }
     void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED)
         return trove__fail_errno(err, TROVE_E_IO, errno, "cannot map '%s'", in_path);
-    int rc = import_file(map, len, in_path, out_path, o, report, err);
+    int rc = import_file(kind, map, len, in_path, out_path, o, report, err);
     munmap(map, len);
     return rc;
 }
