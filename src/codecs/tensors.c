@@ -290,6 +290,17 @@ static int st_parse(trove__tset *s, const uint8_t *buf, size_t len, trove_error 
                          (unsigned long long)(data_len - at));
         goto done;
     }
+    /* keep the file's order (JSON objects are unordered in jansson): by data offset */
+    trove__tin *ordered = trove__malloc(s->alloc, (nr ? nr : 1) * sizeof *ordered);
+    if (!ordered) {
+        rc = trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < nr; i++)
+        ordered[i] = s->t[ranges[i].idx];
+    if (nr)
+        memcpy(s->t, ordered, nr * sizeof *ordered);
+    trove__free(s->alloc, ordered);
 done:
     trove__free(s->alloc, ranges);
     json_decref(root);
