@@ -7,7 +7,7 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: trove convert INPUT -o OUTPUT.trove [--no-split] [--no-validate]\n"
+            "usage: trove convert INPUT -o OUTPUT.trove [--no-split] [--no-validate] [--name NAME]\n"
             "\n"
             "Convert a scikit-learn model saved with pickle (protocols 0-5) or joblib (raw, zlib,\n"
             "gzip, or the pre-0.10 'ZF' format) into a trove model file. Nothing in INPUT is\n"
@@ -42,8 +42,12 @@ int cli_cmd_convert(int argc, char **argv)
                 return CLI_USAGE;
             }
             out = argv[i];
-        } else if (!strcmp(argv[i], "--name") && i + 1 < argc) {
-            o.tensor_name = argv[++i];
+        } else if (!strcmp(argv[i], "--name")) {
+            if (++i >= argc) {
+                fprintf(stderr, "trove convert: --name needs a tensor name\n");
+                return CLI_USAGE;
+            }
+            o.tensor_name = argv[i];
         } else if (!strcmp(argv[i], "--no-split")) {
             o.flags |= TROVE_CONVERT_NO_SPLIT;
         } else if (!strcmp(argv[i], "--no-validate")) {
