@@ -36,9 +36,9 @@ static long long tin_stream_read(void *ctx, void *buf, size_t cap)
     return (long long)trove__tin_read(s->t, &s->pos, buf, cap);
 }
 
-static int set_str(trove_value *m, const char *k, const char *v)
+static int set_str(const trove_allocator *a, trove_value *m, const char *k, const char *v)
 {
-    trove_value *s = trove_value_cstring(NULL, v);
+    trove_value *s = trove_value_cstring(a, v);
     return s ? trove_value_map_set(m, k, s) : TROVE_E_NOMEM;
 }
 
@@ -49,11 +49,11 @@ static trove_value *import_meta(const trove__tset *s, const char *file, const ch
                 *src = trove_value_map(s->alloc);
     int rc = !meta || !lin || !src;
     if (!rc && trove__utf8_valid(file, strlen(file)))
-        rc = set_str(src, "file", file);
+        rc = set_str(s->alloc, src, "file", file);
     if (!rc)
-        rc = set_str(src, "sha256", hex);
+        rc = set_str(s->alloc, src, "sha256", hex);
     if (!rc)
-        rc = set_str(src, "format", s->format);
+        rc = set_str(s->alloc, src, "format", s->format);
     if (!rc)
         rc = trove_value_map_set(src, "bytes", trove_value_uint(s->alloc, size));
     if (!rc) {
@@ -61,7 +61,7 @@ static trove_value *import_meta(const trove__tset *s, const char *file, const ch
         src = NULL;
     }
     if (!rc)
-        rc = set_str(lin, "converter", "trove convert (plain-tensor importer)");
+        rc = set_str(s->alloc, lin, "converter", "trove convert (plain-tensor importer)");
     if (!rc) {
         rc = trove_value_map_set(meta, "lineage", lin);
         lin = NULL;
@@ -324,10 +324,9 @@ static int npy_header(const trove_tensor_info *ti, char *h, size_t cap, size_t *
     return TROVE_OK;
 }
 
-static int export_npz(const trove_file *f, int fd, trove_error *err)
+static int export_npz(const trove_allocator *a, const trove_file *f, int fd, trove_error *err)
 {
     size_t n = trove_file_tensor_count(f);
-    const trove_allocator *a = NULL;
     uint8_t *cd = NULL;
     size_t cdlen = 0, cdcap = 0;
     uint64_t at = 0;
@@ -463,7 +462,7 @@ static int export_file(const char *in_path, const char *out_path, const trove_co
     if (fmt[0] == 's')
         rc = export_safetensors(f, fd, err);
     else if (fmt[2] == 'z')
-        rc = export_npz(f, fd, err);
+        rc = export_npz(o->alloc, f, fd, err);
     else
         rc = export_npy(f, fd, err);
     if (!rc) {

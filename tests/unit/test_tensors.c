@@ -334,6 +334,29 @@ static void oom_torture(void)
             CHECK(ta.live == 0);
         }
         CHECK(ok_seen);
+        /* the whole conversion with the failing allocator: NOMEM or done, no leak, and no
+         * output file unless it succeeded */
+        const char *in = test_path(k == 0 ? "o.safetensors" : k == 1 ? "o.npy" : "o.npz");
+        const char *out = test_path("o.trove");
+        trove_error err;
+        CHECK_OK(test_write_file(in, imgs[k], lens[k]));
+        ok_seen = 0;
+        for (long n = 1; n < 200 && !ok_seen; n++) {
+            test_alloc ta;
+            test_alloc_init(&ta, n);
+            trove_convert_options o = TROVE_CONVERT_OPTIONS_INIT;
+            o.alloc = &ta.a;
+            remove(out);
+            int rc = trove_convert(in, out, &o, NULL, &err);
+            CHECK(rc == TROVE_OK || rc == TROVE_E_NOMEM);
+            ok_seen = rc == TROVE_OK;
+            CHECK(ta.live == 0);
+            FILE *fp = fopen(out, "rb");
+            CHECK(ok_seen == (fp != NULL));
+            if (fp)
+                fclose(fp);
+        }
+        CHECK(ok_seen);
         free(imgs[k]);
     }
 }
