@@ -15,7 +15,7 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: trove convert INPUT -o OUTPUT.trove [--no-split] [--no-validate]\n"
+            "usage: trove convert INPUT -o OUTPUT.trove [--no-split] [--no-validate] [--name NAME]\n"
             "                     [--encrypt KEY-OPTIONS]\n"
             "\n"
             "Convert a scikit-learn model saved with pickle (protocols 0-5) or joblib (raw, zlib,\n"
@@ -26,6 +26,9 @@ static void usage(FILE *out)
             "checked by binding its model kind (--no-validate skips that).\n"
             "A Keras model saved as HDF5 (.h5: Dense/Dropout/Activation/BatchNormalization chains,\n"
             "Keras 1-3) becomes an mlp; libhdf5 reads it in a sandboxed child process.\n"
+            "safetensors, .npy and .npz files become trove files of plain tensors (--name NAME\n"
+            "names a .npy's tensor, default \"array\"); a trove file converts back to\n"
+            "OUTPUT.safetensors, OUTPUT.npz or OUTPUT.npy (one tensor).\n"
             CLI_ENCRYPT_USAGE
             "With --encrypt every output file is encrypted (all or none are written); the\n"
             "conversion's plaintext exists only as a private temporary file, never synced,\n"
@@ -218,6 +221,12 @@ int cli_cmd_convert(int argc, char **argv)
                 return CLI_USAGE;
             }
             out = argv[i];
+        } else if (!strcmp(argv[i], "--name")) {
+            if (++i >= argc) {
+                fprintf(stderr, "trove convert: --name needs a tensor name\n");
+                return CLI_USAGE;
+            }
+            o.tensor_name = argv[i];
         } else if (!strcmp(argv[i], "--no-split")) {
             o.flags |= TROVE_CONVERT_NO_SPLIT;
         } else if (!strcmp(argv[i], "--no-validate")) {

@@ -32,8 +32,9 @@ typedef struct trove_convert_options {
     /* Called after each file is committed (a container of estimators gives several). */
     void (*on_written)(void *ctx, const char *path, const char *estimator);
     void *ctx;
+    const char *tensor_name;            /* name of the tensor of a .npy input; NULL = "array" */
 } trove_convert_options;
-#define TROVE_CONVERT_OPTIONS_INIT { sizeof(trove_convert_options), 0, NULL, 0, NULL, NULL, NULL, NULL }
+#define TROVE_CONVERT_OPTIONS_INIT { sizeof(trove_convert_options), 0, NULL, 0, NULL, NULL, NULL, NULL, NULL }
 
 /* What was read, for messages. */
 typedef struct trove_convert_report {
@@ -54,6 +55,10 @@ typedef struct trove_convert_report {
  * feature the importer does not handle: the message names it and why), TROVE_E_CORRUPT
  * (malformed pickle/container: opcode, offset and why), TROVE_E_LIMIT (a limit of the importer),
  * TROVE_E_MODEL (the estimator's state is inconsistent), TROVE_E_NOMEM.
+ * Plain tensors: a safetensors, .npy or .npz input (recognised by content, else by extension)
+ * becomes a trove file of plain tensors (no model kind; verified instead of bound); a trove input
+ * with out_path ending in .safetensors, .npz or .npy is exported to that format (docs/CODECS.md,
+ * "Plain tensors"). Object (pickled) numpy arrays are refused.
  * Thread-safe for distinct outputs. */
 TROVE_NODISCARD int trove_convert(const char *in_path, const char *out_path,
                                   const trove_convert_options *opts,

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "codecs/codecs_internal.h"
+#include "codecs/tensors.h"
 
 void trove__conversion_free(trove__conversion *c)
 {
@@ -195,6 +196,9 @@ TROVE_API int trove_convert(const char *in_path, const char *out_path,
     uint64_t max_bytes = o.max_bytes ? o.max_bytes : PK_DEFAULT_MAX_BYTES;
     if (report)
         memset(report, 0, sizeof *report);
+    int trc = trove__tensors_convert(in_path, out_path, &o, report, err); /* tensors_io.c */
+    if (trc != 1)
+        return trc;
     uint8_t *buf = NULL;
     size_t len = 0;
     int rc = read_input(alloc, in_path, max_bytes, &buf, &len, err);
