@@ -242,6 +242,8 @@ typedef struct fjobs {
     uint64_t in_base;         /* encrypt: input offset of plaintext byte 0 */
     uint64_t group;           /* chunks per job */
     size_t buf_bytes;
+    pthread_mutex_t write_lock; /* one writer at a time: ext4 serializes buffered writes to a
+                                 * file on its inode lock anyway, and a waiter spins there */
     uint8_t *ibuf[TROVE__MAX_THREADS], *obuf[TROVE__MAX_THREADS];
 } fjobs;
 
@@ -282,8 +284,10 @@ static int file_job(void *ctx, size_t g, unsigned slot, trove_error *err)
         return TROVE_OK;
     uint64_t off = f->decrypt ? plain_off : ct_off;
     size_t len = f->decrypt ? plain_len : ct_len;
+    pthread_mutex_lock(&f->write_lock);
     rc = trove__pwrite_all(f->out_fd, j.out, len, off, err,
                            f->decrypt ? "the decrypted output" : "encrypted chunks");
+    pthread_mutex_unlock(&f->write_lock);
     if (rc == TROVE_OK && f->sync && len)
         sync_file_range(f->out_fd, (off64_t)off, (off64_t)len, SYNC_FILE_RANGE_WRITE);
     return rc;
@@ -337,10 +341,12 @@ static int fjobs_run(fjobs *f, const trove_allocator *a, unsigned threads, trove
     if (threads < 1)
         threads = 1;
     int rc = fjobs_alloc(f, a, threads, err);
+    pthread_mutex_init(&f->write_lock, NULL);
     if (rc == TROVE_OK) {
         uint64_t groups = (f->env->nchunks + f->group - 1) / f->group;
         rc = trove__run_jobs(threads, (size_t)groups, file_job, f, err);
     }
+    pthread_mutex_destroy(&f->write_lock);
     fjobs_free(f, a);
     return rc;
 }
