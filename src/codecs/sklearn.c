@@ -371,33 +371,6 @@ static int n_features_of(sk *s, const pk_obj *est, const char *cname, int64_t fa
     return TROVE_OK;
 }
 
-/* numpy's pairwise summation (the order np.sum uses for a contiguous row). */
-static double np_pairwise_sum(const double *a, size_t n)
-{
-    if (n < 8) {
-        double r = 0.;
-        for (size_t i = 0; i < n; i++)
-            r += a[i];
-        return r;
-    }
-    if (n <= 128) {
-        double r[8];
-        size_t i;
-        for (int j = 0; j < 8; j++)
-            r[j] = a[j];
-        for (i = 8; i < n - (n % 8); i += 8)
-            for (int j = 0; j < 8; j++)
-                r[j] += a[i + (size_t)j];
-        double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for (; i < n; i++)
-            res += a[i];
-        return res;
-    }
-    size_t n2 = n / 2;
-    n2 -= n2 % 8;
-    return np_pairwise_sum(a, n2) + np_pairwise_sum(a + n2, n - n2);
-}
-
 /* ---- the estimators ----------------------------------------------------------------------- */
 static int map_estimator(sk *s, const pk_obj *est, const char *prefix, int depth,
                          trove_value **node_out);
@@ -949,7 +922,7 @@ static int flat_add(sk *s, flat_trees *f, size_t t, const tree_view *tv, enum le
         if (mode == LEAF_PROBA) {
             for (uint64_t c = 0; c < k; c++)
                 row[c] = pk_array_f64(&tv->values, i * nc + c);
-            double sum = np_pairwise_sum(row, (size_t)k);
+            double sum = trove__np_sum(row, (size_t)k);
             if (sum == 0.0)
                 sum = 1.0;
             for (uint64_t c = 0; c < k; c++)
@@ -1133,7 +1106,7 @@ static int map_gb(sk *s, const pk_obj *est, const char *cname, const char *prefi
             /* sklearn >= 1.3 (_loss.HalfMultinomialLoss): symmetric link, centred logits */
             const char *ln = cls_name(pk_attr(est, "_loss"));
             if (ln && !strcmp(ln, "HalfMultinomialLoss")) {
-                double mean = np_pairwise_sum(base, (size_t)k) / (double)k;
+                double mean = trove__np_sum(base, (size_t)k) / (double)k;
                 for (uint64_t c = 0; c < k; c++)
                     base[c] -= mean;
             }

@@ -114,6 +114,11 @@ int trove__tmpfile_near(const trove_allocator *a, const char *path, unsigned mod
 int trove__commit_tmpfile(int fd, const char *tmp_path, const char *path, bool sync,
                           trove_error *err);
 
+/* ---- numerics (npsum.c) ------------------------------------------------------------------ */
+/* Sum of a[0..n) in numpy's pairwise order (blocks of 8 below 128, halves above): the result
+ * np.sum gives for a contiguous row, bit for bit. */
+double trove__np_sum(const double *a, size_t n);
+
 /* ---- jobs (jobs.c) ------------------------------------------------------------------------ */
 /* Run jobs 0..count-1 on up to `threads` threads (at most TROVE__MAX_THREADS), the caller's
  * included; each call gets its thread's slot (< threads) for per-thread scratch. Stops at the

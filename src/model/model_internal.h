@@ -177,8 +177,6 @@ int trove__finish_more(const trove_allocator *a, const mnode *n, int op, const d
                        size_t R, double *out, trove_error *err);
 /* Output width of op for the kinds of model_more.c (0: not supported). */
 size_t trove__outputs_more(const mnode *n, int op);
-/* numpy's pairwise summation of n contiguous doubles (np.sum's order). */
-double trove__np_sum(const double *a, size_t n);
 
 /* Run the raw part of a kind on R rows: in [R, n_in] -> out [R, n_raw]. tmp has
  * n->scratch * R doubles. Returns TROVE_OK or an error (unknown category). */
