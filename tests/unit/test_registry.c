@@ -1303,6 +1303,10 @@ static void test_registry__oom_torture(void)
         trove_registry_options o = TROVE_REGISTRY_OPTIONS_INIT;
         o.flags = TROVE_REGISTRY_CREATE | TROVE_REGISTRY_NO_SYNC;
         o.alloc = &ta.a;
+        /* one thread: the n-th allocation is then the same one in every run (with two, which
+         * allocation fails depends on scheduling; one full make check in ~8 saw a leak that
+         * way, not reproduced since: see the session 2 note) */
+        o.threads = 1;
         trove_registry *r = NULL;
         trove_error err = {0};
         int rc = trove_registry_open(&r, dir, &o, &err);
