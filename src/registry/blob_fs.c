@@ -87,6 +87,13 @@ typedef struct blob_src {
     uint64_t off;
 } blob_src;
 
+/* copy_file_range failed before copying anything because this kernel or file system pair
+ * cannot do it (another file system, an old kernel, a special file): copy through memory. */
+static bool kernel_cannot_copy(int e)
+{
+    return e == EXDEV || e == EINVAL || e == EOPNOTSUPP || e == ENOSYS || e == EBADF || e == EPERM;
+}
+
 /* Copy src's file range into fd with copy_file_range (no user-space copy; a shared extent where
  * the filesystem can clone), falling back to writing the bytes when the kernel cannot. */
 static int fill_from_file(int fd, const blob_src *src, trove_error *err)
@@ -97,8 +104,7 @@ static int fill_from_file(int fd, const blob_src *src, trove_error *err)
         ssize_t k = copy_file_range(src->fd, &in, fd, NULL, src->n - done, 0);
         if (k < 0 && errno == EINTR)
             continue;
-        if (k < 0 && done == 0 && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP ||
-                                   errno == ENOSYS || errno == EBADF || errno == EPERM))
+        if (k < 0 && done == 0 && kernel_cannot_copy(errno))
             return trove__write_all(fd, src->p, src->n, err, "a blob");
         if (k < 0)
             return trove__fail_errno(err, TROVE_E_IO, errno, "cannot write a blob");
@@ -178,29 +184,44 @@ static int fs_put_file(trove__blobstore *bs, const uint8_t id[TROVE__BLOB_ID], i
     return put_src((fs_store *)bs, id, &src, existed, err);
 }
 
-static int fs_get(trove__blobstore *bs, const uint8_t id[TROVE__BLOB_ID], void *buf, size_t n,
-                  int verify, trove_error *err)
+/* Open blob id, which must be exactly n bytes: *fd (close it) and its hex name in hx.
+ * TROVE_E_NOT_FOUND when missing, TROVE_E_CHECKSUM when its size is not n. */
+static int open_blob(fs_store *s, const uint8_t id[TROVE__BLOB_ID], size_t n,
+                     char hx[2 * TROVE__BLOB_ID + 1], int *fd, trove_error *err)
 {
-    fs_store *s = (fs_store *)bs;
-    char path[4200], hx[2 * TROVE__BLOB_ID + 1];
+    char path[4200];
     blob_path(s, id, path, sizeof path);
     trove__hex(id, TROVE__BLOB_ID, hx);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0) {
         if (errno == ENOENT)
             return trove__fail(err, TROVE_E_NOT_FOUND, TROVE_NO_OFFSET, "blob %s is missing", hx);
         return trove__fail_errno(err, TROVE_E_IO, errno, "cannot open blob %s", hx);
     }
     struct stat st;
     int rc = TROVE_OK;
-    if (fstat(fd, &st) != 0)
+    if (fstat(*fd, &st) != 0)
         rc = trove__fail_errno(err, TROVE_E_IO, errno, "cannot stat blob %s", hx);
     else if ((uint64_t)st.st_size != n)
         rc = trove__fail(err, TROVE_E_CHECKSUM, TROVE_NO_OFFSET,
                          "blob %s is damaged: %llu bytes, expected %zu", hx,
                          (unsigned long long)st.st_size, n);
-    else
-        rc = trove__pread_all(fd, buf, n, 0, err, "a blob");
+    if (rc) {
+        close(*fd);
+        *fd = -1;
+    }
+    return rc;
+}
+
+static int fs_get(trove__blobstore *bs, const uint8_t id[TROVE__BLOB_ID], void *buf, size_t n,
+                  int verify, trove_error *err)
+{
+    char hx[2 * TROVE__BLOB_ID + 1];
+    int fd;
+    int rc = open_blob((fs_store *)bs, id, n, hx, &fd, err);
+    if (rc)
+        return rc;
+    rc = trove__pread_all(fd, buf, n, 0, err, "a blob");
     close(fd);
     if (rc == TROVE_E_CORRUPT) /* shrank while read */
         rc = trove__fail(err, TROVE_E_CHECKSUM, TROVE_NO_OFFSET, "blob %s is damaged: truncated",
@@ -219,23 +240,11 @@ static int fs_copy_to(trove__blobstore *bs, const uint8_t id[TROVE__BLOB_ID], si
                       int out_fd, uint64_t out_off, trove_error *err)
 {
     fs_store *s = (fs_store *)bs;
-    char path[4200], hx[2 * TROVE__BLOB_ID + 1];
-    blob_path(s, id, path, sizeof path);
-    trove__hex(id, TROVE__BLOB_ID, hx);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return trove__fail(err, TROVE_E_NOT_FOUND, TROVE_NO_OFFSET, "blob %s is missing", hx);
-        return trove__fail_errno(err, TROVE_E_IO, errno, "cannot open blob %s", hx);
-    }
-    struct stat st;
-    int rc = TROVE_OK;
-    if (fstat(fd, &st) != 0)
-        rc = trove__fail_errno(err, TROVE_E_IO, errno, "cannot stat blob %s", hx);
-    else if ((uint64_t)st.st_size != n)
-        rc = trove__fail(err, TROVE_E_CHECKSUM, TROVE_NO_OFFSET,
-                         "blob %s is damaged: %llu bytes, expected %zu", hx,
-                         (unsigned long long)st.st_size, n);
+    char hx[2 * TROVE__BLOB_ID + 1];
+    int fd;
+    int rc = open_blob(s, id, n, hx, &fd, err);
+    if (rc)
+        return rc;
     loff_t in = 0, out = (loff_t)out_off;
     size_t done = 0;
     uint8_t *buf = NULL;
@@ -243,8 +252,7 @@ static int fs_copy_to(trove__blobstore *bs, const uint8_t id[TROVE__BLOB_ID], si
         ssize_t k = copy_file_range(fd, &in, out_fd, &out, n - done, 0);
         if (k < 0 && errno == EINTR)
             continue;
-        if (k < 0 && done == 0 && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP ||
-                                   errno == ENOSYS || errno == EPERM)) {
+        if (k < 0 && done == 0 && kernel_cannot_copy(errno)) {
             /* the kernel cannot: through a buffer */
             if (!(buf = trove__malloc(s->alloc, n)))
                 rc = trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
