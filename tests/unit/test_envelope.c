@@ -103,8 +103,9 @@ static void test_envelope__small_file_small_buffers(void)
     CHECK_OK(trove_secret_generate(&k, &err));
     const uint32_t chunks[2] = {4096, 0};
     /* a few chunks per thread (2 threads, an input and an output buffer each): the code the
-     * fuzzer met held 8 MiB batches whatever the file (25 MB for a 500-byte one) */
-    const size_t limit[2] = {96u << 10, 6u << 20};
+     * fuzzer met held 8 MiB batches whatever the file (25 MB for a 500-byte one); plus the
+     * output writer's blocks (2 per buffer and a table of 2 per thread + 4: 72 KiB) */
+    const size_t limit[2] = {168u << 10, 6u << 20};
     for (int c = 0; c < 2; c++) {
         peak_alloc pa;
         peak_init(&pa);
@@ -143,6 +144,79 @@ static void test_envelope__small_file_small_buffers(void)
 }
 
 /* trove_encrypt_fd encrypts from the descriptor's position to the end of the file. */
+/* A model of n float32 values (a deterministic pattern) at path. */
+static int sized_model(const char *path, uint64_t n, trove_error *err)
+{
+    trove_write_options wo = TROVE_WRITE_OPTIONS_INIT;
+    wo.flags = TROVE_WRITE_NO_SYNC;
+    trove_writer *w = NULL;
+    int rc = trove_writer_open(&w, path, &wo, err);
+    if (rc)
+        return rc;
+    float *x = malloc(n * sizeof *x);
+    uint32_t st = 7;
+    for (uint64_t i = 0; x && i < n; i++) {
+        st = st * 1664525u + 1013904223u;
+        x[i] = (float)(st >> 8);
+    }
+    trove_tensor_spec s = {"w", TROVE_FLOAT32, 1, &n, 0, 0};
+    rc = x ? trove_writer_add(w, &s, x, err) : TROVE_E_NOMEM;
+    if (rc == 0)
+        rc = trove_writer_commit(w, err);
+    trove_writer_free(w);
+    free(x);
+    return rc;
+}
+
+/* Files large enough for the durable whole-file path (O_DIRECT where the file system has it),
+ * with chunk sizes that put every chunk at an unaligned offset: decrypt(encrypt(f)) == f byte
+ * for byte, durable or not, with direct I/O allowed or not, on 1 to 3 threads. */
+static void test_envelope__large_files_every_path(void)
+{
+    trove_error err = {0};
+    char plain[512], enc[512], dec[512];
+    snprintf(plain, sizeof plain, "%s", test_path("large.trove"));
+    snprintf(enc, sizeof enc, "%s", test_path("large.enc"));
+    snprintf(dec, sizeof dec, "%s", test_path("large.dec"));
+    CHECK_OK(sized_model(plain, (5u << 20) / 4 + 1001, &err)); /* 5 MiB + a few KiB */
+    size_t plen = 0;
+    unsigned char *want = test_read_file(plain, &plen);
+    CHECK(want != NULL);
+    trove_secret *k = NULL;
+    CHECK_OK(trove_secret_generate(&k, &err));
+    const uint32_t chunks[3] = {0, 4096 + 5, 65536 - 3};
+    for (int c = 0; c < 3; c++)
+        for (int mode = 0; mode < 3; mode++) {
+            /* mode 0 durable, 1 durable with TROVE_NO_DIRECT_IO, 2 no sync */
+            trove_crypt_options co = TROVE_CRYPT_OPTIONS_INIT;
+            co.chunk_bytes = chunks[c];
+            co.threads = (unsigned)(1 + (c + mode) % 3);
+            co.write_flags = mode == 2 ? TROVE_WRITE_NO_SYNC : 0;
+            if (mode == 1)
+                setenv("TROVE_NO_DIRECT_IO", "1", 1);
+            unlink(enc);
+            unlink(dec);
+            int rc1 = trove_encrypt_file(plain, enc, k, &co, &err);
+            int rc2 = rc1 ? rc1 : trove_decrypt_file(enc, dec, k, &co, &err);
+            unsetenv("TROVE_NO_DIRECT_IO");
+            CHECK_OK(rc1);
+            CHECK_OK(rc2);
+            size_t glen = 0;
+            unsigned char *got = test_read_file(dec, &glen);
+            int same = got && glen == plen && memcmp(got, want, plen) == 0;
+            free(got);
+            if (!same)
+                fprintf(stderr, "  chunk %u mode %d: the decrypted file differs\n", chunks[c], mode);
+            CHECK(same);
+            /* and the encrypted file opens into memory too */
+            trove_file *f = NULL;
+            CHECK_OK(trove_open_encrypted(&f, enc, k, NULL, &co, &err));
+            trove_close(f);
+        }
+    trove_secret_free(k);
+    free(want);
+}
+
 static void test_envelope__fd_at_offset(void)
 {
     trove_error err = {0};
@@ -305,5 +379,5 @@ static void test_envelope__stream_oom(void)
     trove_secret_free(k);
 }
 
-TEST_MAIN(T(test_envelope__small_file_small_buffers), T(test_envelope__fd_at_offset),
+TEST_MAIN(T(test_envelope__small_file_small_buffers), T(test_envelope__large_files_every_path), T(test_envelope__fd_at_offset),
           T(test_envelope__stream_sizes), T(test_envelope__stream_oom))
