@@ -191,16 +191,96 @@ no_leftovers
 expect 3 "missing key file" -- "$TROVE" convert rf.joblib -o x.trove --encrypt --key nope.key
 absent x.trove
 
-# ---- where the transient plaintext goes: $TROVE_TMPDIR, emptied afterwards ---------------------
-mkdir -m 700 private
-TROVE_TMPDIR=$tmp/private expect 0 "convert --encrypt with TROVE_TMPDIR" -- "$TROVE" convert rf.joblib -o rf.tmpdir.enc --encrypt --key data.key
-is_encrypted rf.tmpdir.enc
-if [ -z "$(ls -A private)" ]; then ok; else bad "TROVE_TMPDIR holds $(ls -A private)"; fi
-expect 0 "decrypt (TROVE_TMPDIR)" -- "$TROVE" decrypt rf.tmpdir.enc -o rf.tmpdir.trove --key data.key
-same_model rf.trove rf.tmpdir.trove
-TROVE_TMPDIR=$tmp/nowhere expect 3 "TROVE_TMPDIR missing" -- "$TROVE" convert rf.joblib -o rf.nowhere.enc --encrypt --key data.key
-err_has "private directory"
-absent rf.nowhere.enc
+# ---- no plaintext file, ever: every file the command opens for writing is the temporary of
+# an output, renamed onto that output, which is encrypted; no directory, no memfd. Traced with
+# strace -f (every thread); $TROVE_TMPDIR (once where the plaintext went) stays empty and may
+# even be missing. ------------------------------------------------------------------------------
+# plain_files_absent LOG OUTPUT...: succeeds when the strace log shows a command that wrote exactly
+# these (encrypted) outputs and no other file; else prints what else it wrote
+plain_files_absent() {
+    log=$1; shift
+    "$PY" - "$log" "$@" <<'PY'
+import glob, os, re, sys
+log, outs = sys.argv[1], sys.argv[2:]
+calls = []
+logs = glob.glob(log + ".*")  # strace -ff: one file per thread, so no call is split in two
+if not logs:
+    sys.exit("no strace log")
+for line in (l for f in logs for l in open(f)):
+    m = re.match(r"(\w+)\((.*)\)\s+=\s+(-?\d+|\?)", line)
+    if m:
+        calls.append((m.group(1), m.group(2), m.group(3)))
+    elif re.match(r"\w+\(", line):
+        sys.exit("unparsed strace line: " + line.strip())
+tmp_of = {}  # temporary path -> output
+def output_of(path):
+    d, b = os.path.split(path)
+    for o in outs:
+        od, ob = os.path.split(o)
+        if d == od and re.fullmatch(re.escape("." + ob) + r"\.tmp-\w{6}", b):
+            return o
+    return None
+bad = []
+renamed = set()
+for name, args, ret in calls:
+    paths = re.findall(r'"((?:[^"\\]|\\.)*)"', args)
+    if name in ("open", "openat", "openat2", "creat"):
+        write = name == "creat" or re.search(r"O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|O_APPEND", args)
+        if not write or ret.startswith("-"):
+            continue
+        o = output_of(paths[0])
+        if o is None:
+            bad.append("opened for writing: " + paths[0])
+        else:
+            tmp_of[paths[0]] = o
+    elif name in ("rename", "renameat", "renameat2"):
+        src, dst = paths[0], paths[1]
+        if tmp_of.get(src) != dst:
+            bad.append("renamed %s -> %s" % (src, dst))
+        elif ret == "0":
+            renamed.add(dst)
+    elif name in ("mkdir", "mkdirat", "memfd_create", "link", "linkat", "symlink", "symlinkat",
+                  "truncate"):
+        if not ret.startswith("-"):
+            bad.append("%s(%s)" % (name, args))
+if set(outs) != renamed:
+    bad.append("outputs %s, renamed into place %s" % (sorted(outs), sorted(renamed)))
+for o in outs:
+    with open(o, "rb") as f:
+        if f.read(8)[1:7] != b"TRVENC":
+            bad.append(o + " is not encrypted")
+if bad:
+    sys.exit("\n".join(bad))
+PY
+}
+no_plain_files() {
+    if plain_files_absent "$@" 2>"$tmp/trace.err"; then ok; else
+        bad "plaintext may have reached a file:"; cat "$tmp/trace.err"; fi
+}
+trace="-ff -qq -o strace.log -e trace=open,openat,creat,rename,renameat,renameat2,mkdir,mkdirat,memfd_create,link,linkat,symlink,symlinkat,truncate"
+if ! strace -f -qq -o strace.log -e trace=openat true 2>strace.err; then
+    bad "strace cannot trace here (deps.txt lists it): $(cat strace.err)"
+else
+    mkdir -m 700 private
+    rm -f strace.log.*
+    TROVE_TMPDIR=$tmp/private expect 0 "convert --encrypt, traced" -- strace $trace "$TROVE" convert rf.joblib -o rf.traced.enc --encrypt --key data.key
+    no_plain_files strace.log rf.traced.enc
+    if [ -z "$(ls -A private)" ]; then ok; else bad "TROVE_TMPDIR holds $(ls -A private)"; fi
+    # the check catches a plaintext file: convert, then encrypt (what convert --encrypt did
+    # before, with its private directory)
+    rm -f strace.log.*
+    expect 0 "convert then encrypt, traced" -- strace $trace sh -c "\"$TROVE\" convert rf.joblib -o private/p.trove && \"$TROVE\" encrypt private/p.trove -o rf.twostep.enc --key data.key && rm private/p.trove"
+    if plain_files_absent strace.log rf.twostep.enc 2>"$tmp/trace.err"; then
+        bad "the trace check missed the plaintext file private/p.trove"
+    elif grep -q "opened for writing: private/.p.trove.tmp-" "$tmp/trace.err"; then ok; else
+        bad "the trace check failed for another reason:"; cat "$tmp/trace.err"; fi
+    mkdir tr
+    rm -f strace.log.*
+    TROVE_TMPDIR=$tmp/nowhere expect 0 "convert pair --encrypt, traced (TROVE_TMPDIR missing: unused)" -- strace $trace "$TROVE" convert pair.joblib -o tr/pair.trove --encrypt --passphrase-env TROVE_TEST_PASS $kdf
+    no_plain_files strace.log tr/pair.clf.trove tr/pair.reg.trove
+    expect 0 "decrypt traced rf" -- "$TROVE" decrypt rf.traced.enc -o rf.traced.dec --key data.key
+    same_model rf.trove rf.traced.dec
+fi
 
 # ---- a failing conversion leaves nothing -------------------------------------------------------
 printf 'not a pickle\n' >junk.pkl
