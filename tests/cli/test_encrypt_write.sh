@@ -332,6 +332,40 @@ a = np.load('ridge_enc.npy').ravel(); b = np.loadtxt('ridge_sklearn.csv')
 assert np.allclose(a, b, rtol=1e-12, atol=1e-12), abs(a - b).max()
 " && ok || bad "encrypted ridge predicts what scikit-learn predicts"
 
+# a failure half-way (the second output cannot be renamed into place: a directory holds its
+# name) leaves no output at all, and no temporary
+second=$("$TROVE" convert pair.joblib -o pair.order.trove | sed -n 2p | cut -d: -f1)
+first=$("$TROVE" convert pair.joblib -o pair.order.trove | sed -n 1p | cut -d: -f1)
+case $second in pair.order.*.trove) ok ;; *) bad "no second output in the plain conversion: '$second'" ;; esac
+second_enc=mid/$(echo "$second" | sed 's/^pair\.order\./pair./')
+first_enc=mid/$(echo "$first" | sed 's/^pair\.order\./pair./')
+mkdir -p "$second_enc"
+expect 3 "convert pair --encrypt, second output blocked" -- "$TROVE" convert pair.joblib -o mid/pair.trove --encrypt --key data.key
+absent "$first_enc"
+if [ -d "$second_enc" ] && [ "$(ls -A mid | wc -l)" -eq 1 ]; then ok; else bad "mid/ holds: $(ls -A mid)"; fi
+rmdir "$second_enc"
+expect 0 "convert pair --encrypt, unblocked" -- "$TROVE" convert pair.joblib -o mid/pair.trove --encrypt --key data.key
+is_encrypted "$first_enc"
+is_encrypted "$second_enc"
+expect 6 "decrypt a converted element with the wrong key" -- "$TROVE" decrypt "$second_enc" -o wrongpair.trove --key other.key
+err_has "wrong key"
+one_line_err
+absent wrongpair.trove
+
+# ---- plain tensors: an .npy import encrypted; its plaintext is the plain conversion, byte for
+# byte (no creation time in it); an export cannot be encrypted --------------------------------
+"$PY" -c "import numpy as np; np.save('w.npy', np.arange(12, dtype='>f8').reshape(3, 4))" && ok || bad "numpy fixture"
+expect 0 "convert npy plain" -- "$TROVE" convert w.npy -o w.trove
+expect 0 "convert npy --encrypt" -- "$TROVE" convert w.npy -o w.enc --encrypt --key data.key
+out_has "w.enc: 1 tensor (encrypted)"
+is_encrypted w.enc
+expect 0 "decrypt npy" -- "$TROVE" decrypt w.enc -o w.dec.trove --key data.key
+same_file w.trove w.dec.trove
+expect 1 "export --encrypt refused" -- "$TROVE" convert w.trove -o w.safetensors --encrypt --key data.key
+err_has "cannot be encrypted"
+absent w.safetensors
+no_leftovers
+
 # ---- fit --encrypt ---------------------------------------------------------------------------
 expect 0 "fit linear plain" -- "$TROVE" fit linear train.csv --target y -o lin.trove
 expect 0 "fit linear --encrypt" -- "$TROVE" fit linear train.csv --target y -o lin.enc --encrypt --key data.key
