@@ -157,6 +157,22 @@ static int fill_model(trove_writer *w, void *ctx, trove_error *err)
     return rc;
 }
 
+/* The bytes of m's tensors (saturating): the size of its file, but for the header. */
+static uint64_t model_bytes(const trove__model_out *m)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        const trove__tensor_out *t = &m->tensors[i];
+        uint64_t n = trove_dtype_size(t->dtype);
+        for (uint32_t d = 0; d < t->rank && d < 2; d++)
+            if (!trove__mul_ok(n, t->shape[d], &n))
+                return 0;
+        if (n > UINT64_MAX / 2 || !trove__add_ok(total, n + 64, &total)) /* + alignment */
+            return 0;
+    }
+    return total;
+}
+
 /* trove__out_check_fn: the model binds to its kind (schema and validation). */
 static int check_model(const trove_file *f, void *ctx, trove_error *err)
 {
@@ -236,7 +252,7 @@ TROVE_API int trove_convert(const char *in_path, const char *out_path,
         } else {
             snprintf(path, sizeof path, "%s", out_path);
         }
-        rc = trove__convert_write(path, &o, fill_model, &c.models[i],
+        rc = trove__convert_write(path, &o, fill_model, &c.models[i], model_bytes(&c.models[i]),
                                   (o.flags & TROVE_CONVERT_NO_VALIDATE) ? NULL : check_model,
                                   (void *)alloc, err);
         if (rc)

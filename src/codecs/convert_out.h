@@ -8,7 +8,8 @@
 /* Checks one output, opened: TROVE_OK, or an error whose message says why. */
 typedef int (*trove__out_check_fn)(const trove_file *f, void *ctx, trove_error *err);
 
-/* Write one output of trove_convert at path. fill gives the metadata and tensors to the writer;
+/* Write one output of trove_convert at path (size_hint: its expected size, e.g. the sum of its
+ * tensor bytes; 0 = unknown). fill gives the metadata and tensors to the writer;
  * with o->secret and a check it is called twice (once for the check, once for the file) and
  * must give the same content both times.
  * Plain (o->secret NULL): a trove file committed atomically with o->write; then, when check is
@@ -20,14 +21,16 @@ typedef int (*trove__out_check_fn)(const trove_file *f, void *ctx, trove_error *
  * On any failure nothing is left at path (a file already there before stays, except when a
  * plain output was committed and then failed its check). */
 int trove__convert_write(const char *path, const trove_convert_options *o, trove_fill_fn fill,
-                         void *fill_ctx, trove__out_check_fn check, void *check_ctx,
-                         trove_error *err);
+                         void *fill_ctx, uint64_t size_hint, trove__out_check_fn check,
+                         void *check_ctx, trove_error *err);
 
-/* Write through fill into memory: *out (len bytes, page-aligned, kept out of core dumps) is
- * freed and wiped with trove__plain_free(a, *out, *cap). For the checks and the tests. */
+/* Write through fill into memory: *out (len bytes, page-aligned, kept out of core dumps, cap
+ * bytes allocated) is wiped and freed with trove__plain_free(a, *out, *len, *cap). size_hint:
+ * the expected size (the tensor bytes; 0 = unknown), so that the buffer is allocated once. */
 int trove__write_to_memory(const trove_allocator *a, const trove_write_options *wo,
-                           trove_fill_fn fill, void *fill_ctx, uint8_t **out, size_t *len,
-                           size_t *cap, trove_error *err);
-void trove__plain_free(const trove_allocator *a, uint8_t *p, size_t cap);
+                           trove_fill_fn fill, void *fill_ctx, uint64_t size_hint, uint8_t **out,
+                           size_t *len, size_t *cap, trove_error *err);
+/* Wipe the first `used` bytes of p (the only ones ever written) and free it. Accepts NULL. */
+void trove__plain_free(const trove_allocator *a, uint8_t *p, size_t used, size_t cap);
 
 #endif /* TROVE_CODECS_CONVERT_OUT_H */

@@ -149,7 +149,10 @@ static int import_file(int kind, const uint8_t *buf, size_t len, const char *in_
     base = o->source_name ? o->source_name : base ? base + 1 : in_path;
     import_src in = {&s, base, hex, len};
     size_t n = s.n;
-    rc = trove__convert_write(out_path, o, fill_import, &in,
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < s.n && bytes < UINT64_MAX / 2; i++)
+        bytes += s.t[i].nbytes < UINT64_MAX / 4 ? s.t[i].nbytes + 64 : UINT64_MAX / 4;
+    rc = trove__convert_write(out_path, o, fill_import, &in, bytes,
                               (o->flags & TROVE_CONVERT_NO_VALIDATE) ? NULL : check_written, &n,
                               err);
     if (!rc && report) {

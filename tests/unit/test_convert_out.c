@@ -430,12 +430,10 @@ static int fill_big(trove_writer *w, void *ctx, trove_error *err)
 static void test_convert_out__memory_copy(void)
 {
     trove_error err;
-    /* 3 MiB: the buffer grows from 64 KiB several times; the bytes are a plain writer's */
+    /* 3 MiB, written once by a plain writer: the in-memory copies must hold the same bytes,
+     * whether the buffer grows from 64 KiB (no hint), is allocated once (a hint), or grows from a
+     * hint that is too small */
     big_fill b = {3u << 18, 0};
-    uint8_t *p = NULL;
-    size_t len = 0, cap = 0;
-    CHECK_OK(trove__write_to_memory(NULL, NULL, fill_big, &b, &p, &len, &cap, &err));
-    CHECK(p != NULL && len <= cap && ((uintptr_t)p & 4095) == 0);
     const char *path = test_path("big.trove");
     trove_writer *w = NULL;
     trove_write_options wo = TROVE_WRITE_OPTIONS_INIT;
@@ -446,21 +444,36 @@ static void test_convert_out__memory_copy(void)
     if (rc == TROVE_OK)
         rc = trove_writer_commit(w, &err);
     trove_writer_free(w);
+    CHECK_OK(rc);
     size_t flen = 0;
     unsigned char *f = test_read_file(path, &flen);
-    int same = rc == TROVE_OK && f && flen == len && memcmp(f, p, len) == 0;
+    CHECK(f != NULL);
+    const uint64_t hints[3] = {0, 3u << 20, 1000};
+    for (int h = 0; h < 3; h++) {
+        uint8_t *p = NULL;
+        size_t len = 0, cap = 0;
+        rc = trove__write_to_memory(NULL, NULL, fill_big, &b, hints[h], &p, &len, &cap, &err);
+        int same = rc == TROVE_OK && p && len <= cap && ((uintptr_t)p & 4095) == 0 &&
+                   flen == len && memcmp(f, p, len) == 0;
+        trove_file *tf = NULL;
+        int vrc = rc ? rc : trove_open_memory(&tf, p, len, NULL, &err);
+        if (vrc == TROVE_OK)
+            vrc = trove_file_verify(tf, &err);
+        trove_close(tf);
+        trove__plain_free(NULL, p, len, cap);
+        if (!same || vrc)
+            fprintf(stderr, "  hint %llu: rc %d, same %d, verify %d\n",
+                    (unsigned long long)hints[h], rc, same, vrc);
+        CHECK(same && vrc == TROVE_OK);
+        if (h == 1)
+            CHECK(cap >= len && cap < 2 * len); /* allocated once */
+    }
     free(f);
-    trove_file *tf = NULL;
-    int vrc = trove_open_memory(&tf, p, len, NULL, &err);
-    if (vrc == TROVE_OK)
-        vrc = trove_file_verify(tf, &err);
-    trove_close(tf);
-    trove__plain_free(NULL, p, cap);
-    CHECK(same);
-    CHECK_OK(vrc);
     /* the producer gives up: its error, nothing returned */
     b.fail = 1;
-    CHECK_RC(trove__write_to_memory(NULL, NULL, fill_big, &b, &p, &len, &cap, &err),
+    uint8_t *p = NULL;
+    size_t len = 0, cap = 0;
+    CHECK_RC(trove__write_to_memory(NULL, NULL, fill_big, &b, 1u << 20, &p, &len, &cap, &err),
              TROVE_E_MODEL);
     CHECK(p == NULL && len == 0);
 }
