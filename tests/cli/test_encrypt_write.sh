@@ -229,6 +229,8 @@ for name, args, ret in calls:
         if not write or ret.startswith("-"):
             continue
         o = output_of(paths[0])
+        if paths[0] == "/dev/null":
+            continue
         if o is None:
             bad.append("opened for writing: " + paths[0])
         else:
@@ -280,6 +282,18 @@ else
     no_plain_files strace.log tr/pair.clf.trove tr/pair.reg.trove
     expect 0 "decrypt traced rf" -- "$TROVE" decrypt rf.traced.enc -o rf.traced.dec --key data.key
     same_model rf.trove rf.traced.dec
+    # a Keras HDF5 model (libhdf5 in a forked child: traced too)
+    if "$PY" "$here/tests/python/keras_fixtures.py" kf >/dev/null 2>"$tmp/py.err"; then
+        expect 0 "convert keras plain" -- "$TROVE" convert kf/k2_seq.h5 -o k2.trove
+        rm -f strace.log.*
+        expect 0 "convert keras --encrypt, traced" -- strace $trace "$TROVE" convert kf/k2_seq.h5 -o k2.enc --encrypt --key data.key
+        out_has "k2.enc: keras.Sequential (encrypted)"
+        no_plain_files strace.log k2.enc
+        expect 0 "decrypt keras" -- "$TROVE" decrypt k2.enc -o k2.dec.trove --key data.key
+        same_model k2.trove k2.dec.trove
+    else
+        bad "keras fixtures: $(cat "$tmp/py.err")"
+    fi
 fi
 
 # ---- a failing conversion leaves nothing -------------------------------------------------------
