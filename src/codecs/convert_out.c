@@ -98,7 +98,8 @@ int trove__write_to_memory(const trove_allocator *a, const trove_write_options *
     if (size_hint && size_hint < SIZE_MAX / 2 &&
         sink_grow(&s, (size_t)(size_hint + size_hint / 16 + (256u << 10))) != TROVE_OK)
         return trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET,
-                           "out of memory for the plaintext of the output (%llu bytes)",
+                           "out of memory for the checked copy of the output (%llu bytes; "
+                           "without validation it streams instead)",
                            (unsigned long long)size_hint);
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {
@@ -126,8 +127,8 @@ int trove__write_to_memory(const trove_allocator *a, const trove_write_options *
     close(fds[0]);
     if (rc == TROVE_OK && s.rc == TROVE_E_NOMEM)
         rc = trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET,
-                         "out of memory for the plaintext of the output (%zu bytes so far)",
-                         s.len);
+                         "out of memory for the checked copy of the output (%zu bytes so far; "
+                         "without validation it streams instead)", s.len);
     else if (rc == TROVE_OK && s.rc != TROVE_OK)
         rc = trove__fail_errno(err, TROVE_E_IO, s.err_no, "cannot read the plaintext back");
     if (rc != TROVE_OK) {
