@@ -1,14 +1,6 @@
 /* cmd_convert.c: `trove convert IN -o OUT.trove`: import a scikit-learn model saved with pickle or
  * joblib, without running anything from it. */
-#include <errno.h>
-#include <fcntl.h>
-#include <stdlib.h>
 #include <string.h>
-#include <linux/magic.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <sys/vfs.h>
-#include <unistd.h>
 
 #include "cli.h"
 
@@ -30,10 +22,10 @@ static void usage(FILE *out)
             "names a .npy's tensor, default \"array\"); a trove file converts back to\n"
             "OUTPUT.safetensors, OUTPUT.npz or OUTPUT.npy (one tensor).\n"
             CLI_ENCRYPT_USAGE
-            "With --encrypt every output file is encrypted (all or none are written); the\n"
-            "conversion's plaintext exists only as a private temporary file, never synced,\n"
-            "unlinked before encryption, in $TROVE_TMPDIR, else /dev/shm (memory) when it fits,\n"
-            "else beside OUTPUT (docs/SECURITY.md).\n"
+            "With --encrypt every output file is encrypted (all or none are written) and no\n"
+            "plaintext byte of the model is written to any file: each output is checked on a\n"
+            "copy in memory (wiped after), then streams through the encryption into place\n"
+            "(docs/SECURITY.md). An export (.safetensors/.npz/.npy) cannot be encrypted.\n"
             "\nexit codes: 0 ok, 1 unsupported or malformed input, 2 usage, 3 i/o, 6 bad key\n"
             "file.\n");
 }
@@ -44,165 +36,10 @@ static void written(void *ctx, const char *path, const char *estimator)
     printf("%s: %s\n", path, estimator);
 }
 
-/* --encrypt: the files trove_convert wrote into the private directory. */
-typedef struct plain_list {
-    char **path, **estimator;
-    size_t n, cap;
-    int oom;
-} plain_list;
-
-static char *dup_str(const char *s)
+static void written_encrypted(void *ctx, const char *path, const char *estimator)
 {
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
-
-static void collect(void *ctx, const char *path, const char *estimator)
-{
-    plain_list *l = ctx;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 8;
-        char **p = realloc(l->path, cap * sizeof *p);
-        if (p)
-            l->path = p;
-        char **e = p ? realloc(l->estimator, cap * sizeof *e) : NULL;
-        if (e)
-            l->estimator = e;
-        if (!p || !e) {
-            l->oom = 1;
-            return;
-        }
-        l->cap = cap;
-    }
-    l->path[l->n] = dup_str(path);
-    l->estimator[l->n] = dup_str(estimator);
-    if (!l->path[l->n] || !l->estimator[l->n]) {
-        free(l->path[l->n]);
-        free(l->estimator[l->n]);
-        l->oom = 1;
-        return;
-    }
-    l->n++;
-}
-
-static const char *base_name(const char *p)
-{
-    const char *s = strrchr(p, '/');
-    return s ? s + 1 : p;
-}
-
-/* /dev/shm when it is a memory file system with room for 16 times the input plus 4 MiB (a
- * compressed joblib file expands), so that the transient plaintext never reaches a disk. */
-static int shm_fits(const char *in)
-{
-    struct statfs sf;
-    struct statvfs vf;
-    struct stat st;
-    if (statfs("/dev/shm", &sf) != 0 || sf.f_type != TMPFS_MAGIC || stat(in, &st) != 0 ||
-        statvfs("/dev/shm", &vf) != 0)
-        return 0;
-    unsigned long long room = (unsigned long long)vf.f_bavail * vf.f_frsize;
-    return room / 16 > (unsigned long long)st.st_size + (4u << 20);
-}
-
-/* Convert into a private directory (mode 0700: in $TROVE_TMPDIR when set, else in /dev/shm
- * when it fits, else beside out), then encrypt each file to its final name. Each plaintext is
- * unlinked as soon as it is reopened, before encryption starts, and was written without fsync.
- * All outputs or none. */
-static int convert_encrypted(const char *in, const char *out, trove_convert_options *o,
-                             const trove_secret *secret, trove_crypt_options *co)
-{
-    size_t dirlen = (size_t)(base_name(out) - out);
-    char tmpdir[4096], tmpout[4200], final[4200];
-    const char *where = getenv("TROVE_TMPDIR");
-    if (where && !*where)
-        where = NULL;
-    if (!where && shm_fits(in))
-        where = "/dev/shm";
-    if ((where ? strlen(where) : dirlen) + 32 >= sizeof tmpdir ||
-        strlen(out) + 64 >= sizeof tmpout) {
-        fprintf(stderr, "trove convert: %s: output path too long\n", out);
-        return CLI_USAGE;
-    }
-    if (where)
-        snprintf(tmpdir, sizeof tmpdir, "%s/.trove-convert-XXXXXX", where);
-    else
-        snprintf(tmpdir, sizeof tmpdir, "%.*s.trove-convert-XXXXXX", (int)dirlen, out);
-    if (!mkdtemp(tmpdir)) {
-        fprintf(stderr, "trove convert: cannot create a private directory in %s: %s\n",
-                where ? where : dirlen ? "the output's directory" : ".", strerror(errno));
-        return CLI_IO;
-    }
-    snprintf(tmpout, sizeof tmpout, "%s/%s", tmpdir, base_name(out));
-    trove_write_options wo = TROVE_WRITE_OPTIONS_INIT;
-    if (o->write)
-        wo = *o->write;
-    wo.flags |= TROVE_WRITE_NO_SYNC; /* the plaintext is never to reach the disk */
-    wo.mode = 0600;
-    o->write = &wo;
-    plain_list l = {0};
-    o->on_written = collect;
-    o->ctx = &l;
-    trove_convert_report rep;
-    trove_error err;
-    memset(&err, 0, sizeof err);
-    int ex = CLI_OK;
-    size_t done = 0;
-    int rc = trove_convert(in, tmpout, o, &rep, &err);
-    if (rc) {
-        if (rep.format[0])
-            fprintf(stderr, "trove convert: %s (%s): %s\n", in, rep.format, err.message);
-        else
-            fprintf(stderr, "trove convert: %s: %s\n", in, err.message);
-        ex = cli_exit_code(rc);
-        goto cleanup;
-    }
-    if (l.oom) {
-        fprintf(stderr, "trove convert: out of memory\n");
-        ex = CLI_FAIL;
-        goto cleanup;
-    }
-    for (; done < l.n; done++) {
-        snprintf(final, sizeof final, "%.*s%s", (int)dirlen, out, base_name(l.path[done]));
-        int fd = open(l.path[done], O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-            fprintf(stderr, "trove convert: cannot reopen the converted model: %s\n",
-                    strerror(errno));
-            ex = CLI_IO;
-            break;
-        }
-        unlink(l.path[done]);
-        rc = trove_encrypt_fd(fd, final, secret, co, &err);
-        close(fd);
-        if (rc) {
-            ex = cli_report("convert", final, &err);
-            break;
-        }
-    }
-    if (ex) { /* all or nothing: remove the encrypted files already written */
-        for (size_t i = 0; i < done; i++) {
-            snprintf(final, sizeof final, "%.*s%s", (int)dirlen, out, base_name(l.path[i]));
-            unlink(final);
-        }
-    } else {
-        for (size_t i = 0; i < l.n; i++) {
-            snprintf(final, sizeof final, "%.*s%s", (int)dirlen, out, base_name(l.path[i]));
-            printf("%s: %s (encrypted)\n", final, l.estimator[i]);
-        }
-    }
-cleanup:
-    for (size_t i = 0; i < l.n; i++) {
-        unlink(l.path[i]); /* already gone unless a step failed */
-        free(l.path[i]);
-        free(l.estimator[i]);
-    }
-    free(l.path);
-    free(l.estimator);
-    rmdir(tmpdir);
-    return ex;
+    (void)ctx;
+    printf("%s: %s (encrypted)\n", path, estimator);
 }
 
 int cli_cmd_convert(int argc, char **argv)
@@ -252,16 +89,17 @@ int cli_cmd_convert(int argc, char **argv)
     int ex = cli_encrypt_secret(&enc, "convert", &secret);
     if (ex)
         return ex;
-    if (secret) {
-        enc.co.write_flags = 0;
-        ex = convert_encrypted(in, out, &o, secret, &enc.co);
-        trove_secret_free(secret);
-        return ex;
-    }
     o.on_written = written;
+    if (secret) { /* every output streams through the encryption: no plaintext file at all */
+        enc.co.write_flags = 0;
+        o.secret = secret;
+        o.crypt = &enc.co;
+        o.on_written = written_encrypted;
+    }
     trove_convert_report rep;
     trove_error err;
     int rc = trove_convert(in, out, &o, &rep, &err);
+    trove_secret_free(secret);
     if (rc) {
         if (rep.format[0])
             fprintf(stderr, "trove convert: %s (%s): %s\n", in, rep.format, err.message);

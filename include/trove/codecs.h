@@ -11,6 +11,7 @@
 
 #include "core.h"
 #include "format.h"
+#include "security.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,8 +34,18 @@ typedef struct trove_convert_options {
     void (*on_written)(void *ctx, const char *path, const char *estimator);
     void *ctx;
     const char *tensor_name;            /* name of the tensor of a .npy input; NULL = "array" */
+    /* Encrypt every output (docs/SECURITY.md): each trove file streams through
+     * trove_write_encrypted, so that no plaintext byte of it is ever written to a file (the
+     * check of each output runs on an in-memory copy first: see trove_convert). Borrowed for
+     * the call; NULL = plain files. */
+    const trove_secret *secret;
+    /* With secret: the envelope (cipher, chunk size, Argon2id cost), the outputs' mode (0 =
+     * 0600) and write_flags (TROVE_WRITE_NO_SYNC); its alloc NULL = this struct's alloc. The
+     * mode and sync flag of `write` do not apply then. NULL = defaults. */
+    const trove_crypt_options *crypt;
 } trove_convert_options;
-#define TROVE_CONVERT_OPTIONS_INIT { sizeof(trove_convert_options), 0, NULL, 0, NULL, NULL, NULL, NULL, NULL }
+#define TROVE_CONVERT_OPTIONS_INIT                                                                \
+    { sizeof(trove_convert_options), 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL }
 
 /* What was read, for messages. */
 typedef struct trove_convert_report {
@@ -59,6 +70,14 @@ typedef struct trove_convert_report {
  * becomes a trove file of plain tensors (no model kind; verified instead of bound); a trove input
  * with out_path ending in .safetensors, .npz or .npy is exported to that format (docs/CODECS.md,
  * "Plain tensors"). Object (pickled) numpy arrays are refused.
+ * Encrypted outputs (opts->secret): every trove file written (each element of a container, or
+ * a plain-tensor import) is an encrypted file, and no plaintext byte of any of them reaches a
+ * file: the check (binding, or verifying for plain tensors) runs first on a copy of the
+ * plaintext in memory (wiped when done, kept out of core dumps; as large as the output, so
+ * NO_VALIDATE streams instead in O(chunk) memory), then the file is streamed through the
+ * encryption into place. All outputs or none, as for plain files. An export (trove input to
+ * .safetensors/.npz/.npy) is refused with TROVE_E_UNSUPPORTED: the envelope holds trove files.
+ * Errors then also: those of trove_write_encrypted (TROVE_E_INVALID for bad crypt options).
  * Thread-safe for distinct outputs. */
 TROVE_NODISCARD int trove_convert(const char *in_path, const char *out_path,
                                   const trove_convert_options *opts,

@@ -1,6 +1,6 @@
 /* convert.c: `trove convert`: foreign model file -> container -> inert pickle VM -> sklearn
- * mapping (or HDF5 -> Keras mapping) -> trove file(s), written atomically and checked by binding
- * their model kind. */
+ * mapping (or HDF5 -> Keras mapping) -> trove file(s), plain or encrypted (convert_out.c),
+ * written atomically and checked by binding their model kind. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "codecs/codecs_internal.h"
+#include "codecs/convert_out.h"
 #include "codecs/tensors.h"
 
 void trove__conversion_free(trove__conversion *c)
@@ -140,40 +141,46 @@ static int read_input(const trove_allocator *alloc, const char *path, uint64_t m
     return rc;
 }
 
-static int write_model(const trove__model_out *m, const char *path,
-                       const trove_convert_options *o, trove_error *err)
+/* trove_fill_fn: the metadata (a copy: the writer takes it) and tensors of one model. */
+static int fill_model(trove_writer *w, void *ctx, trove_error *err)
 {
-    trove_writer *w = NULL;
-    int rc = trove_writer_open(&w, path, o ? o->write : NULL, err);
-    if (rc)
-        return rc;
+    const trove__model_out *m = ctx;
     trove_value *meta = trove_value_clone(m->meta);
-    if (!meta) {
-        trove_writer_free(w);
+    if (!meta)
         return trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
-    }
-    rc = trove_writer_set_metadata(w, meta, err);
+    int rc = trove_writer_set_metadata(w, meta, err);
     for (size_t i = 0; !rc && i < m->n_tensors; i++) {
         const trove__tensor_out *t = &m->tensors[i];
         trove_tensor_spec spec = {t->name, t->dtype, t->rank, t->shape, 0, 0};
         rc = trove_writer_add(w, &spec, t->data, err);
     }
-    if (!rc)
-        rc = trove_writer_commit(w, err);
-    trove_writer_free(w);
     return rc;
 }
 
-static int validate(const char *path, const trove_allocator *alloc, trove_error *err)
+/* The bytes of m's tensors (saturating): the size of its file, but for the header. */
+static uint64_t model_bytes(const trove__model_out *m)
 {
-    trove_file *f = NULL;
+    uint64_t total = 0;
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        const trove__tensor_out *t = &m->tensors[i];
+        uint64_t n = trove_dtype_size(t->dtype);
+        for (uint32_t d = 0; d < t->rank && d < 2; d++)
+            if (!trove__mul_ok(n, t->shape[d], &n))
+                return 0;
+        if (n > UINT64_MAX / 2 || !trove__add_ok(total, n + 64, &total)) /* + alignment */
+            return 0;
+    }
+    return total;
+}
+
+/* trove__out_check_fn: the model binds to its kind (schema and validation). */
+static int check_model(const trove_file *f, void *ctx, trove_error *err)
+{
+    const trove_allocator *alloc = ctx;
     trove_model *mdl = NULL;
     trove_error e2;
-    int rc = trove_open(&f, path, NULL, &e2);
-    if (!rc)
-        rc = trove_model_open(&mdl, f, alloc, &e2);
+    int rc = trove_model_open(&mdl, f, alloc, &e2);
     trove_model_free(mdl);
-    trove_close(f);
     if (rc)
         return trove__fail(err, rc, TROVE_NO_OFFSET, "the converted model does not validate: %s",
                            e2.message);
@@ -245,10 +252,9 @@ TROVE_API int trove_convert(const char *in_path, const char *out_path,
         } else {
             snprintf(path, sizeof path, "%s", out_path);
         }
-        rc = write_model(&c.models[i], path, &o, err);
-        if (!rc && !(o.flags & TROVE_CONVERT_NO_VALIDATE))
-            if ((rc = validate(path, alloc, err)))
-                unlink(path);
+        rc = trove__convert_write(path, &o, fill_model, &c.models[i], model_bytes(&c.models[i]),
+                                  (o.flags & TROVE_CONVERT_NO_VALIDATE) ? NULL : check_model,
+                                  (void *)alloc, err);
         if (rc)
             break;
         written++;

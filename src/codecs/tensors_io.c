@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "codecs/convert_out.h"
 #include "codecs/tensors.h"
 
 #define TROVE_MAGIC "\xffTRV\r\n\x1a\n"
@@ -79,23 +80,50 @@ static trove_value *import_meta(const trove__tset *s, const char *file, const ch
     return meta;
 }
 
-static int check_written(const char *path, size_t n, trove_error *err)
+/* trove__out_check_fn: every checksum holds and the n tensors are all there. */
+static int check_written(const trove_file *f, void *ctx, trove_error *err)
 {
-    trove_file *f = NULL;
+    size_t n = *(const size_t *)ctx;
     trove_error e2;
-    int rc = trove_open(&f, path, NULL, &e2);
-    if (!rc)
-        rc = trove_file_verify(f, &e2);
+    int rc = trove_file_verify(f, &e2);
     if (!rc && trove_file_tensor_count(f) != n) {
         rc = TROVE_E_CORRUPT;
         snprintf(e2.message, sizeof e2.message, "%zu tensors instead of %zu",
                  trove_file_tensor_count(f), n);
     }
-    trove_close(f);
     if (rc)
         return trove__fail(err, rc, TROVE_NO_OFFSET, "the converted file does not verify: %s",
                            e2.message);
     return TROVE_OK;
+}
+
+/* What an import writes: the parsed tensors and the lineage of the input. */
+typedef struct import_src {
+    const trove__tset *s;
+    const char *file, *hex;
+    uint64_t size;
+} import_src;
+
+/* trove_fill_fn: metadata and tensors (from the input's mapping, or streamed when they need
+ * swapping or transposing); may run twice (an encrypted output's check, then its file). */
+static int fill_import(trove_writer *w, void *ctx, trove_error *err)
+{
+    const import_src *in = ctx;
+    trove_value *meta = import_meta(in->s, in->file, in->hex, in->size);
+    if (!meta)
+        return trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+    int rc = trove_writer_set_metadata(w, meta, err);
+    for (size_t i = 0; i < in->s->n && !rc; i++) {
+        const trove__tin *t = &in->s->t[i];
+        trove_tensor_spec spec = {t->name, t->dtype, t->rank, t->shape, 0, 0};
+        if (!t->swap && !t->fortran) {
+            rc = trove_writer_add(w, &spec, t->data, err); /* straight from the mapping */
+        } else {
+            tin_stream st = {t, 0};
+            rc = trove_writer_add_stream(w, &spec, tin_stream_read, &st, err);
+        }
+    }
+    return rc;
 }
 
 static int import_file(int kind, const uint8_t *buf, size_t len, const char *in_path, const char *out_path,
@@ -107,7 +135,6 @@ static int import_file(int kind, const uint8_t *buf, size_t len, const char *in_
     int rc = trove__tensors_parse(o->alloc, buf, len, kind, o->tensor_name, max_bytes, &s, err);
     if (report)
         snprintf(report->format, sizeof report->format, "%s", s.format ? s.format : "?");
-    trove_writer *w = NULL;
     if (rc)
         goto done;
     unsigned char digest[crypto_hash_sha256_BYTES];
@@ -120,32 +147,14 @@ static int import_file(int kind, const uint8_t *buf, size_t len, const char *in_
     trove__hex(digest, sizeof digest, hex);
     const char *base = strrchr(in_path, '/');
     base = o->source_name ? o->source_name : base ? base + 1 : in_path;
-    trove_value *meta = import_meta(&s, base, hex, len);
-    if (!meta) {
-        rc = trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
-        goto done;
-    }
-    if ((rc = trove_writer_open(&w, out_path, o->write, err))) {
-        trove_value_free(meta);
-        goto done;
-    }
-    if ((rc = trove_writer_set_metadata(w, meta, err)))
-        goto done;
-    for (size_t i = 0; i < s.n && !rc; i++) {
-        const trove__tin *t = &s.t[i];
-        trove_tensor_spec spec = {t->name, t->dtype, t->rank, t->shape, 0, 0};
-        if (!t->swap && !t->fortran) {
-            rc = trove_writer_add(w, &spec, t->data, err); /* straight from the mapping */
-        } else {
-            tin_stream st = {t, 0};
-            rc = trove_writer_add_stream(w, &spec, tin_stream_read, &st, err);
-        }
-    }
-    if (!rc)
-        rc = trove_writer_commit(w, err);
-    if (!rc && !(o->flags & TROVE_CONVERT_NO_VALIDATE))
-        if ((rc = check_written(out_path, s.n, err)))
-            unlink(out_path);
+    import_src in = {&s, base, hex, len};
+    size_t n = s.n;
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < s.n && bytes < UINT64_MAX / 2; i++)
+        bytes += s.t[i].nbytes < UINT64_MAX / 4 ? s.t[i].nbytes + 64 : UINT64_MAX / 4;
+    rc = trove__convert_write(out_path, o, fill_import, &in, bytes,
+                              (o->flags & TROVE_CONVERT_NO_VALIDATE) ? NULL : check_written, &n,
+                              err);
     if (!rc && report) {
         snprintf(report->estimator, sizeof report->estimator, "%zu tensor%s", s.n,
                  s.n == 1 ? "" : "s");
@@ -154,7 +163,6 @@ static int import_file(int kind, const uint8_t *buf, size_t len, const char *in_
     if (!rc && o->on_written)
         o->on_written(o->ctx, out_path, report ? report->estimator : "tensors");
 done:
-    trove_writer_free(w);
     trove__tset_free(&s);
     return rc;
 }
@@ -508,6 +516,15 @@ int trove__tensors_convert(const char *in_path, const char *out_path,
     if (is_trove && (ends_with(out_path, ".safetensors") || ends_with(out_path, ".npz") ||
                      ends_with(out_path, ".npy"))) {
         close(fd);
+        if (o->secret) {
+            const char *fmt = strrchr(out_path, '.') + 1;
+            if (report)
+                snprintf(report->format, sizeof report->format, "trove -> %s", fmt);
+            return trove__fail(err, TROVE_E_UNSUPPORTED, TROVE_NO_OFFSET,
+                               "an export to %s cannot be encrypted: the encrypted envelope holds "
+                               "trove files only (write a .trove output, or export without "
+                               "encryption)", fmt);
+        }
         return export_file(in_path, out_path, o, report, err);
     }
     int kind = trove__tensors_probe(head, hn);

@@ -191,16 +191,110 @@ no_leftovers
 expect 3 "missing key file" -- "$TROVE" convert rf.joblib -o x.trove --encrypt --key nope.key
 absent x.trove
 
-# ---- where the transient plaintext goes: $TROVE_TMPDIR, emptied afterwards ---------------------
-mkdir -m 700 private
-TROVE_TMPDIR=$tmp/private expect 0 "convert --encrypt with TROVE_TMPDIR" -- "$TROVE" convert rf.joblib -o rf.tmpdir.enc --encrypt --key data.key
-is_encrypted rf.tmpdir.enc
-if [ -z "$(ls -A private)" ]; then ok; else bad "TROVE_TMPDIR holds $(ls -A private)"; fi
-expect 0 "decrypt (TROVE_TMPDIR)" -- "$TROVE" decrypt rf.tmpdir.enc -o rf.tmpdir.trove --key data.key
-same_model rf.trove rf.tmpdir.trove
-TROVE_TMPDIR=$tmp/nowhere expect 3 "TROVE_TMPDIR missing" -- "$TROVE" convert rf.joblib -o rf.nowhere.enc --encrypt --key data.key
-err_has "private directory"
-absent rf.nowhere.enc
+# ---- no plaintext file, ever: every file the command opens for writing is the temporary of
+# an output, renamed onto that output, which is encrypted; no directory, no memfd. Traced with
+# strace -f (every thread); $TROVE_TMPDIR (once where the plaintext went) stays empty and may
+# even be missing. ------------------------------------------------------------------------------
+# plain_files_absent LOG OUTPUT...: succeeds when the strace log shows a command that wrote exactly
+# these (encrypted) outputs and no other file; else prints what else it wrote
+plain_files_absent() {
+    log=$1; shift
+    "$PY" - "$log" "$@" <<'PY'
+import glob, os, re, sys
+log, outs = sys.argv[1], sys.argv[2:]
+calls = []
+logs = glob.glob(log + ".*")  # strace -ff: one file per thread, so no call is split in two
+if not logs:
+    sys.exit("no strace log")
+for line in (l for f in logs for l in open(f)):
+    m = re.match(r"(\w+)\((.*)\)\s+=\s+(-?\d+|\?)", line)
+    if m:
+        calls.append((m.group(1), m.group(2), m.group(3)))
+    elif re.match(r"\w+\(", line):
+        sys.exit("unparsed strace line: " + line.strip())
+tmp_of = {}  # temporary path -> output
+def output_of(path):
+    d, b = os.path.split(path)
+    for o in outs:
+        od, ob = os.path.split(o)
+        if d == od and re.fullmatch(re.escape("." + ob) + r"\.tmp-\w{6}", b):
+            return o
+    return None
+bad = []
+renamed = set()
+for name, args, ret in calls:
+    paths = re.findall(r'"((?:[^"\\]|\\.)*)"', args)
+    if name in ("open", "openat", "openat2", "creat"):
+        write = name == "creat" or re.search(r"O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|O_APPEND", args)
+        if not write or ret.startswith("-"):
+            continue
+        o = output_of(paths[0])
+        if paths[0] == "/dev/null":
+            continue
+        if o is None:
+            bad.append("opened for writing: " + paths[0])
+        else:
+            tmp_of[paths[0]] = o
+    elif name in ("rename", "renameat", "renameat2"):
+        src, dst = paths[0], paths[1]
+        if tmp_of.get(src) != dst:
+            bad.append("renamed %s -> %s" % (src, dst))
+        elif ret == "0":
+            renamed.add(dst)
+    elif name in ("mkdir", "mkdirat", "memfd_create", "link", "linkat", "symlink", "symlinkat",
+                  "truncate"):
+        if not ret.startswith("-"):
+            bad.append("%s(%s)" % (name, args))
+if set(outs) != renamed:
+    bad.append("outputs %s, renamed into place %s" % (sorted(outs), sorted(renamed)))
+for o in outs:
+    with open(o, "rb") as f:
+        if f.read(8)[1:7] != b"TRVENC":
+            bad.append(o + " is not encrypted")
+if bad:
+    sys.exit("\n".join(bad))
+PY
+}
+no_plain_files() {
+    if plain_files_absent "$@" 2>"$tmp/trace.err"; then ok; else
+        bad "plaintext may have reached a file:"; cat "$tmp/trace.err"; fi
+}
+trace="-ff -qq -o strace.log -e trace=open,openat,creat,rename,renameat,renameat2,mkdir,mkdirat,memfd_create,link,linkat,symlink,symlinkat,truncate"
+if ! strace -f -qq -o strace.log -e trace=openat true 2>strace.err; then
+    bad "strace cannot trace here (deps.txt lists it): $(cat strace.err)"
+else
+    mkdir -m 700 private
+    rm -f strace.log.*
+    TROVE_TMPDIR=$tmp/private expect 0 "convert --encrypt, traced" -- strace $trace "$TROVE" convert rf.joblib -o rf.traced.enc --encrypt --key data.key
+    no_plain_files strace.log rf.traced.enc
+    if [ -z "$(ls -A private)" ]; then ok; else bad "TROVE_TMPDIR holds $(ls -A private)"; fi
+    # the check catches a plaintext file: convert, then encrypt (what convert --encrypt did
+    # before, with its private directory)
+    rm -f strace.log.*
+    expect 0 "convert then encrypt, traced" -- strace $trace sh -c "\"$TROVE\" convert rf.joblib -o private/p.trove && \"$TROVE\" encrypt private/p.trove -o rf.twostep.enc --key data.key && rm private/p.trove"
+    if plain_files_absent strace.log rf.twostep.enc 2>"$tmp/trace.err"; then
+        bad "the trace check missed the plaintext file private/p.trove"
+    elif grep -q "opened for writing: private/.p.trove.tmp-" "$tmp/trace.err"; then ok; else
+        bad "the trace check failed for another reason:"; cat "$tmp/trace.err"; fi
+    mkdir tr
+    rm -f strace.log.*
+    TROVE_TMPDIR=$tmp/nowhere expect 0 "convert pair --encrypt, traced (TROVE_TMPDIR missing: unused)" -- strace $trace "$TROVE" convert pair.joblib -o tr/pair.trove --encrypt --passphrase-env TROVE_TEST_PASS $kdf
+    no_plain_files strace.log tr/pair.clf.trove tr/pair.reg.trove
+    expect 0 "decrypt traced rf" -- "$TROVE" decrypt rf.traced.enc -o rf.traced.dec --key data.key
+    same_model rf.trove rf.traced.dec
+    # a Keras HDF5 model (libhdf5 in a forked child: traced too)
+    if "$PY" "$here/tests/python/keras_fixtures.py" kf >/dev/null 2>"$tmp/py.err"; then
+        expect 0 "convert keras plain" -- "$TROVE" convert kf/k2_seq.h5 -o k2.trove
+        rm -f strace.log.*
+        expect 0 "convert keras --encrypt, traced" -- strace $trace "$TROVE" convert kf/k2_seq.h5 -o k2.enc --encrypt --key data.key
+        out_has "k2.enc: keras.Sequential (encrypted)"
+        no_plain_files strace.log k2.enc
+        expect 0 "decrypt keras" -- "$TROVE" decrypt k2.enc -o k2.dec.trove --key data.key
+        same_model k2.trove k2.dec.trove
+    else
+        bad "keras fixtures: $(cat "$tmp/py.err")"
+    fi
+fi
 
 # ---- a failing conversion leaves nothing -------------------------------------------------------
 printf 'not a pickle\n' >junk.pkl
@@ -251,6 +345,40 @@ import numpy as np, sys
 a = np.load('ridge_enc.npy').ravel(); b = np.loadtxt('ridge_sklearn.csv')
 assert np.allclose(a, b, rtol=1e-12, atol=1e-12), abs(a - b).max()
 " && ok || bad "encrypted ridge predicts what scikit-learn predicts"
+
+# a failure half-way (the second output cannot be renamed into place: a directory holds its
+# name) leaves no output at all, and no temporary
+second=$("$TROVE" convert pair.joblib -o pair.order.trove | sed -n 2p | cut -d: -f1)
+first=$("$TROVE" convert pair.joblib -o pair.order.trove | sed -n 1p | cut -d: -f1)
+case $second in pair.order.*.trove) ok ;; *) bad "no second output in the plain conversion: '$second'" ;; esac
+second_enc=mid/$(echo "$second" | sed 's/^pair\.order\./pair./')
+first_enc=mid/$(echo "$first" | sed 's/^pair\.order\./pair./')
+mkdir -p "$second_enc"
+expect 3 "convert pair --encrypt, second output blocked" -- "$TROVE" convert pair.joblib -o mid/pair.trove --encrypt --key data.key
+absent "$first_enc"
+if [ -d "$second_enc" ] && [ "$(ls -A mid | wc -l)" -eq 1 ]; then ok; else bad "mid/ holds: $(ls -A mid)"; fi
+rmdir "$second_enc"
+expect 0 "convert pair --encrypt, unblocked" -- "$TROVE" convert pair.joblib -o mid/pair.trove --encrypt --key data.key
+is_encrypted "$first_enc"
+is_encrypted "$second_enc"
+expect 6 "decrypt a converted element with the wrong key" -- "$TROVE" decrypt "$second_enc" -o wrongpair.trove --key other.key
+err_has "wrong key"
+one_line_err
+absent wrongpair.trove
+
+# ---- plain tensors: an .npy import encrypted; its plaintext is the plain conversion, byte for
+# byte (no creation time in it); an export cannot be encrypted --------------------------------
+"$PY" -c "import numpy as np; np.save('w.npy', np.arange(12, dtype='>f8').reshape(3, 4))" && ok || bad "numpy fixture"
+expect 0 "convert npy plain" -- "$TROVE" convert w.npy -o w.trove
+expect 0 "convert npy --encrypt" -- "$TROVE" convert w.npy -o w.enc --encrypt --key data.key
+out_has "w.enc: 1 tensor (encrypted)"
+is_encrypted w.enc
+expect 0 "decrypt npy" -- "$TROVE" decrypt w.enc -o w.dec.trove --key data.key
+same_file w.trove w.dec.trove
+expect 1 "export --encrypt refused" -- "$TROVE" convert w.trove -o w.safetensors --encrypt --key data.key
+err_has "cannot be encrypted"
+absent w.safetensors
+no_leftovers
 
 # ---- fit --encrypt ---------------------------------------------------------------------------
 expect 0 "fit linear plain" -- "$TROVE" fit linear train.csv --target y -o lin.trove
