@@ -3,6 +3,7 @@
  * libsodium's raw BLAKE2b and raw AEAD (XChaCha20-Poly1305, AES-256-GCM) over the same bytes in
  * memory, and `openssl enc` (unauthenticated stream ciphers) where installed. Alternating
  * rounds, medians, ratios. Usage: bench_security DIR [ROUNDS] */
+#include <fcntl.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -200,6 +201,24 @@ static double raw_copy(void) /* read + write 1 GiB through the page cache, no fs
     return now() - t;
 }
 
+static double raw_copy_sync(void) /* the same, then fsync: what a durable write costs */
+{
+    static char buf[8 << 20];
+    double t = now();
+    int in = open(p_model_ref, O_RDONLY), out = open(p_copy, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (in < 0 || out < 0)
+        die("copy", NULL);
+    ssize_t n;
+    while ((n = read(in, buf, sizeof buf)) > 0)
+        if (write(out, buf, (size_t)n) != n)
+            die("copy write", NULL);
+    if (fsync(out) != 0)
+        die("fsync", NULL);
+    close(in);
+    close(out);
+    return now() - t;
+}
+
 static double raw_fresh(void) /* first touch of 1 GiB of fresh memory, then free */
 {
     double t = now();
@@ -252,11 +271,23 @@ static double t_verify(void)
     return now() - t;
 }
 
+/* durable: 0 = no fsync (page cache), 1 = the default (fsync; large outputs written with
+ * O_DIRECT), 2 = fsync through the page cache (TROVE_NO_DIRECT_IO) */
+static int durable;
+static void set_durable(trove_crypt_options *co)
+{
+    co->write_flags = durable ? 0 : TROVE_WRITE_NO_SYNC;
+    if (durable == 2)
+        setenv("TROVE_NO_DIRECT_IO", "1", 1);
+    else
+        unsetenv("TROVE_NO_DIRECT_IO");
+}
+
 static double t_encrypt(int aes)
 {
     trove_error err = {0};
     trove_crypt_options co = TROVE_CRYPT_OPTIONS_INIT;
-    co.write_flags = TROVE_WRITE_NO_SYNC;
+    set_durable(&co);
     co.cipher = aes ? TROVE_CIPHER_AES256GCM : TROVE_CIPHER_XCHACHA20POLY1305;
     double t = now();
     if (trove_encrypt_file(p_model, aes ? p_aes : p_enc, secret, &co, &err))
@@ -268,7 +299,7 @@ static double t_decrypt(int aes)
 {
     trove_error err = {0};
     trove_crypt_options co = TROVE_CRYPT_OPTIONS_INIT;
-    co.write_flags = TROVE_WRITE_NO_SYNC;
+    set_durable(&co);
     double t = now();
     if (trove_decrypt_file(aes ? p_aes : p_enc, p_dec, secret, &co, &err))
         die("decrypt", &err);
@@ -286,15 +317,19 @@ static double t_open_encrypted(void)
     return now() - t;
 }
 
-enum { B_HASH, B_HASH2, B_XCHACHA, B_AES, B_COPY, B_FRESH, B_SIGN, B_VERIFY, B_ENC, B_DEC, B_ENC_AES, B_DEC_AES,
-       B_OPEN_ENC, B_OSSL_CHACHA, B_OSSL_AES, B_N };
+enum { B_HASH, B_HASH2, B_XCHACHA, B_AES, B_COPY, B_COPY_SYNC, B_FRESH, B_SIGN, B_VERIFY, B_ENC,
+       B_DEC, B_ENC_AES, B_DEC_AES, B_ENC_DUR, B_DEC_DUR, B_ENC_DUR_PC, B_DEC_DUR_PC, B_OPEN_ENC,
+       B_OSSL_CHACHA, B_OSSL_AES, B_N };
 static const char *names[B_N] = {
     "raw BLAKE2b, 1 thread (memory)", "raw BLAKE2b, 2 threads (memory)",
     "raw XChaCha20-Poly1305 (memory)", "raw AES-256-GCM (memory)",
-    "floor: copy file (read+write, page cache)", "floor: first touch of 1 GiB fresh memory",
+    "floor: copy file (read+write, page cache)", "floor: copy file + fsync (durable)",
+    "floor: first touch of 1 GiB fresh memory",
     "trove sign (open+verify+digest+rewrite)", "trove verify (open+checksums+digest+sig)",
     "trove encrypt xchacha (file->file)", "trove decrypt xchacha (file->file)",
     "trove encrypt aes256gcm (file->file)", "trove decrypt aes256gcm (file->file)",
+    "trove encrypt xchacha, durable (default)", "trove decrypt xchacha, durable (default)",
+    "  same, durable through the page cache", "  same, durable through the page cache",
     "trove open encrypted (into memory)", "openssl enc -chacha20 (no MAC)",
     "openssl enc -aes-256-ctr (no MAC)"};
 
@@ -361,12 +396,14 @@ int main(int argc, char **argv)
                 continue;
             if (b >= B_COPY && b < B_OSSL_CHACHA) /* these allocate or write 1 GiB */
                 prefault();
-            if (b == B_COPY || (b >= B_SIGN && b != B_VERIFY && b != B_OPEN_ENC))
+            if (b == B_COPY || b == B_COPY_SYNC || (b >= B_SIGN && b != B_VERIFY && b != B_OPEN_ENC))
                 prewrite(); /* these write a 1 GiB file */
+            int dec = b == B_DEC || b == B_DEC_DUR || b == B_DEC_DUR_PC || b == B_OPEN_ENC;
             if (b >= B_COPY)
-                warm(b == B_VERIFY ? p_signed : b == B_DEC || b == B_OPEN_ENC ? p_enc
+                warm(b == B_VERIFY ? p_signed : dec ? p_enc
                                                 : b == B_DEC_AES             ? p_aes
                                                                              : p_model);
+            durable = b == B_ENC_DUR || b == B_DEC_DUR ? 1 : b == B_ENC_DUR_PC || b == B_DEC_DUR_PC ? 2 : 0;
             double s, c0 = cpu_now();
             switch (b) {
             case B_HASH: s = raw_blake2b(); break;
@@ -374,6 +411,9 @@ int main(int argc, char **argv)
             case B_XCHACHA: s = raw_aead(0); break;
             case B_AES: s = raw_aead(1); break;
             case B_COPY: s = raw_copy(); break;
+            case B_COPY_SYNC: s = raw_copy_sync(); break;
+            case B_ENC_DUR: case B_ENC_DUR_PC: s = t_encrypt(0); break;
+            case B_DEC_DUR: case B_DEC_DUR_PC: s = t_decrypt(0); break;
             case B_FRESH: s = raw_fresh(); break;
             case B_SIGN: s = t_sign(); break;
             case B_VERIFY: s = t_verify(); break;
@@ -430,6 +470,10 @@ int main(int argc, char **argv)
     printf("  encrypt / raw XChaCha20-Poly1305     %.2f\n", med[B_XCHACHA] / med[B_ENC]);
     printf("  decrypt / raw XChaCha20-Poly1305     %.2f   (into memory: %.2f)\n",
            med[B_XCHACHA] / med[B_DEC], med[B_XCHACHA] / med[B_OPEN_ENC]);
+    printf("  durable (the default): encrypt %.2f, decrypt %.2f (through the page cache: %.2f, "
+           "%.2f; copy + fsync alone: %.2f)\n", med[B_XCHACHA] / med[B_ENC_DUR],
+           med[B_XCHACHA] / med[B_DEC_DUR], med[B_XCHACHA] / med[B_ENC_DUR_PC],
+           med[B_XCHACHA] / med[B_DEC_DUR_PC], med[B_XCHACHA] / med[B_COPY_SYNC]);
     if (have_aes)
         printf("  encrypt / raw AES-256-GCM            %.2f\n  decrypt / raw AES-256-GCM       "
                "     %.2f\n", med[B_AES] / med[B_ENC_AES], med[B_AES] / med[B_DEC_AES]);
