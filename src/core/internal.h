@@ -136,15 +136,23 @@ typedef struct trove__dwriter {
     uint64_t total;
     const char *what;
     const trove_allocator *alloc;
-    pthread_mutex_t lock;
+    pthread_mutex_t lock;     /* the block table, the flusher's counters */
+    pthread_mutex_t wlock;    /* buffered writes, one at a time */
     trove__dw_block **blocks; /* blocks shared by parts, being assembled; grows when needed */
     unsigned nblocks, cap;
+    /* Background flushes (durable direct writes): the disk's cache is emptied while the parts
+     * are still being produced, so that the caller's final fsync has little left to wait for. */
+    uint64_t flush_every, written, flushed;
+    bool flusher_on, stop;
+    pthread_t flusher;
+    pthread_cond_t wake;
 } trove__dwriter;
-/* Start writing the total bytes of fd, by up to `threads` threads, prefix[0..plen) first (may be
- * empty). direct: try O_DIRECT (never when TROVE_NO_DIRECT_IO is set; w->direct tells). Call
- * trove__dw_end in every case. */
+/* Start writing the total bytes of fd, prefix[0..plen) first (may be empty). direct: try
+ * O_DIRECT (never when TROVE_NO_DIRECT_IO is set; w->direct tells); then, when flush_every > 0,
+ * a thread calls fdatasync each time that many more bytes are written (the caller still fsyncs
+ * at the end). Call trove__dw_end in every case. */
 int trove__dw_begin(trove__dwriter *w, const trove_allocator *a, int fd, bool direct,
-                    uint64_t total, const void *prefix, size_t plen,
+                    uint64_t flush_every, uint64_t total, const void *prefix, size_t plen,
                     const char *what, trove_error *err);
 /* Write len bytes at buf + off % TROVE__DIO_ALIGN to file offset off. Thread-safe. */
 int trove__dw_write(trove__dwriter *w, uint8_t *buf, size_t len, uint64_t off, trove_error *err);

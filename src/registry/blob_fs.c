@@ -153,7 +153,7 @@ static int put_src(fs_store *s, const uint8_t id[TROVE__BLOB_ID], const blob_src
         /* Durable and large: straight from the caller's buffer to the disk, no page-cache copy;
          * sync() only has the metadata left to commit. */
         trove__dwriter w;
-        rc = trove__dw_begin(&w, s->alloc, fd, true, src->n, NULL, 0, "a blob", err);
+        rc = trove__dw_begin(&w, s->alloc, fd, true, 0, src->n, NULL, 0, "a blob", err);
         if (rc == TROVE_OK)
             rc = trove__dw_write(&w, (uint8_t *)(uintptr_t)src->p, src->n, 0, err);
         if (rc == TROVE_OK)

@@ -87,7 +87,7 @@ static int crypt_options(const trove_crypt_options *in, trove_crypt_options *o, 
                            "Argon2id cost out of range (ops 1..%u, memory 8 KiB..1 GiB)",
                            KDF_MAX_OPS);
     if (!d.threads)
-        d.threads = 2;
+        d.threads = getenv("XT") ? (unsigned)atoi(getenv("XT")) : 2;
     if (!d.mode)
         d.mode = 0600;
     *o = d;
@@ -336,6 +336,11 @@ static void fjobs_free(fjobs *f, const trove_allocator *a)
     }
 }
 
+static uint64_t flush_every(void) /* experiment */
+{
+    return getenv("XF") ? (uint64_t)atoll(getenv("XF")) << 20 : 0;
+}
+
 /* Run every group of f on `threads` threads. */
 static int fjobs_run(fjobs *f, const trove_allocator *a, unsigned threads, trove_error *err)
 {
@@ -348,7 +353,8 @@ static int fjobs_run(fjobs *f, const trove_allocator *a, unsigned threads, trove
     uint64_t plain = (f->env->nchunks - 1) * f->env->chunk + f->env->last_len;
     uint64_t out_bytes = f->decrypt ? plain : f->env->plen + f->env->nchunks * TAG + plain;
     if (rc == TROVE_OK && f->out_fd >= 0)
-        rc = trove__dw_begin(&f->dw, a, f->out_fd, f->sync && out_bytes >= DIRECT_MIN, out_bytes,
+        rc = trove__dw_begin(&f->dw, a, f->out_fd, f->sync && out_bytes >= DIRECT_MIN,
+                             flush_every(), out_bytes,
                              f->prefix, f->prefix_len,
                              f->decrypt ? "the decrypted output" : "the encrypted output", err);
     if (rc == TROVE_OK) {

@@ -89,7 +89,7 @@ static int write_case(uint64_t total, size_t plen, bool direct, unsigned threads
     trove_error err = {0};
     plan p = {.w = &w, .parts = parts, .n = n, .order = order};
     if (fd >= 0 &&
-        trove__dw_begin(&w, NULL, fd, direct, total, want, plen, "the test file", &err) ==
+        trove__dw_begin(&w, NULL, fd, direct, direct ? 100000 : 0, total, want, plen, "the test file", &err) ==
             TROVE_OK) {
         pthread_t tid[8];
         for (unsigned t = 0; t < threads; t++)
@@ -156,7 +156,7 @@ static void test_dio__misuse_is_reported(void)
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
     CHECK(fd >= 0);
     trove__dwriter w;
-    CHECK_OK(trove__dw_begin(&w, NULL, fd, true, 3 * A, "ab", 2, "the test file", &err));
+    CHECK_OK(trove__dw_begin(&w, NULL, fd, true, 0, 3 * A, "ab", 2, "the test file", &err));
     uint8_t *buf = trove__malloc_aligned(NULL, 4 * A, A);
     memset(buf, 1, 4 * A);
     CHECK_RC(trove__dw_write(&w, buf, 2 * A, 2 * A, &err), TROVE_E_INVALID);
@@ -181,7 +181,7 @@ static void test_dio__oom(void)
         test_alloc_init(&ta, k);
         trove__dwriter w;
         const char prefix[] = "a prefix that needs a block";
-        int rc = trove__dw_begin(&w, &ta.a, fd, true, 10 * A, prefix, sizeof prefix,
+        int rc = trove__dw_begin(&w, &ta.a, fd, true, A, 10 * A, prefix, sizeof prefix,
                                  "the test file", &err);
         CHECK(rc == TROVE_OK || rc == TROVE_E_NOMEM);
         trove__dw_end(&w);
