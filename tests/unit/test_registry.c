@@ -1407,7 +1407,7 @@ static mode_t current_umask(void)
     return um;
 }
 
-/* Open dir with alloc on two threads, push model (as name), pull it to out, log, fsck, close.
+/* Open dir with alloc on two threads, push model (as "oom"), pull it to out, log, fsck, close.
  * Returns the first failure (TROVE_OK when all succeeded). */
 static int oom_run(const char *dir, const trove_allocator *alloc, bool sync, const char *model,
                    const char *out)
