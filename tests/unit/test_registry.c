@@ -1,7 +1,8 @@
 /* test_registry.c: the model registry: byte-identical round trips, digests, refs, aliases and
  * their history, lineage and metrics, rm and gc, dedup accounting, damaged blobs and catalog
  * rows, concurrent pushers and pullers, SIGKILL during push and gc, a full disk, file modes,
- * and OOM torture. Children of fork() leave with _exit (the temp dir is removed at exit). */
+ * and OOM torture on two threads (every allocation in turn, and seeded random ones). Children
+ * of fork() leave with _exit (the temp dir is removed at exit). */
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -1444,7 +1445,8 @@ static int oom_run(const char *dir, const trove_allocator *alloc, bool sync, con
  * or out-of-memory. */
 static int oom_clean(const mt_alloc *ta, int rc, int fds0, mode_t um0, const char *dir)
 {
-    long live = atomic_load(&ta->live), temps = temps_under(dir, true) + temps_under(test_tmpdir(), false);
+    long live = atomic_load(&ta->live);
+    long temps = temps_under(dir, true) + temps_under(test_tmpdir(), false);
     int fds = count_fds();
     if (live == 0 && fds == fds0 && temps == 0 && current_umask() == um0 &&
         (rc == TROVE_OK || rc == TROVE_E_NOMEM) && (rc == TROVE_OK || atomic_load(&ta->failed)))
@@ -1509,9 +1511,10 @@ static void test_registry__oom_torture(void)
 
 /* Failures at random (seeded) points of the same sequence on a fresh registry, on two threads,
  * with a model of many blobs so that both threads store, copy and check at once; one run in
- * eight with fsync on (the store's sync() allocates; its large blob goes by O_DIRECT). After each run: no leak (blocks,
- * descriptors, temporaries, umask), and the registry is consistent. TROVE_OOM_SEEDS sets the
- * number of seeds (default 60), TROVE_OOM_SEED0 the first (default 1) minus 1. */
+ * eight with fsync on (the store's sync() allocates; its large blob goes by O_DIRECT). After
+ * each run: no leak (blocks, descriptors, temporaries, umask), and the registry is consistent.
+ * TROVE_OOM_SEEDS sets the number of seeds (default 60), TROVE_OOM_SEED0 the first minus 1
+ * (default 0); TROVE_OOM_VERBOSE prints what the seeds met. */
 static void test_registry__oom_random(void)
 {
     tspec ts[12];
