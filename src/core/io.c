@@ -2,6 +2,7 @@
  * makes every write atomic (a crash leaves the old file or the new one). */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,31 @@ static bool dir_of(const char *path, char *buf, size_t cap)
     return true;
 }
 
+/* The process umask, read without changing it. umask(2) reads it only by setting it: two
+ * threads that set 0 and restore at once can leave 0 behind for good (two registry jobs storing
+ * blobs did), and any thread that creates a file meanwhile gets a world-writable one. Linux 4.7+
+ * shows it in /proc/self/status; elsewhere the set-and-restore is at least serialized. */
+static mode_t current_umask(void)
+{
+    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        char buf[4096]; /* "Umask:" is on the second line */
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        const char *u = n > 0 ? (buf[n] = '\0', strstr(buf, "\nUmask:")) : NULL;
+        char *end;
+        unsigned long v = u ? strtoul(u + 7, &end, 8) : 0;
+        if (u && end != u + 7 && *end == '\n' && v <= 0777)
+            return (mode_t)v;
+    }
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&lock);
+    mode_t um = umask(0);
+    umask(um);
+    pthread_mutex_unlock(&lock);
+    return um;
+}
+
 int trove__tmpfile_near(const trove_allocator *a, const char *path, unsigned mode, int *fd,
                         char **tmp_path, trove_error *err)
 {
@@ -111,8 +137,7 @@ int trove__tmpfile_near(const trove_allocator *a, const char *path, unsigned mod
                                  path);
     }
     /* mkostemp creates 0600; widen to the requested mode, less the umask. */
-    mode_t um = umask(0);
-    umask(um);
+    mode_t um = current_umask();
     if (fchmod(f, (mode_t)(mode & ~um & 07777)) != 0) {
         int e = errno;
         close(f);

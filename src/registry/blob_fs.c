@@ -417,21 +417,23 @@ static int fs_sync(trove__blobstore *bs, trove_error *err)
         return rc;
     char *dirs[257];
     size_t nd = 0;
+    uint32_t taken[8];
     for (unsigned w = 0; w < 8; w++) {
-        uint32_t bits = atomic_exchange(&s->dirty[w], 0);
+        uint32_t bits = taken[w] = atomic_exchange(&s->dirty[w], 0);
         for (unsigned b = 0; bits; b++, bits >>= 1) {
-            if (!(bits & 1) || !s->sync)
+            if (!(bits & 1) || !s->sync || rc != TROVE_OK)
                 continue;
             char *p = trove__malloc(s->alloc, strlen(s->blobs) + 4);
             if (!p) {
                 rc = trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
-                break;
+                continue;
             }
             sprintf(p, "%s/%02x", s->blobs, w * 32 + b);
             dirs[nd++] = p;
         }
     }
-    if (atomic_exchange(&s->top_dirty, 0) && s->sync && rc == TROVE_OK) {
+    int top = atomic_exchange(&s->top_dirty, 0);
+    if (top && s->sync && rc == TROVE_OK) {
         dirs[nd] = trove__strndup(s->alloc, s->blobs, strlen(s->blobs));
         if (dirs[nd])
             nd++;
@@ -444,6 +446,14 @@ static int fs_sync(trove__blobstore *bs, trove_error *err)
     }
     for (size_t i = 0; i < nd; i++)
         trove__free(s->alloc, dirs[i]);
+    if (rc != TROVE_OK) {
+        /* The renamed blobs stay in place (a later push finds and reuses them): their
+         * directories are still to be made durable, by the next sync(). */
+        for (unsigned w = 0; w < 8; w++)
+            atomic_fetch_or(&s->dirty[w], taken[w]);
+        if (top)
+            atomic_store(&s->top_dirty, 1);
+    }
     return rc;
 }
 

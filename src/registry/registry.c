@@ -1415,13 +1415,15 @@ static int catalog_report(void *ctx, const char *message)
 
 static int fsck_blob(void *ctx, size_t job, unsigned slot, trove_error *err)
 {
-    (void)err;
     fsck_ctx *c = ctx;
     need *nd = &c->needs[job];
     trove_error e = {0};
     int rc = BS(c->r)->get(c->r->bs, nd->id, c->buf[slot], (size_t)nd->size, 1, &e);
-    if (rc == TROVE_E_NOMEM)
+    if (rc == TROVE_E_NOMEM) {
+        if (err)
+            *err = e;
         return rc;
+    }
     if (rc == TROVE_E_NOT_FOUND || rc == TROVE_E_CHECKSUM) {
         const trove__vrow *u = &c->rows[nd->row];
         nd->bad = 1;
