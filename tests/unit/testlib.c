@@ -72,19 +72,21 @@ int test_main(int argc, char **argv, const test_case *cases, size_t n)
     return failed ? 1 : 0;
 }
 
-/* Each block carries its size in a 16-byte prefix so realloc/free can track it. */
+/* Each block carries its size in a 16-byte prefix so realloc/free can track it. The counters
+ * are updated atomically: threaded code (registry jobs, encryption) allocates from two threads
+ * at once, and a lost update looked like a leak. */
 static void *ta_malloc(void *ctx, size_t n)
 {
     test_alloc *t = ctx;
-    t->count++;
-    if (t->fail_at && t->count == t->fail_at) {
-        t->failed = 1;
+    long k = __atomic_add_fetch(&t->count, 1, __ATOMIC_SEQ_CST);
+    if (t->fail_at && k == t->fail_at) {
+        __atomic_store_n(&t->failed, 1, __ATOMIC_SEQ_CST);
         return NULL;
     }
     unsigned char *p = malloc(n + 16);
     if (!p)
         return NULL;
-    t->live++;
+    __atomic_add_fetch(&t->live, 1, __ATOMIC_SEQ_CST);
     return p + 16;
 }
 static void ta_free(void *ctx, void *p)
@@ -92,7 +94,7 @@ static void ta_free(void *ctx, void *p)
     test_alloc *t = ctx;
     if (!p)
         return;
-    t->live--;
+    __atomic_sub_fetch(&t->live, 1, __ATOMIC_SEQ_CST);
     free((unsigned char *)p - 16);
 }
 static void *ta_realloc(void *ctx, void *p, size_t n)
@@ -100,9 +102,9 @@ static void *ta_realloc(void *ctx, void *p, size_t n)
     test_alloc *t = ctx;
     if (!p)
         return ta_malloc(ctx, n);
-    t->count++;
-    if (t->fail_at && t->count == t->fail_at) {
-        t->failed = 1;
+    long k = __atomic_add_fetch(&t->count, 1, __ATOMIC_SEQ_CST);
+    if (t->fail_at && k == t->fail_at) {
+        __atomic_store_n(&t->failed, 1, __ATOMIC_SEQ_CST);
         return NULL;
     }
     unsigned char *np = realloc((unsigned char *)p - 16, n + 16);
