@@ -70,7 +70,7 @@ NT=16; ELEMS=${ELEMS:-16777216}           # 16 x 64 MiB float32 (ELEMS: smaller,
 SIZE=$(stat -c %s "$W/model.trove")
 echo "model: $SIZE bytes ($NT float32 tensors of $ELEMS elements), $RUNS runs each, alternating"
 
-KINDS="cp cpsync push pushpc pushns pull pullns rehash"
+KINDS="cp cpsync push pushns pull pullns rehash"
 for k in $KINDS; do : > "$W/t_$k"; : > "$W/c_$k"; done
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores)"
 # one KIND: time CMD..., appended to t_KIND (wall) and c_KIND (cpu)
@@ -85,8 +85,6 @@ while [ $i -lt "$RUNS" ]; do
     rm -f "$W/copy.trove"; sync
     rm -rf "$W/reg"
     one pushns $NS "$TROVE" push "$W/model.trove" bench --registry "$W/reg"
-    rm -rf "$W/reg"; sync
-    one pushpc env TROVE_NO_DIRECT_IO=1 "$TROVE" push "$W/model.trove" bench --registry "$W/reg"
     rm -rf "$W/reg"; sync
     one push "$TROVE" push "$W/model.trove" bench --registry "$W/reg"
     sync
@@ -112,7 +110,6 @@ row cp "cp (page cache only)" "" ""
 row cpsync "cp + sync (durable)" "" ""
 row pushns "trove push, no fsync" cp "cp (target >= 0.7)"
 row push "trove push (durable)" cpsync "cp + sync (target >= 0.7)"
-row pushpc "  durable through the page cache" cpsync "cp + sync"
 row pullns "trove pull, no fsync" cp "cp (target >= 0.7)"
 row pull "trove pull (durable)" cpsync "cp + sync (target >= 0.7)"
 row rehash "trove pull --rehash (durable)" cpsync "cp + sync"

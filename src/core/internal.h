@@ -114,54 +114,6 @@ int trove__tmpfile_near(const trove_allocator *a, const char *path, unsigned mod
 int trove__commit_tmpfile(int fd, const char *tmp_path, const char *path, bool sync,
                           trove_error *err);
 
-/* ---- parallel direct writes (dio.c) ------------------------------------------------------ */
-/* One file of known size written in parts by several threads at once, straight from their
- * buffers (O_DIRECT when the file system allows it: no page-cache copy, and the data leaves for
- * the disk at once). A part for file offset off is handed over in a TROVE__DIO_ALIGN-aligned
- * buffer with its data at buf + off % TROVE__DIO_ALIGN and TROVE__DIO_ALIGN bytes of room past
- * the data. Blocks shared by two parts are assembled in a small table. */
-#include <pthread.h>
-#include <stdatomic.h>
-#define TROVE__DIO_ALIGN 4096u
-typedef struct trove__dw_block {
-    uint8_t data[TROVE__DIO_ALIGN]; /* first: the block is allocated aligned */
-    uint64_t index;
-    size_t filled;
-    bool used;
-} trove__dw_block;
-typedef struct trove__dwriter {
-    int fd;
-    bool ready;
-    atomic_bool direct;
-    uint64_t total;
-    const char *what;
-    const trove_allocator *alloc;
-    pthread_mutex_t lock;     /* the block table, the flusher's counters */
-    pthread_mutex_t wlock;    /* buffered writes, one at a time */
-    trove__dw_block **blocks; /* blocks shared by parts, being assembled; grows when needed */
-    unsigned nblocks, cap;
-    /* Background flushes (durable direct writes): the disk's cache is emptied while the parts
-     * are still being produced, so that the caller's final fsync has little left to wait for. */
-    uint64_t flush_every, written, flushed;
-    bool flusher_on, stop;
-    pthread_t flusher;
-    pthread_cond_t wake;
-} trove__dwriter;
-/* Start writing the total bytes of fd, prefix[0..plen) first (may be empty). direct: try
- * O_DIRECT (never when TROVE_NO_DIRECT_IO is set; w->direct tells); then, when flush_every > 0,
- * a thread calls fdatasync each time that many more bytes are written (the caller still fsyncs
- * at the end). Call trove__dw_end in every case. */
-int trove__dw_begin(trove__dwriter *w, const trove_allocator *a, int fd, bool direct,
-                    uint64_t flush_every, uint64_t total, const void *prefix, size_t plen,
-                    const char *what, trove_error *err);
-/* Write len bytes at buf + off % TROVE__DIO_ALIGN to file offset off. Thread-safe. */
-int trove__dw_write(trove__dwriter *w, uint8_t *buf, size_t len, uint64_t off, trove_error *err);
-/* After every part: check that no block is left incomplete and set the size (the caller then
- * fsyncs). */
-int trove__dw_finish(trove__dwriter *w, trove_error *err);
-/* Release; O_DIRECT is off again. Safe after a failed begin. */
-void trove__dw_end(trove__dwriter *w);
-
 /* ---- numerics (npsum.c) ------------------------------------------------------------------ */
 /* Sum of a[0..n) in numpy's pairwise order (blocks of 8 below 128, halves above): the result
  * np.sum gives for a contiguous row, bit for bit. */

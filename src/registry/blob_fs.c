@@ -116,15 +116,6 @@ static int fill_from_file(int fd, const blob_src *src, trove_error *err)
     return TROVE_OK;
 }
 
-/* A durable put_file of at least DIRECT_MIN bytes goes straight from the caller's aligned buffer
- * (O_DIRECT where the file system has it, unless TROVE_NO_DIRECT_IO is set). */
-#define DIRECT_MIN (UINT64_C(256) << 10)
-static bool direct_ok(const fs_store *s, const blob_src *src)
-{
-    return s->sync && src->fd >= 0 && src->n >= DIRECT_MIN &&
-           (uintptr_t)src->p % TROVE__DIO_ALIGN == 0 && getenv("TROVE_NO_DIRECT_IO") == NULL;
-}
-
 static int put_src(fs_store *s, const uint8_t id[TROVE__BLOB_ID], const blob_src *src,
                    int *existed, trove_error *err)
 {
@@ -149,23 +140,11 @@ static int put_src(fs_store *s, const uint8_t id[TROVE__BLOB_ID], const blob_src
         return rc;
     }
     fchmod(fd, (mode_t)s->file_mode); /* exact policy, whatever the umask */
-    if (direct_ok(s, src)) {
-        /* Durable and large: straight from the caller's buffer to the disk, no page-cache copy;
-         * sync() only has the metadata left to commit. */
-        trove__dwriter w;
-        rc = trove__dw_begin(&w, s->alloc, fd, true, 0, src->n, NULL, 0, "a blob", err);
-        if (rc == TROVE_OK)
-            rc = trove__dw_write(&w, (uint8_t *)(uintptr_t)src->p, src->n, 0, err);
-        if (rc == TROVE_OK)
-            rc = trove__dw_finish(&w, err);
-        trove__dw_end(&w);
-    } else {
-        rc = src->fd >= 0 ? fill_from_file(fd, src, err)
-                          : trove__write_all(fd, src->p, src->n, err, "a blob");
-        /* Start writeback now; sync() waits for it with fsync, many files at once. */
-        if (rc == TROVE_OK && s->sync)
-            sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-    }
+    rc = src->fd >= 0 ? fill_from_file(fd, src, err)
+                      : trove__write_all(fd, src->p, src->n, err, "a blob");
+    /* Start writeback now; sync() waits for it with fsync, many files at once. */
+    if (rc == TROVE_OK && s->sync)
+        sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
     if (rc == TROVE_OK) {
         pthread_mutex_lock(&s->lock);
         if (s->npend == s->cap) {

@@ -23,9 +23,7 @@ typedef struct trove__blobstore_ops {
                int *existed, trove_error *err);
     /* As put, the n bytes being [off, off + n) of the regular file fd, also held at p: a store
      * may copy them in the kernel (copy_file_range; a shared extent where the filesystem can
-     * clone) and falls back to p. The caller makes sure that the file did not change meanwhile.
-     * p is TROVE__DIO_ALIGN-aligned with room up to the next multiple of TROVE__DIO_ALIGN past
-     * p + n: a durable store may write it to the disk directly (O_DIRECT, see core/dio.c). */
+     * clone) and falls back to p. The caller makes sure that the file did not change meanwhile. */
     int (*put_file)(trove__blobstore *s, const uint8_t id[TROVE__BLOB_ID], int fd, uint64_t off,
                     const void *p, size_t n, int *existed, trove_error *err);
     /* Read the blob into buf, which holds exactly n bytes: TROVE_E_NOT_FOUND when missing,

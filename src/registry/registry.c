@@ -345,7 +345,7 @@ TROVE_API int trove_registry_open(trove_registry **out, const char *dir,
     r->alloc = a;
     r->flags = o.flags;
     r->busy_ms = o.busy_timeout_ms ? o.busy_timeout_ms : DEFAULT_BUSY_MS;
-    r->threads = o.threads ? o.threads : getenv("XT") ? (uint32_t)atoi(getenv("XT")) : 2;
+    r->threads = o.threads ? o.threads : 2;
     r->out_mode = 0644;
     r->dir = trove__strndup(a, dir, n);
     if (!r->dir) {

@@ -26,7 +26,6 @@
 #define CHUNK_MIN (1u << 12)
 #define CHUNK_MAX (1u << 26)
 #define BATCH_BYTES (UINT64_C(8) << 20) /* plaintext per batch when streaming */
-#define DIRECT_MIN (UINT64_C(4) << 20)  /* smallest durable output written with O_DIRECT */
 #define KDF_MAX_OPS 32u
 #define KDF_MAX_MEM (UINT64_C(1) << 30)
 
@@ -87,7 +86,7 @@ static int crypt_options(const trove_crypt_options *in, trove_crypt_options *o, 
                            "Argon2id cost out of range (ops 1..%u, memory 8 KiB..1 GiB)",
                            KDF_MAX_OPS);
     if (!d.threads)
-        d.threads = getenv("XT") ? (unsigned)atoi(getenv("XT")) : 2;
+        d.threads = 2;
     if (!d.mode)
         d.mode = 0600;
     *o = d;
@@ -243,9 +242,8 @@ typedef struct fjobs {
     uint64_t in_base;         /* encrypt: input offset of plaintext byte 0 */
     uint64_t group;           /* chunks per job */
     size_t buf_bytes;
-    const void *prefix;       /* written before the chunks (encrypt: the public header) */
-    size_t prefix_len;
-    trove__dwriter dw;        /* the output, in order, from the job buffers */
+    pthread_mutex_t write_lock; /* one writer at a time: ext4 serializes buffered writes to a
+                                 * file on its inode lock anyway, and a waiter spins there */
     uint8_t *ibuf[TROVE__MAX_THREADS], *obuf[TROVE__MAX_THREADS];
 } fjobs;
 
@@ -261,11 +259,7 @@ static int file_job(void *ctx, size_t g, unsigned slot, trove_error *err)
     uint64_t plain_off = first * C, ct_off = env->plen + first * per;
     size_t plain_len = (size_t)((count - 1) * C + tail);
     size_t ct_len = (size_t)((count - 1) * per + tail + TAG);
-    uint64_t off = f->decrypt ? plain_off : ct_off;
-    size_t len = f->decrypt ? plain_len : ct_len;
-    /* The output sits at its file offset modulo the block size (see trove__dw_write). */
-    uint8_t *out = f->obuf[slot] ? f->obuf[slot] + off % TROVE__DIO_ALIGN : NULL;
-    cjob j = {env, f->k, first, f->ibuf[slot], out, C, per, count, tail, last, false};
+    cjob j = {env, f->k, first, f->ibuf[slot], f->obuf[slot], C, per, count, tail, last, false};
     int rc;
     if (f->decrypt) {
         j.decrypt = true;
@@ -288,8 +282,13 @@ static int file_job(void *ctx, size_t g, unsigned slot, trove_error *err)
             return auth_error(&j, i, err);
     if (f->out_fd < 0)
         return TROVE_OK;
-    rc = trove__dw_write(&f->dw, f->obuf[slot], len, off, err);
-    if (rc == TROVE_OK && f->sync && !atomic_load(&f->dw.direct) && len) /* writeback now */
+    uint64_t off = f->decrypt ? plain_off : ct_off;
+    size_t len = f->decrypt ? plain_len : ct_len;
+    pthread_mutex_lock(&f->write_lock);
+    rc = trove__pwrite_all(f->out_fd, j.out, len, off, err,
+                           f->decrypt ? "the decrypted output" : "encrypted chunks");
+    pthread_mutex_unlock(&f->write_lock);
+    if (rc == TROVE_OK && f->sync && len)
         sync_file_range(f->out_fd, (off64_t)off, (off64_t)len, SYNC_FILE_RANGE_WRITE);
     return rc;
 }
@@ -308,9 +307,7 @@ static int fjobs_alloc(fjobs *f, const trove_allocator *a, unsigned threads, tro
     f->group = BATCH_BYTES / f->env->chunk ? BATCH_BYTES / f->env->chunk : 1;
     if (f->group > f->env->nchunks)
         f->group = f->env->nchunks;
-    /* Room for a block of lead before the output and a block of padding after it. */
-    f->buf_bytes = (size_t)((f->group * ((uint64_t)f->env->chunk + TAG) + 4095) & ~UINT64_C(4095)) +
-                   2 * TROVE__DIO_ALIGN;
+    f->buf_bytes = (size_t)((f->group * ((uint64_t)f->env->chunk + TAG) + 4095) & ~UINT64_C(4095));
     bool need_out = f->out_fd >= 0 || !f->decrypt;
     for (unsigned t = 0; t < threads; t++) {
         f->ibuf[t] = trove__malloc_aligned(a, f->buf_bytes, 4096);
@@ -336,11 +333,6 @@ static void fjobs_free(fjobs *f, const trove_allocator *a)
     }
 }
 
-static uint64_t flush_every(void) /* experiment */
-{
-    return getenv("XF") ? (uint64_t)atoll(getenv("XF")) << 20 : 0;
-}
-
 /* Run every group of f on `threads` threads. */
 static int fjobs_run(fjobs *f, const trove_allocator *a, unsigned threads, trove_error *err)
 {
@@ -349,22 +341,12 @@ static int fjobs_run(fjobs *f, const trove_allocator *a, unsigned threads, trove
     if (threads < 1)
         threads = 1;
     int rc = fjobs_alloc(f, a, threads, err);
-    /* Large durable outputs bypass the page cache (DIRECT_MIN below: a few blocks). */
-    uint64_t plain = (f->env->nchunks - 1) * f->env->chunk + f->env->last_len;
-    uint64_t out_bytes = f->decrypt ? plain : f->env->plen + f->env->nchunks * TAG + plain;
-    if (rc == TROVE_OK && f->out_fd >= 0)
-        rc = trove__dw_begin(&f->dw, a, f->out_fd, f->sync && out_bytes >= DIRECT_MIN,
-                             flush_every(), out_bytes,
-                             f->prefix, f->prefix_len,
-                             f->decrypt ? "the decrypted output" : "the encrypted output", err);
+    pthread_mutex_init(&f->write_lock, NULL);
     if (rc == TROVE_OK) {
         uint64_t groups = (f->env->nchunks + f->group - 1) / f->group;
         rc = trove__run_jobs(threads, (size_t)groups, file_job, f, err);
     }
-    if (rc == TROVE_OK && f->out_fd >= 0)
-        rc = trove__dw_finish(&f->dw, err);
-    if (f->out_fd >= 0)
-        trove__dw_end(&f->dw);
+    pthread_mutex_destroy(&f->write_lock);
     fjobs_free(f, a);
     return rc;
 }
@@ -679,6 +661,8 @@ static int encrypt_stream(int in_fd, const char *out_path, const trove_secret *s
         goto out;
     if ((rc = trove__tmpfile_near(a, out_path, o.mode, &fd, &tmp, err)) != TROVE_OK)
         goto out;
+    if ((rc = trove__write_all(fd, env->prefix, env->plen, err, "envelope header")))
+        goto out;
     /* A regular file of known size: every chunk's place is known, all threads work end to end. */
     struct stat st;
     off_t base = -1;
@@ -688,7 +672,7 @@ static int encrypt_stream(int in_fd, const char *out_path, const trove_secret *s
         env->nchunks = P ? (P - 1) / C + 1 : 1;
         env->last_len = P - (env->nchunks - 1) * C;
         fjobs f = {.env = env, .k = k, .sync = sync, .in_fd = in_fd, .out_fd = fd,
-                   .in_base = (uint64_t)base, .prefix = env->prefix, .prefix_len = env->plen};
+                   .in_base = (uint64_t)base};
         if ((rc = fjobs_run(&f, a, o.threads, err)) == TROVE_OK) {
             (void)lseek(in_fd, st.st_size, SEEK_SET); /* consumed, as a stream would be */
             rc = trove__commit_tmpfile(fd, tmp, out_path, sync, err);
@@ -700,8 +684,6 @@ static int encrypt_stream(int in_fd, const char *out_path, const trove_secret *s
      * are small (a model written by trove_write_encrypted): two chunks are read first, and the
      * batch buffers (3 x 9 MiB by default) are only allocated when more comes (an 11-byte
      * stream took 140-250 ms here, faulting in and wiping them). */
-    if ((rc = trove__write_all(fd, env->prefix, env->plen, err, "envelope header")))
-        goto out;
     size_t small = (size_t)(2 * C), have = 0; /* plaintext bytes at the front of pbuf */
     pbuf = trove__malloc_aligned(a, small, 64);
     if (!pbuf) {

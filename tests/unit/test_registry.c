@@ -1511,8 +1511,7 @@ static void test_registry__oom_torture(void)
 
 /* Failures at random (seeded) points of the same sequence on a fresh registry, on two threads,
  * with a model of many blobs so that both threads store, copy and check at once; one run in
- * eight with fsync on (the store's sync() allocates; its large blob goes by O_DIRECT). After
- * each run: no leak (blocks, descriptors, temporaries, umask), and the registry is consistent.
+ * eight with fsync on (the store's sync() allocates). After each run: no leak (blocks, descriptors, temporaries, umask), and the registry is consistent.
  * TROVE_OOM_SEEDS sets the number of seeds (default 60), TROVE_OOM_SEED0 the first minus 1
  * (default 0); TROVE_OOM_VERBOSE prints what the seeds met. */
 static void test_registry__oom_random(void)
@@ -1524,7 +1523,7 @@ static void test_registry__oom_random(void)
         ts[i] = (tspec){names[i], 700 + 300 * (uint64_t)i, i + 1,
                         i % 4 == 3 ? TROVE_TENSOR_ZSTD : 0u, 0};
     }
-    ts[5].elems = 80000; /* 320 KB: a durable store writes it with O_DIRECT */
+    ts[5].elems = 80000; /* 320 KB: a large blob among small ones */
     char model[512], out[512]; /* tpath() reuses its buffers */
     snprintf(model, sizeof model, "%s", tpath("oomr.trove"));
     snprintf(out, sizeof out, "%s", tpath("oomr.out"));
