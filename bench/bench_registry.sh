@@ -114,6 +114,12 @@ row pullns "trove pull, no fsync" cp "cp (target >= 0.7)"
 row pull "trove pull (durable)" cpsync "cp + sync (target >= 0.7)"
 row rehash "trove pull --rehash (durable)" cpsync "cp + sync"
 echo "push and pull vs plain cp: $(ratio "$cp_s" "$(med push)")x / $(ratio "$cp_s" "$(med pull)")x"
+# Paired: each run's own cp + sync against the same run's push and pull (the host's disk and CPU
+# speed drift within a run; a ratio of medians taken minutes apart mixes that in).
+pair() { paste "$W/t_$1" "$W/t_$2" | awk '{printf "%.3f\n", $1 / $2}' | median; }
+pairs() { paste "$W/t_$1" "$W/t_$2" | awk '{printf "%.2f ", $1 / $2}'; }
+echo "paired, median over runs of cp+sync / trove: push $(pair cpsync push) ($(pairs cpsync push)), pull $(pair cpsync pull) ($(pairs cpsync pull))"
+echo "paired, median over runs of cp / trove (no fsync): push $(pair cp pushns), pull $(pair cp pullns)"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 for k in $KINDS; do printf 'raw wall %s: %s\n' "$k" "$(tr '\n' ' ' < "$W/t_$k")"; done
 rm -rf "$W/reg"
