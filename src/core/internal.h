@@ -114,6 +114,27 @@ int trove__tmpfile_near(const trove_allocator *a, const char *path, unsigned mod
 int trove__commit_tmpfile(int fd, const char *tmp_path, const char *path, bool sync,
                           trove_error *err);
 
+/* ---- background flush (flush.c) --------------------------------------------------------- */
+/* While a large durable write goes on, a thread fdatasyncs the file every `every` bytes, so that
+ * the disk's cache drains during the work instead of at the final fsync (which the caller still
+ * does: errors of the background flushes are not reported). Thread-safe. */
+#include <pthread.h>
+#define TROVE__FLUSH_EVERY (UINT64_C(32) << 20)
+typedef struct trove__flusher {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    pthread_t thread;
+    bool on, stop;
+    int fd;          /* a dup of the file to flush next, or -1 */
+    uint64_t every, since;
+} trove__flusher;
+void trove__flusher_init(trove__flusher *f, uint64_t every);
+/* n more bytes were written to fd (any file of the same file system). */
+void trove__flusher_note(trove__flusher *f, int fd, uint64_t n);
+/* Wait for the flush in progress and stop the thread; notes may start it again. */
+void trove__flusher_stop(trove__flusher *f);
+void trove__flusher_destroy(trove__flusher *f);
+
 /* ---- numerics (npsum.c) ------------------------------------------------------------------ */
 /* Sum of a[0..n) in numpy's pairwise order (blocks of 8 below 128, halves above): the result
  * np.sum gives for a contiguous row, bit for bit. */

@@ -36,7 +36,9 @@ typedef struct fs_store {
     pthread_mutex_t lock;       /* guards pend */
     pending *pend;
     size_t npend, cap;
+    trove__flusher flush;       /* durable stores: the disk's cache drains while pushing */
 } fs_store;
+
 
 static int unhex(const char *s, uint8_t *out, size_t n)
 {
@@ -143,8 +145,10 @@ static int put_src(fs_store *s, const uint8_t id[TROVE__BLOB_ID], const blob_src
     rc = src->fd >= 0 ? fill_from_file(fd, src, err)
                       : trove__write_all(fd, src->p, src->n, err, "a blob");
     /* Start writeback now; sync() waits for it with fsync, many files at once. */
-    if (rc == TROVE_OK && s->sync)
+    if (rc == TROVE_OK && s->sync) {
         sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+        trove__flusher_note(&s->flush, fd, src->n);
+    }
     if (rc == TROVE_OK) {
         pthread_mutex_lock(&s->lock);
         if (s->npend == s->cap) {
@@ -360,6 +364,7 @@ static void drop_pending(fs_store *s, bool remove)
 static void fs_discard(trove__blobstore *bs)
 {
     fs_store *s = (fs_store *)bs;
+    trove__flusher_stop(&s->flush);
     pthread_mutex_lock(&s->lock);
     drop_pending(s, true);
     pthread_mutex_unlock(&s->lock);
@@ -369,6 +374,7 @@ static int fs_sync(trove__blobstore *bs, trove_error *err)
 {
     fs_store *s = (fs_store *)bs;
     int rc = TROVE_OK;
+    trove__flusher_stop(&s->flush);
     pthread_mutex_lock(&s->lock);
     /* 1. every pending blob's bytes on disk, 2. rename into place, 3. the directories. */
     if (s->sync && s->npend) {
@@ -549,6 +555,7 @@ static void fs_close(trove__blobstore *bs)
     fs_store *s = (fs_store *)bs;
     if (!s)
         return;
+    trove__flusher_destroy(&s->flush);
     if (s->lock_fd >= 0)
         close(s->lock_fd);
     drop_pending(s, true);
@@ -575,6 +582,7 @@ int trove__blobstore_fs_open(trove__blobstore **out, const trove_allocator *a, c
     s->base.ops = &fs_ops;
     s->alloc = a;
     pthread_mutex_init(&s->lock, NULL);
+    trove__flusher_init(&s->flush, sync ? TROVE__FLUSH_EVERY : 0);
     s->lock_fd = -1;
     s->file_mode = file_mode;
     s->dir_mode = dir_mode;

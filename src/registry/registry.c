@@ -930,6 +930,7 @@ typedef struct pull_ctx {
     int fd;
     int verify;               /* re-hash each blob (BLAKE2b) as it is read: --rehash */
     int sync;
+    trove__flusher *flush;    /* durable: the output drains to the disk while it is written */
     uint8_t *buf[TROVE__MAX_THREADS];
 } pull_ctx;
 
@@ -966,8 +967,10 @@ static int pull_one(void *ctx, size_t job, unsigned slot, trove_error *err)
                                "of tensor '%s'", hx, j->chunk, j->tensor);
     }
     /* Start writeback now, so the final fsync has little left to wait for. */
-    if (c->sync)
+    if (c->sync) {
         sync_file_range(c->fd, (off64_t)j->off, (off64_t)j->n, SYNC_FILE_RANGE_WRITE);
+        trove__flusher_note(c->flush, c->fd, j->n);
+    }
     return TROVE_OK;
 }
 
@@ -1097,7 +1100,12 @@ static int pull_impl(trove_registry *r, const char *ref, const char *path,
             goto nomem;
     pc.jobs = pj;
     pc.fd = fd;
-    if ((rc = trove__run_jobs(threads, jn, pull_one, &pc, err)))
+    trove__flusher flush;
+    trove__flusher_init(&flush, sync ? TROVE__FLUSH_EVERY : 0);
+    pc.flush = &flush;
+    rc = trove__run_jobs(threads, jn, pull_one, &pc, err);
+    trove__flusher_destroy(&flush);
+    if (rc)
         goto out;
     if (sync && fsync(fd) != 0) {
         rc = trove__fail_errno(err, TROVE_E_IO, errno, "cannot fsync '%s'", tmp);

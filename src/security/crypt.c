@@ -244,6 +244,7 @@ typedef struct fjobs {
     size_t buf_bytes;
     pthread_mutex_t write_lock; /* one writer at a time: ext4 serializes buffered writes to a
                                  * file on its inode lock anyway, and a waiter spins there */
+    trove__flusher flush;     /* durable: the output drains to the disk while it is written */
     uint8_t *ibuf[TROVE__MAX_THREADS], *obuf[TROVE__MAX_THREADS];
 } fjobs;
 
@@ -288,8 +289,10 @@ static int file_job(void *ctx, size_t g, unsigned slot, trove_error *err)
     rc = trove__pwrite_all(f->out_fd, j.out, len, off, err,
                            f->decrypt ? "the decrypted output" : "encrypted chunks");
     pthread_mutex_unlock(&f->write_lock);
-    if (rc == TROVE_OK && f->sync && len)
+    if (rc == TROVE_OK && f->sync && len) {
         sync_file_range(f->out_fd, (off64_t)off, (off64_t)len, SYNC_FILE_RANGE_WRITE);
+        trove__flusher_note(&f->flush, f->out_fd, len);
+    }
     return rc;
 }
 
@@ -342,10 +345,12 @@ static int fjobs_run(fjobs *f, const trove_allocator *a, unsigned threads, trove
         threads = 1;
     int rc = fjobs_alloc(f, a, threads, err);
     pthread_mutex_init(&f->write_lock, NULL);
+    trove__flusher_init(&f->flush, f->sync && f->out_fd >= 0 ? TROVE__FLUSH_EVERY : 0);
     if (rc == TROVE_OK) {
         uint64_t groups = (f->env->nchunks + f->group - 1) / f->group;
         rc = trove__run_jobs(threads, (size_t)groups, file_job, f, err);
     }
+    trove__flusher_destroy(&f->flush);
     pthread_mutex_destroy(&f->write_lock);
     fjobs_free(f, a);
     return rc;
