@@ -142,6 +142,19 @@ int trove__write_to_memory(const trove_allocator *a, const trove_write_options *
 }
 
 /* ---- one output ---------------------------------------------------------------------------- */
+
+/* The check of a converted output that open_rc opened as f (closed here), or why it did not
+ * open (e2). */
+static int checked(int open_rc, trove_file *f, const trove_error *e2, trove__out_check_fn check,
+                   void *check_ctx, trove_error *err)
+{
+    int rc = open_rc == TROVE_OK ? check(f, check_ctx, err)
+                                 : trove__fail(err, open_rc, TROVE_NO_OFFSET,
+                                               "the converted file does not open: %s",
+                                               e2->message);
+    trove_close(f);
+    return rc;
+}
 static int write_plain(const char *path, const trove_write_options *wo, trove_fill_fn fill,
                        void *fill_ctx, trove__out_check_fn check, void *check_ctx,
                        const trove_allocator *a, trove_error *err)
@@ -160,12 +173,7 @@ static int write_plain(const char *path, const trove_write_options *wo, trove_fi
     trove_file *f = NULL;
     trove_error e2;
     rc = trove_open(&f, path, &oo, &e2);
-    if (rc == TROVE_OK)
-        rc = check(f, check_ctx, err);
-    else
-        rc = trove__fail(err, rc, TROVE_NO_OFFSET, "the converted file does not open: %s",
-                         e2.message);
-    trove_close(f);
+    rc = checked(rc, f, &e2, check, check_ctx, err);
     if (rc != TROVE_OK)
         unlink(path);
     return rc;
@@ -199,12 +207,7 @@ static int write_encrypted(const char *path, const trove_convert_options *o,
         trove_file *f = NULL;
         trove_error e2;
         rc = trove_open_memory(&f, plain, len, &oo, &e2);
-        if (rc == TROVE_OK)
-            rc = check(f, check_ctx, err);
-        else
-            rc = trove__fail(err, rc, TROVE_NO_OFFSET, "the converted file does not open: %s",
-                             e2.message);
-        trove_close(f);
+        rc = checked(rc, f, &e2, check, check_ctx, err);
         trove__plain_free(o->alloc, plain, len, cap);
         if (rc != TROVE_OK)
             return rc;

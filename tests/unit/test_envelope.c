@@ -62,6 +62,32 @@ static void peak_init(peak_alloc *p)
     p->a.ctx = p;
 }
 
+/* The plain, encrypted and decrypted paths of a test: STEM.EXT, STEM.enc, STEM.dec. */
+typedef struct paths3 {
+    char plain[512], enc[512], dec[512];
+} paths3;
+static void paths_of(paths3 *p, const char *stem, const char *ext)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%s.%s", stem, ext);
+    snprintf(p->plain, sizeof p->plain, "%s", test_path(name));
+    snprintf(name, sizeof name, "%s.enc", stem);
+    snprintf(p->enc, sizeof p->enc, "%s", test_path(name));
+    snprintf(name, sizeof name, "%s.dec", stem);
+    snprintf(p->dec, sizeof p->dec, "%s", test_path(name));
+}
+
+/* True when files a and b hold the same bytes. */
+static int same_files(const char *a, const char *b)
+{
+    size_t na = 0, nb = 0;
+    unsigned char *x = test_read_file(a, &na), *y = test_read_file(b, &nb);
+    int same = x && y && na == nb && memcmp(x, y, na) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
 static int small_model(const char *path, trove_error *err)
 {
     trove_write_options wo = TROVE_WRITE_OPTIONS_INIT;
@@ -92,10 +118,9 @@ static int small_model(const char *path, trove_error *err)
 static void test_envelope__small_file_small_buffers(void)
 {
     trove_error err = {0};
-    char plain[512], enc[512], dec[512];
-    snprintf(plain, sizeof plain, "%s", test_path("small.trove"));
-    snprintf(enc, sizeof enc, "%s", test_path("small.enc"));
-    snprintf(dec, sizeof dec, "%s", test_path("small.dec"));
+    paths3 p;
+    paths_of(&p, "small", "trove");
+    const char *plain = p.plain, *enc = p.enc, *dec = p.dec;
     CHECK_OK(small_model(plain, &err));
     struct stat st;
     CHECK(stat(plain, &st) == 0 && st.st_size < 4096);
@@ -133,11 +158,7 @@ static void test_envelope__small_file_small_buffers(void)
         if (pa.peak > limit[c])
             fprintf(stderr, "  open_encrypted, chunk %u: peak %zu bytes\n", chunks[c], pa.peak);
         CHECK(pa.peak <= limit[c] && pa.live == 0);
-        size_t a = 0, b = 0;
-        unsigned char *x = test_read_file(plain, &a), *y = test_read_file(dec, &b);
-        CHECK(x && y && a == b && memcmp(x, y, a) == 0);
-        free(x);
-        free(y);
+        CHECK(same_files(plain, dec));
     }
     trove_secret_free(k);
 }
@@ -173,14 +194,10 @@ static int sized_model(const char *path, uint64_t n, trove_error *err)
 static void test_envelope__large_files_every_path(void)
 {
     trove_error err = {0};
-    char plain[512], enc[512], dec[512];
-    snprintf(plain, sizeof plain, "%s", test_path("large.trove"));
-    snprintf(enc, sizeof enc, "%s", test_path("large.enc"));
-    snprintf(dec, sizeof dec, "%s", test_path("large.dec"));
+    paths3 p;
+    paths_of(&p, "large", "trove");
+    const char *plain = p.plain, *enc = p.enc, *dec = p.dec;
     CHECK_OK(sized_model(plain, (5u << 20) / 4 + 1001, &err)); /* 5 MiB + a few KiB */
-    size_t plen = 0;
-    unsigned char *want = test_read_file(plain, &plen);
-    CHECK(want != NULL);
     trove_secret *k = NULL;
     CHECK_OK(trove_secret_generate(&k, &err));
     const uint32_t chunks[3] = {0, 4096 + 5, 65536 - 3};
@@ -196,10 +213,7 @@ static void test_envelope__large_files_every_path(void)
             int rc2 = rc1 ? rc1 : trove_decrypt_file(enc, dec, k, &co, &err);
             CHECK_OK(rc1);
             CHECK_OK(rc2);
-            size_t glen = 0;
-            unsigned char *got = test_read_file(dec, &glen);
-            int same = got && glen == plen && memcmp(got, want, plen) == 0;
-            free(got);
+            int same = same_files(plain, dec);
             if (!same)
                 fprintf(stderr, "  chunk %u mode %d: the decrypted file differs\n", chunks[c], mode);
             CHECK(same);
@@ -209,7 +223,6 @@ static void test_envelope__large_files_every_path(void)
             trove_close(f);
         }
     trove_secret_free(k);
-    free(want);
 }
 
 /* Out of memory at every allocation of a durable encrypt and decrypt of a large file (the
@@ -218,10 +231,9 @@ static void test_envelope__large_files_every_path(void)
 static void test_envelope__large_file_oom(void)
 {
     trove_error err = {0};
-    char plain[512], enc[512], dec[512];
-    snprintf(plain, sizeof plain, "%s", test_path("oom-large.trove"));
-    snprintf(enc, sizeof enc, "%s", test_path("oom-large.enc"));
-    snprintf(dec, sizeof dec, "%s", test_path("oom-large.dec"));
+    paths3 p;
+    paths_of(&p, "oom-large", "trove");
+    const char *plain = p.plain, *enc = p.enc, *dec = p.dec;
     CHECK_OK(sized_model(plain, (5u << 20) / 4 + 77, &err));
     trove_secret *k = NULL;
     CHECK_OK(trove_secret_generate(&k, &err));
@@ -251,22 +263,16 @@ static void test_envelope__large_file_oom(void)
         }
         CHECK(done);
     }
-    size_t a_len = 0, b_len = 0;
-    unsigned char *a = test_read_file(plain, &a_len), *b = test_read_file(dec, &b_len);
-    int same = a && b && a_len == b_len && memcmp(a, b, a_len) == 0;
-    free(a);
-    free(b);
-    CHECK(same);
+    CHECK(same_files(plain, dec));
     trove_secret_free(k);
 }
 
 static void test_envelope__fd_at_offset(void)
 {
     trove_error err = {0};
-    char in[512], enc[512], dec[512];
-    snprintf(in, sizeof in, "%s", test_path("offset.bin"));
-    snprintf(enc, sizeof enc, "%s", test_path("offset.enc"));
-    snprintf(dec, sizeof dec, "%s", test_path("offset.dec"));
+    paths3 p;
+    paths_of(&p, "offset", "bin");
+    const char *in = p.plain, *enc = p.enc, *dec = p.dec;
     const size_t n = 3 * 4096 + 100, skip = 5000;
     unsigned char *buf = malloc(n);
     CHECK(buf);
