@@ -56,6 +56,18 @@ int cli_encrypt_secret(const cli_encrypt_args *a, const char *cmd, trove_secret 
     "                   line. Envelope: --cipher xchacha20poly1305|aes256gcm, --chunk BYTES,\n" \
     "                   --kdf-ops N, --kdf-mem BYTES (as for trove encrypt)\n"
 
+/* Open FILE for a reading command (ls, cat, inspect): as cli_open, or, when a secret option
+ * was given, plain or encrypted (decrypted into wiped memory, trove_open_trusted). Returns an
+ * exit code (6 wrong key, 4 altered content). */
+int cli_open_keyed(const char *cmd, const char *path, uint32_t flags, const cli_secret_args *sa,
+                   trove_file **out);
+/* True when a secret option (--key, --key-env, --passphrase*) was given. */
+int cli_secret_given(const cli_secret_args *sa);
+/* The usage lines of the secret options of a reading command. */
+#define CLI_KEYED_USAGE                                                                        \
+    "  --key NAME.key | --key-env VAR | --passphrase | --passphrase-fd N | --passphrase-env VAR\n" \
+    "            FILE is encrypted: decrypt it into wiped memory with this key or passphrase\n"
+
 /* Disable core dumps and ptrace attach by other users for the rest of the process. */
 void cli_no_core_dumps(void);
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_trust.h"
 
 #define EDGE_ITEMS 3 /* summarized axes show this many items at each end, like numpy */
 
@@ -29,6 +30,7 @@ static const char *usage_text =
     "                    otherwise show the first and last 3 along each axis, like numpy.\n"
     "                    0 = no limit\n"
     "  --no-verify       skip the checksum verification of the tensor\n"
+    CLI_KEYED_USAGE
     "\n"
     "exit codes: 0 ok, 1 no such tensor or malformed file, 2 usage, 3 cannot read FILE or\n"
     "write OUT, 4 the tensor's checksum does not match.\n";
@@ -304,6 +306,8 @@ fail:
 
 int cli_cmd_cat(int argc, char **argv)
 {
+    cli_secret_args sa = {0};
+    int so;
     const char *path = NULL, *name = NULL, *outpath = NULL;
     uint64_t limit = 1000;
     int verify = 1, opts_done = 0;
@@ -330,6 +334,9 @@ int cli_cmd_cat(int argc, char **argv)
             verify = 0;
         } else if (!opts_done && !strcmp(a, "--")) {
             opts_done = 1;
+        } else if (!opts_done && (so = cli_secret_option(argc, argv, &i, &sa)) != 0) {
+            if (so < 0)
+                return CLI_USAGE;
         } else if (!opts_done && a[0] == '-' && a[1]) {
             return cli_usage_error("cat", "unknown option '%s'", a);
         } else if (!path) {
@@ -344,7 +351,7 @@ int cli_cmd_cat(int argc, char **argv)
         return cli_usage_error("cat", "need FILE and TENSOR");
 
     trove_file *f;
-    int code = cli_open("cat", path, 0, &f);
+    int code = cli_open_keyed("cat", path, 0, &sa, &f);
     if (code != CLI_OK)
         return code;
     trove_error err = {0};

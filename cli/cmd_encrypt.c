@@ -210,3 +210,32 @@ int cli_inspect_encrypted(const char *path, int json)
     printf("  content      not shown: decrypt it (trove decrypt) to see metadata and tensors\n");
     return CLI_OK;
 }
+
+int cli_secret_given(const cli_secret_args *sa)
+{
+    return sa->key_file || sa->key_env || cli_secret_has_passphrase(sa);
+}
+
+int cli_open_keyed(const char *cmd, const char *path, uint32_t flags, const cli_secret_args *sa,
+                   trove_file **out)
+{
+    *out = NULL;
+    if (!cli_secret_given(sa))
+        return cli_open(cmd, path, flags, out);
+    trove_secret *secret = NULL;
+    int code = cli_secret_load(sa, 0, cmd, &secret);
+    if (code)
+        return code;
+    trove_open_options oo = TROVE_OPEN_OPTIONS_INIT;
+    oo.flags = flags;
+    trove_trust_options trust = TROVE_TRUST_OPTIONS_INIT;
+    trust.secret = secret;
+    trove_error err = {0};
+    int rc = trove_open_trusted(out, path, &oo, &trust, NULL, &err);
+    trove_secret_free(secret);
+    if (rc) {
+        cli_report(cmd, path, &err);
+        return rc == TROVE_E_DECRYPT ? CLI_CHECKSUM : cli_exit_code(rc);
+    }
+    return CLI_OK;
+}

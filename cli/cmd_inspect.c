@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_trust.h"
 
 #define ARRAY_SHOWN 20      /* human view: items of a metadata array shown before "... more" */
 #define STRING_SHOWN 400    /* human view: bytes of a metadata string shown */
@@ -27,6 +28,7 @@ static const char *usage_text =
     "  --json        machine-readable JSON (object keys sorted; metadata keys in the file's\n"
     "                canonical order)\n"
     "  --no-digest   do not compute the digest (fast on huge files without stored digests)\n"
+    CLI_KEYED_USAGE
     "\n"
     "exit codes: 0 ok, 1 malformed file, or the digest could not be computed (e.g. a damaged\n"
     "compressed tensor: everything else is still printed, the digest as unavailable/null),\n"
@@ -519,6 +521,8 @@ static int inspect_human(trove_file *f, const char *path, int want_digest)
 
 int cli_cmd_inspect(int argc, char **argv)
 {
+    cli_secret_args sa = {0};
+    int so;
     const char *path = NULL;
     int json = 0, digest = 1, opts_done = 0;
     for (int i = 1; i < argc; i++) {
@@ -532,6 +536,9 @@ int cli_cmd_inspect(int argc, char **argv)
             digest = 0;
         } else if (!opts_done && !strcmp(a, "--")) {
             opts_done = 1;
+        } else if (!opts_done && (so = cli_secret_option(argc, argv, &i, &sa)) != 0) {
+            if (so < 0)
+                return CLI_USAGE;
         } else if (!opts_done && a[0] == '-' && a[1]) {
             return cli_usage_error("inspect", "unknown option '%s'", a);
         } else if (path) {
@@ -542,10 +549,10 @@ int cli_cmd_inspect(int argc, char **argv)
     }
     if (!path)
         return cli_usage_error("inspect", "missing FILE");
-    if (trove_is_encrypted(path)) /* public facts only: cmd_encrypt.c */
+    if (!cli_secret_given(&sa) && trove_is_encrypted(path)) /* public facts only */
         return cli_inspect_encrypted(path, json);
     trove_file *f;
-    int code = cli_open("inspect", path, 0, &f);
+    int code = cli_open_keyed("inspect", path, 0, &sa, &f);
     if (code != CLI_OK)
         return code;
     code = json ? inspect_json(f, path, digest) : inspect_human(f, path, digest);

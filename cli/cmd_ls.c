@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_trust.h"
 
 static const char *usage_text =
     "usage: trove ls FILE [--json] [--bytes]\n"
@@ -14,11 +15,14 @@ static const char *usage_text =
     "options:\n"
     "  --json    a JSON array of {\"dtype\", \"name\", \"nbytes\", \"shape\"} objects\n"
     "  --bytes   sizes in bytes instead of KiB/MiB/...\n"
+    CLI_KEYED_USAGE
     "\n"
     "exit codes: 0 ok, 1 malformed file, 2 usage, 3 cannot read the file.\n";
 
 int cli_cmd_ls(int argc, char **argv)
 {
+    cli_secret_args sa = {0};
+    int so;
     const char *path = NULL;
     int json = 0, bytes = 0, opts_done = 0;
     for (int i = 1; i < argc; i++) {
@@ -32,6 +36,9 @@ int cli_cmd_ls(int argc, char **argv)
             bytes = 1;
         } else if (!opts_done && !strcmp(a, "--")) {
             opts_done = 1;
+        } else if (!opts_done && (so = cli_secret_option(argc, argv, &i, &sa)) != 0) {
+            if (so < 0)
+                return CLI_USAGE;
         } else if (!opts_done && a[0] == '-' && a[1]) {
             return cli_usage_error("ls", "unknown option '%s'", a);
         } else if (path) {
@@ -43,7 +50,7 @@ int cli_cmd_ls(int argc, char **argv)
     if (!path)
         return cli_usage_error("ls", "missing FILE");
     trove_file *f;
-    int code = cli_open("ls", path, 0, &f);
+    int code = cli_open_keyed("ls", path, 0, &sa, &f);
     if (code != CLI_OK)
         return code;
 

@@ -156,5 +156,30 @@ err_has "truncated"
 expect 2 "passphrase from argv is not accepted" -- "$TROVE" encrypt a.trove -o z.enc --passphrase mysecret
 grep -rq "$key_hex" "$tmp/err" && bad "key in an error message" || ok
 
+# ---- reading commands open an encrypted file with a key: the content as in the plain file ---
+"$TROVE" ls a.trove >ls.plain 2>/dev/null
+expect 0 "ls --key of an encrypted file" -- "$TROVE" ls a.enc --key data.key
+cmp -s "$tmp/out" ls.plain && ok || bad "ls of the encrypted file differs from the plain one"
+expect 1 "ls of an encrypted file without a key" -- "$TROVE" ls a.enc
+err_has "encrypted"
+expect 6 "ls with the wrong key" -- "$TROVE" ls a.enc --key wrongdata.key
+expect 0 "ls with a passphrase" -- "$TROVE" ls b.enc --passphrase-env TROVE_TEST_PASS
+"$TROVE" ls b.trove >ls.plain.b 2>/dev/null
+cmp -s "$tmp/out" ls.plain.b && ok || bad "ls with a passphrase differs from the plain one"
+t1=$("$TROVE" ls --json a.trove | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)[0]['name'])")
+"$TROVE" cat a.trove "$t1" -o cat.plain.npy >/dev/null 2>&1
+expect 0 "cat --key-env of an encrypted file" -- "$TROVE" cat a.enc "$t1" -o cat.enc.npy --key-env TROVE_KEY_T
+cmp -s cat.plain.npy cat.enc.npy && ok || bad "cat of the encrypted file differs from the plain one"
+expect 0 "inspect --json --key of an encrypted file" -- "$TROVE" inspect --json a.enc --key data.key
+cp "$tmp/out" inspect.enc.json
+"$TROVE" inspect --json a.trove >inspect.plain.json 2>/dev/null
+/usr/bin/python3 -c "
+import json,sys
+a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2]))
+assert 'encrypted' not in a or not a['encrypted'], 'showed the envelope, not the content'
+assert a['digest'] == b['digest'] and a['tensors'] == b['tensors'] and a['metadata'] == b['metadata']
+" inspect.enc.json inspect.plain.json && ok || bad "inspect --key differs from the plain file's inspect"
+expect 4 "ls --key of a tampered encrypted file" -- "$TROVE" ls t.enc --key data.key
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
