@@ -88,7 +88,7 @@ $(B)/examples/%: examples/%.c $(LIB_A)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS_PUB) -o $@ $< $(LIB_A) $(LIBS)
 # Fuzz targets built with gcc + sanitizers and a replay main: every make check replays the corpus.
-$(B)/asan-fuzz/%: fuzz/%.c fuzz/replay.c $(B)/libtrove-asan.a
+$(B)/asan-fuzz/%: fuzz/%.c fuzz/replay.c $(B)/libtrove-asan.a $(wildcard fuzz/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS_ALL) $(SAN) -O1 -o $@ $< fuzz/replay.c $(B)/libtrove-asan.a $(LIBS)

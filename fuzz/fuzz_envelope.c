@@ -17,23 +17,12 @@
 #include <sys/stat.h>
 
 #include "trust_fixture.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[64], in_path[96], out_path[96], sealed_path[96];
 static trove_secret *key, *pass;
-
-static void check(int cond)
-{
-    if (!cond)
-        abort();
-}
-
-static void clean(int rc, const trove_error *err)
-{
-    check(rc == TROVE_OK || (rc < 0 && err->code == rc && err->message[0] != '\0' &&
-                             strcmp(trove_strerror(rc), "unknown status") != 0));
-}
 
 static void cleanup(void)
 {

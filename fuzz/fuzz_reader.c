@@ -10,24 +10,12 @@
 
 #include "format/layout.h"
 #include "trove.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Per tensor: bounded so a 100-byte input cannot ask for gigabytes (the documented knob). */
 #define FUZZ_MAX_DECOMPRESSED (UINT64_C(8) << 20)
-
-static void check(int cond)
-{
-    if (!cond)
-        abort();
-}
-
-/* A call either succeeds or fails cleanly: a known code with a message. */
-static void clean(int rc, const trove_error *err)
-{
-    check(rc == TROVE_OK || (rc < 0 && err->code == rc && err->message[0] != '\0' &&
-                             strcmp(trove_strerror(rc), "unknown status") != 0));
-}
 
 static void touch(trove_file *f)
 {

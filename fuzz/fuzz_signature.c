@@ -18,6 +18,7 @@
 
 #include "security/sigcheck.h"
 #include "trust_fixture.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -28,18 +29,6 @@ static size_t model_len;
 static trove_file *fx;
 static uint8_t fx_digest[TROVE_DIGEST_BYTES];
 static char dir[64], signed_path[96];
-
-static void check(int cond)
-{
-    if (!cond)
-        abort();
-}
-
-static void clean(int rc, const trove_error *err)
-{
-    check(rc == TROVE_OK || (rc < 0 && err->code == rc && err->message[0] != '\0' &&
-                             strcmp(trove_strerror(rc), "unknown status") != 0));
-}
 
 static void cleanup(void)
 {
