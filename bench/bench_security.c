@@ -42,20 +42,12 @@ static double cpu_now(void)
            (double)ru.ru_stime.tv_usec * 1e-6;
 }
 
-/* PERF-FACTS: memory freed goes back to the host and its next first touch is slow: touch some
- * before each timed run that allocates or writes 1 GiB (page cache included). The raw
- * references work in buffers allocated and touched once. */
-static void prefault(void)
-{
-    size_t n = (size_t)5 << 28; /* 1.25 GiB: enough for the 1 GiB the next run allocates */
-    char *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        return;
-    for (size_t i = 0; i < n; i += 4096)
-        p[i] = 1;
-    munmap(p, n);
-}
-
+/* PERF-FACTS suggests touching ~3 GiB of anonymous memory before each 1 GiB run. Measured here
+ * (2026-11-29), that hurts the runs that write a file: it takes the page-cache pages the previous
+ * output freed, and a plain 1 GiB write() then took 0.35-2.1 s instead of 0.11-0.14 s. Fresh
+ * anonymous memory itself is not helped either (1 GiB first touch 3.3-3.6 s with or without it:
+ * every first user-space touch of a page traps to the host on this VM, 1.8 s/GiB even after
+ * MAP_POPULATE). So the only warming kept is prewrite() below. */
 /* The page cache's allocator too: writing a new 1 GiB file right after a quiet spell costs 2-10x
  * more here than in steady state (the VM backs the free pages again; measured: a plain 1 GiB
  * copy 2.2-2.6 CPU s cold, 0.2-0.5 warm). Write and delete a scratch file of the same size in the
@@ -411,8 +403,7 @@ int main(int argc, char **argv)
                                                                   : NULL;
             if (out)
                 unlink(out);
-            if (b >= B_COPY && b < B_OSSL_CHACHA) /* these allocate or write 1 GiB */
-                prefault();
+            sync(); /* the previous contender's dirty pages are not written back during this one */
             if (b == B_COPY || b == B_COPY_SYNC || (b >= B_SIGN && b != B_VERIFY && b != B_OPEN_ENC))
                 prewrite(); /* these write a 1 GiB file */
             durable = b == B_ENC_DUR || b == B_DEC_DUR;
@@ -446,8 +437,10 @@ int main(int argc, char **argv)
                                 b == B_OPEN_ENC
                           ? B_XCHACHA
                           : -1;
-            if (ref >= 0 && s > 0)
+            if (ref >= 0 && s > 0) {
+                sync(); /* not timed: a no-fsync run's writeback would slow the reference */
                 pair[b][r] = (ref == B_HASH ? raw_blake2b() : raw_aead(0)) / s;
+            }
         }
     }
     double med[B_N], cmed[B_N];

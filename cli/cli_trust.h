@@ -21,10 +21,14 @@ typedef struct cli_secret_args {
     const char *pass_env;   /* --passphrase-env VAR */
     const char *pass_fd;    /* --passphrase-fd N */
     int pass_prompt;        /* --passphrase: ask on the terminal, without echo */
+    const char *prompt;     /* the terminal's prompt; NULL = "Passphrase: " */
 } cli_secret_args;
 
 /* If argv[*i] is a secret option, consume it (and its value): 1; not one: 0; missing value: -1. */
 int cli_secret_option(int argc, char **argv, int *i, cli_secret_args *a);
+/* The same options spelled --file-key, --file-key-env, --file-passphrase[-fd|-env]: the key of an
+ * encrypted FILE where --key already names another key (trove sign's signing key). */
+int cli_file_secret_option(int argc, char **argv, int *i, cli_secret_args *a);
 int cli_secret_has_passphrase(const cli_secret_args *a);
 /* The passphrase (borrowed, locked memory; wipe with cli_passphrase_wipe), or *pass NULL when
  * no passphrase source was given. confirm: ask twice on a terminal. Returns an exit code. */

@@ -21,26 +21,39 @@ void cli_no_core_dumps(void)
     (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
-int cli_secret_option(int argc, char **argv, int *i, cli_secret_args *a)
+/* One secret option, its name without the leading "--" or "--file-" (argv[*i] is shown). */
+static int secret_option_named(const char *name, int argc, char **argv, int *i,
+                               cli_secret_args *a)
 {
-    const char *o = argv[*i];
-    const char **slot = !strcmp(o, "--key")              ? &a->key_file
-                        : !strcmp(o, "--key-env")        ? &a->key_env
-                        : !strcmp(o, "--passphrase-env") ? &a->pass_env
-                        : !strcmp(o, "--passphrase-fd")  ? &a->pass_fd
-                                                         : NULL;
-    if (!strcmp(o, "--passphrase")) {
+    const char **slot = !strcmp(name, "key")              ? &a->key_file
+                        : !strcmp(name, "key-env")        ? &a->key_env
+                        : !strcmp(name, "passphrase-env") ? &a->pass_env
+                        : !strcmp(name, "passphrase-fd")  ? &a->pass_fd
+                                                          : NULL;
+    if (!strcmp(name, "passphrase")) {
         a->pass_prompt = 1;
         return 1;
     }
     if (!slot)
         return 0;
     if (*i + 1 >= argc) {
-        fprintf(stderr, "trove: %s needs a value\n", o);
+        fprintf(stderr, "trove: %s needs a value\n", argv[*i]);
         return -1;
     }
     *slot = argv[++*i];
     return 1;
+}
+
+int cli_secret_option(int argc, char **argv, int *i, cli_secret_args *a)
+{
+    const char *o = argv[*i];
+    return strncmp(o, "--", 2) ? 0 : secret_option_named(o + 2, argc, argv, i, a);
+}
+
+int cli_file_secret_option(int argc, char **argv, int *i, cli_secret_args *a)
+{
+    const char *o = argv[*i];
+    return strncmp(o, "--file-", 7) ? 0 : secret_option_named(o + 7, argc, argv, i, a);
 }
 
 int cli_secret_has_passphrase(const cli_secret_args *a)
@@ -139,7 +152,7 @@ int cli_passphrase(const cli_secret_args *a, int confirm, const char *cmd, const
             return CLI_USAGE;
         }
     } else if (a->pass_prompt) {
-        if (prompt("Passphrase: ", pass_buf, sizeof pass_buf, len) != 0) {
+        if (prompt(a->prompt ? a->prompt : "Passphrase: ", pass_buf, sizeof pass_buf, len) != 0) {
             fprintf(stderr, "trove %s: cannot read a passphrase from the terminal (use "
                             "--passphrase-fd N or --passphrase-env VAR)\n", cmd);
             return CLI_USAGE;

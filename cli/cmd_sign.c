@@ -90,19 +90,28 @@ int cli_cmd_sign(int argc, char **argv)
 {
     const char *file = NULL, *key = NULL, *out = NULL, *comment = NULL;
     int detached = 0, nosync = 0;
-    cli_secret_args sa = {0};
+    cli_secret_args sa = {0}, fa = {0}; /* the signing key's passphrase; FILE's own key */
+    fa.prompt = "Passphrase of the encrypted file: ";
     for (int i = 1; i < argc; i++) {
         int r;
         if (cli_is_help(argv[i])) {
             printf("usage: trove sign FILE --key NAME.key [--detached] [-o OUT] [--comment TEXT]\n"
-                   "                 [--passphrase | --passphrase-fd N | --passphrase-env VAR]"
+                   "                 [--passphrase | --passphrase-fd N | --passphrase-env VAR]\n"
+                   "                 [--file-key K.key | --file-key-env VAR | --file-passphrase |\n"
+                   "                  --file-passphrase-fd N | --file-passphrase-env VAR]"
                    "\n\nVerify every checksum of FILE, then sign its model digest (metadata and "
                    "every tensor's\nBLAKE2b digest) with the Ed25519 key. The signature is "
                    "embedded in FILE (or OUT),\nrewritten atomically; other signers' signatures "
                    "are kept. --detached writes FILE.sig\n(or OUT) instead and leaves FILE "
-                   "byte-identical. A sealed key asks for its passphrase.\n\nexit codes: 0 "
-                   "signed, 1 malformed file, 2 usage, 3 i/o, 4 a checksum fails (nothing is\n"
-                   "signed), 6 wrong passphrase or not a secret key.\n");
+                   "byte-identical. A sealed key asks for its passphrase\n(--passphrase*).\n\n"
+                   "An encrypted FILE is signed with its own key given by the --file-* options: "
+                   "it is\ndecrypted into wiped memory, signed, and written encrypted again "
+                   "with the same key,\ncipher, chunk size and Argon2id cost (new nonces and "
+                   "salt); no plaintext reaches the\ndisk. A detached signature of it signs "
+                   "the plaintext's digest.\n\nexit codes: 0 "
+                   "signed, 1 malformed file, 2 usage, 3 i/o, 4 a checksum fails or the\n"
+                   "encrypted file was altered (nothing is signed), 6 wrong passphrase, not a "
+                   "secret key,\nor a wrong key for the encrypted file.\n");
             return CLI_OK;
         } else if (!strcmp(argv[i], "--key") && i + 1 < argc) {
             key = argv[++i];
@@ -114,6 +123,9 @@ int cli_cmd_sign(int argc, char **argv)
             detached = 1;
         } else if (!strcmp(argv[i], "--no-sync")) {
             nosync = 1;
+        } else if ((r = cli_file_secret_option(argc, argv, &i, &fa)) != 0) {
+            if (r < 0)
+                return CLI_USAGE;
         } else if ((r = cli_secret_option(argc, argv, &i, &sa)) != 0) {
             if (r < 0 || sa.key_env)
                 return CLI_USAGE;
@@ -128,19 +140,59 @@ int cli_cmd_sign(int argc, char **argv)
         fprintf(stderr, "usage: trove sign FILE --key NAME.key [--detached] [-o OUT]\n");
         return CLI_USAGE;
     }
+    int encrypted = trove_is_encrypted(file);
+    if (encrypted && !cli_secret_given(&fa)) {
+        fprintf(stderr, "trove sign: %s is encrypted: give its key with --file-key NAME.key, "
+                        "--file-key-env VAR or --file-passphrase[-fd N|-env VAR] (it is signed "
+                        "and stays encrypted)\n", file);
+        return CLI_USAGE;
+    }
+    if (!encrypted && cli_secret_given(&fa)) {
+        fprintf(stderr, "trove sign: %s is not encrypted: the --file-* key options are for "
+                        "encrypted files (sign, then 'trove encrypt')\n", file);
+        return CLI_USAGE;
+    }
     trove_signer *s = NULL;
     int code = load_signer(key, &sa, &s);
     if (code)
         return code;
     trove_error err = {0};
     trove_file *f = NULL;
-    if (trove_open(&f, file, NULL, &err) != TROVE_OK) {
+    trove_secret *fs = NULL;
+    trove_crypt_options co = TROVE_CRYPT_OPTIONS_INIT;
+    if (encrypted) { /* the same envelope again: cipher, chunk size, Argon2id cost */
+        trove_encrypted_info info;
+        int rc0 = trove_encrypted_probe(file, &info, &err);
+        if (rc0 == TROVE_OK) {
+            co.cipher = info.cipher;
+            co.chunk_bytes = info.chunk_bytes;
+            co.kdf_ops = info.kdf_ops;
+            co.kdf_mem = info.kdf_mem;
+            co.write_flags = nosync ? TROVE_WRITE_NO_SYNC : 0;
+        } else {
+            trove_signer_free(s);
+            return cli_report("sign", file, &err);
+        }
+        if ((code = cli_secret_load(&fa, 0, "sign", &fs)) != 0) {
+            trove_signer_free(s);
+            return code;
+        }
+        rc0 = trove_open_encrypted(&f, file, fs, NULL, NULL, &err);
+        if (rc0 != TROVE_OK) {
+            trove_secret_free(fs);
+            trove_signer_free(s);
+            cli_report("sign", file, &err);
+            return rc0 == TROVE_E_DECRYPT ? CLI_CHECKSUM : cli_exit_code(rc0);
+        }
+    } else if (trove_open(&f, file, NULL, &err) != TROVE_OK) {
         trove_signer_free(s);
         return cli_report("sign", file, &err);
     }
     trove_sign_options so = TROVE_SIGN_OPTIONS_INIT;
     so.comment = comment;
     so.write_flags = nosync ? TROVE_WRITE_NO_SYNC : 0;
+    so.secret = fs; /* NULL for a plain file */
+    so.crypt = &co;
     int rc;
     char sigpath[4200];
     if (detached) {
@@ -153,6 +205,7 @@ int cli_cmd_sign(int argc, char **argv)
         if (!existing && errno != ENOENT) {
             fprintf(stderr, "trove sign: %s: cannot read: %s\n", sigpath, strerror(errno));
             trove_close(f);
+            trove_secret_free(fs);
             trove_signer_free(s);
             return CLI_IO;
         }
@@ -164,6 +217,7 @@ int cli_cmd_sign(int argc, char **argv)
             fprintf(stderr, "trove sign: %s: cannot write: %s\n", sigpath, strerror(errno));
             trove_free(NULL, sig);
             trove_close(f);
+            trove_secret_free(fs);
             trove_signer_free(s);
             return CLI_IO;
         }
@@ -172,17 +226,20 @@ int cli_cmd_sign(int argc, char **argv)
         rc = trove_sign(f, out ? out : file, s, &so, &err);
     }
     trove_close(f);
+    trove_secret_free(fs);
     trove_pubkey pk;
     trove_signer_public(s, &pk);
     trove_signer_free(s);
     if (rc)
         return cli_report("sign", file, &err);
     char hex[2 * TROVE_KEY_ID_BYTES + 1];
-    printf("%s: signed by key %s%s%s\n", detached ? sigpath : out ? out : file,
-           cli_hex(pk.id, TROVE_KEY_ID_BYTES, hex), detached ? " (detached, for " : "",
-           detached ? file : "");
+    printf("%s: signed by key %s", detached ? sigpath : out ? out : file,
+           cli_hex(pk.id, TROVE_KEY_ID_BYTES, hex));
     if (detached)
-        printf(")\n");
+        printf(" (detached, for %s%s)", file, encrypted ? ", its plaintext" : "");
+    else if (encrypted)
+        printf(" (still encrypted)");
+    printf("\n");
     return CLI_OK;
 }
 

@@ -94,14 +94,21 @@ typedef struct trove_sign_options {
     int64_t time;                  /* signing time, Unix seconds; 0 = now */
     const char *comment;           /* UTF-8, at most 1024 bytes; NULL = none */
     unsigned threads;              /* digest threads; 0 = 2 */
+    /* trove_sign only. Not NULL: out_path is written encrypted with this secret (its envelope
+     * from `crypt`, NULL = defaults), the signed plaintext never on disk: how a file opened
+     * with trove_open_encrypted is signed and stays encrypted. Callers built before these two
+     * fields existed pass a smaller size and write plain files. */
+    const trove_secret *secret;
+    const struct trove_crypt_options *crypt;
 } trove_sign_options;
-#define TROVE_SIGN_OPTIONS_INIT { sizeof(trove_sign_options), 0, NULL, 0, NULL, 0 }
+#define TROVE_SIGN_OPTIONS_INIT { sizeof(trove_sign_options), 0, NULL, 0, NULL, 0, NULL, NULL }
 
 /* Verify every checksum of f, compute its digest, sign it and write a copy of f to out_path
  * (which may be the path f was opened from) with the signature added to the header entry
  * "signatures", atomically; a signature by the same key is replaced, others are kept.
- * Errors: those of trove_file_verify and trove_file_rewrite; TROVE_E_SIGNATURE when an
- * existing "signatures" entry is malformed. */
+ * With opts->secret the copy is encrypted (trove_write_encrypted's guarantees).
+ * Errors: those of trove_file_verify and trove_file_rewrite (and of trove_write_encrypted);
+ * TROVE_E_SIGNATURE when an existing "signatures" entry is malformed. */
 TROVE_NODISCARD int trove_sign(const trove_file *f, const char *out_path, const trove_signer *s,
                                const trove_sign_options *opts, trove_error *err);
 /* Detached: the bytes of a signature file (TROVE_DETACHED_MAGIC + canonical CBOR array). When

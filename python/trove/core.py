@@ -409,9 +409,24 @@ def _metadata(obj, meta, user_kwargs, created):
     return m
 
 
+_CIPHERS = {None: 0, "xchacha20poly1305": 1, "aes256gcm": 2}
+
+
+def _crypt_options(sync, cipher, kdf_ops, kdf_mem):
+    """The envelope options of an encrypted write (trove_crypt_options)."""
+    if cipher not in _CIPHERS:
+        raise ValueError("cipher must be 'xchacha20poly1305' or 'aes256gcm', not %r" % (cipher,))
+    for name, v in (("kdf_ops", kdf_ops), ("kdf_mem", kdf_mem)):
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise ValueError("%s must be a non-negative int (0 = libsodium MODERATE)" % name)
+    return CryptOptions(size=ctypes.sizeof(CryptOptions),
+                        write_flags=0 if sync else WRITE_NO_SYNC, cipher=_CIPHERS[cipher],
+                        kdf_ops=kdf_ops, kdf_mem=kdf_mem)
+
+
 def dump(obj, path, /, *, compress=False, digests=False, alignment=0, chunk_bytes=0,
          zstd_level=0, sync=True, created=True, meta=None, key=None, passphrase=None,
-         **metadata):
+         cipher=None, kdf_ops=0, kdf_mem=0, **metadata):
     """Save a dict of numpy arrays / torch tensors (e.g. a state_dict) to path, atomically.
 
     Metadata: producer (numpy or torch, with version) and created (RFC 3339 UTC) are recorded;
@@ -421,12 +436,18 @@ def dump(obj, path, /, *, compress=False, digests=False, alignment=0, chunk_byte
     names, stores tensors as zstd frames. digests=True stores each tensor's BLAKE2b digest.
     A scikit-learn estimator is handed to trove.sklearn.dump(obj, path, **metadata).
     key= (32 bytes, or a key file path) or passphrase= write an encrypted file instead: the
-    bytes stream through the encryption (XChaCha20-Poly1305), the plaintext never on disk.
+    bytes stream through the encryption, the plaintext never on disk. cipher=
+    'xchacha20poly1305' (default) or 'aes256gcm'; kdf_ops= / kdf_mem= set the Argon2id cost
+    of a passphrase (0 = libsodium MODERATE: 3 passes, 256 MiB), stored in the file.
+    sync=False skips the fsync (plain and encrypted files alike).
     """
     if _is_sklearn_estimator(obj):
-        if key is not None or passphrase is not None:  # an encrypted estimator file
-            metadata = dict(metadata, key=key, passphrase=passphrase)
-        return _sklearn_module().dump(obj, path, **metadata)
+        return _sklearn_module().dump(obj, path, key=key, passphrase=passphrase, sync=sync,
+                                      cipher=cipher, kdf_ops=kdf_ops, kdf_mem=kdf_mem,
+                                      **metadata)
+    copts = _crypt_options(sync, cipher, kdf_ops, kdf_mem)
+    if key is None and passphrase is None and (cipher is not None or kdf_ops or kdf_mem):
+        raise ValueError("cipher=, kdf_ops= and kdf_mem= need key= or passphrase=")
     if hasattr(obj, "state_dict") and callable(obj.state_dict) and not isinstance(obj, dict):
         obj = obj.state_dict()
     if not isinstance(obj, dict):
@@ -463,8 +484,6 @@ def dump(obj, path, /, *, compress=False, digests=False, alignment=0, chunk_byte
         return rc
 
     if key is not None or passphrase is not None:
-        copts = CryptOptions(size=ctypes.sizeof(CryptOptions),
-                             write_flags=opts.flags & WRITE_NO_SYNC)
         raised = []
 
         def cb(w, ctx, errp):

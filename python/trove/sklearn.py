@@ -25,12 +25,12 @@ __all__ = ["dump", "load", "SUPPORTED"]
 # ---- file i/o through the generic binding (python/trove/core.py) ---------------------------
 
 
-def _write(path, meta, tensors, key=None, passphrase=None):
+def _write(path, meta, tensors, **write):
     """Write tensors (name -> array) with the metadata tree meta, verbatim, atomically;
     encrypted (streamed through the envelope, never in plaintext on disk) with a key or
-    passphrase."""
+    passphrase. write: key, passphrase, sync, cipher, kdf_ops, kdf_mem of trove.dump."""
     _core.dump({k: tensors[k] for k in sorted(tensors)}, path, meta=meta, created=False,
-               key=key, passphrase=passphrase)
+               **write)
 
 
 def _read(path, key=None, passphrase=None):
@@ -612,14 +612,17 @@ def _dump_hgb(est, cls, prefix, m, t):
     t[prefix + "base_score"] = base.reshape(-1)
 
 
-def dump(estimator, path, key=None, passphrase=None, **metadata):
+def dump(estimator, path, key=None, passphrase=None, *, sync=True, cipher=None, kdf_ops=0,
+         kdf_mem=0, **metadata):
     """Write a fitted scikit-learn estimator to path as a trove model (atomically).
 
     key= (32 bytes, or the path of a key file from 'trove keygen --symmetric') or passphrase=
     (str or bytes, stretched with Argon2id) writes an encrypted file instead (mode 0600,
     XChaCha20-Poly1305 in authenticated chunks; docs/SECURITY.md): the model streams through
     the encryption and its plaintext is never on disk. Read it back with load(path, key=...),
-    `trove predict MODEL INPUT --key ...` or `trove decrypt`.
+    `trove predict MODEL INPUT --key ...` or `trove decrypt`. cipher='aes256gcm' picks
+    AES-256-GCM; kdf_ops= / kdf_mem= the Argon2id cost of a passphrase (0 = libsodium
+    MODERATE), stored in the file. sync=False skips the fsync.
 
     metadata: description, license, lineage, metrics, user, x-... go to the top of the metadata,
     other keywords under "user" (docs/FORMAT.md section 9). The producer,
@@ -656,7 +659,8 @@ def dump(estimator, path, key=None, passphrase=None, **metadata):
             user[k] = v  # anything else goes under "user" (docs/FORMAT.md section 9)
     if user:
         meta["user"] = dict(meta.get("user", {}), **user)
-    _write(os.fspath(path), meta, tensors, key=key, passphrase=passphrase)
+    _write(os.fspath(path), meta, tensors, key=key, passphrase=passphrase, sync=sync,
+           cipher=cipher, kdf_ops=kdf_ops, kdf_mem=kdf_mem)
 
 
 # ---- load -------------------------------------------------------------------------------------

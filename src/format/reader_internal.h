@@ -59,5 +59,9 @@ int trove__tensor_le_bytes(const trove_file *f, size_t i, const uint8_t **p, voi
                            trove_error *err);
 /* Verify every tensor (two threads for large files). */
 int trove__verify_all(const trove_file *f, trove_error *err);
+/* trove_file_rewrite's bytes (tensor data verbatim, new header and trailer) written to fd (a
+ * file or a pipe) instead of a new file: how a signature is embedded into an encrypted file. */
+int trove__file_rewrite_fd(const trove_file *f, int fd, const char *key, const trove_value *value,
+                           const trove_allocator *a, trove_error *err);
 
 #endif

@@ -1009,12 +1009,10 @@ static void *encrypt_pipe(void *arg)
     return NULL;
 }
 
-TROVE_API int trove_write_encrypted(const char *path, const trove_write_options *wo,
-                                    trove_fill_fn fill, void *ctx, const trove_secret *s,
-                                    const trove_crypt_options *copts, trove_error *err)
+int trove__encrypt_produced(const char *path, trove__produce_fn produce, void *ctx,
+                            const trove_secret *s, const trove_crypt_options *copts,
+                            trove_error *err)
 {
-    if (!path || !fill || !s)
-        return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET, "trove_write_encrypted: NULL");
     trove_crypt_options o;
     int rc = crypt_options(copts, &o, err);
     if (rc)
@@ -1035,13 +1033,7 @@ TROVE_API int trove_write_encrypted(const char *path, const trove_write_options 
         close(fds[1]);
         return trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "cannot start a thread");
     }
-    trove_writer *w = NULL;
-    rc = trove_writer_open_fd(&w, fds[1], wo, err);
-    if (rc == TROVE_OK)
-        rc = fill(w, ctx, err);
-    if (rc == TROVE_OK)
-        rc = trove_writer_commit(w, err);
-    trove_writer_free(w);
+    rc = produce(fds[1], ctx, err);
     if (rc != TROVE_OK) /* an incomplete stream must not become a file: abort, then EOF */
         atomic_store(&j.abort, 1);
     close(fds[1]);
@@ -1053,4 +1045,33 @@ TROVE_API int trove_write_encrypted(const char *path, const trove_write_options 
         rc = j.rc;
     }
     return rc;
+}
+
+typedef struct fill_job {
+    const trove_write_options *wo;
+    trove_fill_fn fill;
+    void *ctx;
+} fill_job;
+
+static int produce_written(int fd, void *ctx, trove_error *err)
+{
+    const fill_job *fj = ctx;
+    trove_writer *w = NULL;
+    int rc = trove_writer_open_fd(&w, fd, fj->wo, err);
+    if (rc == TROVE_OK)
+        rc = fj->fill(w, fj->ctx, err);
+    if (rc == TROVE_OK)
+        rc = trove_writer_commit(w, err);
+    trove_writer_free(w);
+    return rc;
+}
+
+TROVE_API int trove_write_encrypted(const char *path, const trove_write_options *wo,
+                                    trove_fill_fn fill, void *ctx, const trove_secret *s,
+                                    const trove_crypt_options *copts, trove_error *err)
+{
+    if (!path || !fill || !s)
+        return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET, "trove_write_encrypted: NULL");
+    fill_job fj = {wo, fill, ctx};
+    return trove__encrypt_produced(path, produce_written, &fj, s, copts, err);
 }

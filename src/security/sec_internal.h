@@ -29,6 +29,12 @@ int trove__read_small(const char *path, size_t max, char **out, size_t *len, uns
 int trove__check_private(const char *path, unsigned mode, trove_error *err);
 /* Write bytes to path atomically with mode; never replaces an existing file (EEXIST). */
 int trove__write_new(const char *path, const void *p, size_t n, unsigned mode, trove_error *err);
-/* Lower-case hex of n bytes into out (2n+1). */
+/* Encrypt what produce(fd, ctx, err) writes into the pipe fd into path (atomically, O(chunk)
+ * memory; a helper thread encrypts while produce runs on the calling thread). When produce
+ * fails nothing is left at path. Returns produce's error or the encryption's. */
+typedef int (*trove__produce_fn)(int fd, void *ctx, trove_error *err);
+int trove__encrypt_produced(const char *path, trove__produce_fn produce, void *ctx,
+                            const trove_secret *s, const trove_crypt_options *copts,
+                            trove_error *err);
 
 #endif

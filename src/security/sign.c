@@ -2,6 +2,7 @@
  * or detached; verification against a set of trusted keys; opening under a trust policy.
  * Signature entries are hostile input like any other header content: every field is checked
  * for type and length before use. */
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 
@@ -222,11 +223,12 @@ static int merged(const trove_value *old, trove_value *entry, const uint8_t *id,
 static int sign_options(const trove_sign_options *in, trove_sign_options *o, trove_error *err)
 {
     trove_sign_options d = TROVE_SIGN_OPTIONS_INIT;
-    if (in) {
-        if (in->size < sizeof d)
+    if (in) { /* callers built before `secret` existed pass the older, smaller size */
+        if (in->size < offsetof(trove_sign_options, secret) || in->size > sizeof d)
             return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET,
                                "bad trove_sign_options.size (use TROVE_SIGN_OPTIONS_INIT)");
-        d = *in;
+        memcpy(&d, in, in->size);
+        d.size = sizeof d;
     }
     *o = d;
     return trove__sodium_ready(err);
@@ -243,6 +245,19 @@ static int sign_common(const trove_file *f, const trove_signer *s, const trove_s
     if ((rc = trove_file_digest(f, 0, o->threads, digest, err)) != TROVE_OK)
         return rc;
     return make_entry(s, digest, o, entry, err);
+}
+
+/* The signed copy's bytes into the pipe of an encrypted write. */
+typedef struct rewrite_job {
+    const trove_file *f;
+    const trove_value *signatures;
+    const trove_allocator *a;
+} rewrite_job;
+
+static int produce_rewrite(int fd, void *ctx, trove_error *err)
+{
+    const rewrite_job *rj = ctx;
+    return trove__file_rewrite_fd(rj->f, fd, "signatures", rj->signatures, rj->a, err);
 }
 
 TROVE_API int trove_sign(const trove_file *f, const char *out_path, const trove_signer *s,
@@ -263,10 +278,26 @@ TROVE_API int trove_sign(const trove_file *f, const char *out_path, const trove_
                 err);
     if (rc)
         return rc;
-    trove_write_options wo = TROVE_WRITE_OPTIONS_INIT;
-    wo.alloc = o.alloc;
-    wo.flags = o.write_flags;
-    rc = trove_file_rewrite(f, out_path, "signatures", arr, &wo, err);
+    if (o.secret) {
+        trove_crypt_options co = TROVE_CRYPT_OPTIONS_INIT;
+        if (o.crypt && o.crypt->size != sizeof co) {
+            rc = trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET,
+                             "bad trove_sign_options.crypt size (use TROVE_CRYPT_OPTIONS_INIT)");
+        } else {
+            if (o.crypt)
+                co = *o.crypt;
+            co.write_flags |= o.write_flags & TROVE_WRITE_NO_SYNC;
+            if (!co.alloc)
+                co.alloc = o.alloc;
+            rewrite_job rj = {f, arr, o.alloc};
+            rc = trove__encrypt_produced(out_path, produce_rewrite, &rj, o.secret, &co, err);
+        }
+    } else {
+        trove_write_options wo = TROVE_WRITE_OPTIONS_INIT;
+        wo.alloc = o.alloc;
+        wo.flags = o.write_flags;
+        rc = trove_file_rewrite(f, out_path, "signatures", arr, &wo, err);
+    }
     trove_value_free(arr);
     return rc;
 }

@@ -181,5 +181,35 @@ assert a['digest'] == b['digest'] and a['tensors'] == b['tensors'] and a['metada
 " inspect.enc.json inspect.plain.json && ok || bad "inspect --key differs from the plain file's inspect"
 expect 4 "ls --key of a tampered encrypted file" -- "$TROVE" ls t.enc --key data.key
 
+# ---- signing an encrypted file: it stays encrypted, verified with its key ----------------------
+./mk s.trove 5
+expect 0 "encrypt s" -- "$TROVE" encrypt s.trove -o s.enc --key data.key --no-sync --chunk 65536
+expect 2 "sign of an encrypted file without its key" -- "$TROVE" sign s.enc --key prod.key
+err_has "file-key"
+expect 2 "--file-key for a plain file" -- "$TROVE" sign s.trove --key prod.key --file-key data.key
+expect 6 "sign with the wrong file key" -- "$TROVE" sign s.enc --key prod.key --file-key wrongdata.key
+expect 0 "sign an encrypted file in place" -- "$TROVE" sign s.enc --key prod.key --file-key data.key --no-sync
+out_has "still encrypted"
+expect 0 "it is still encrypted, same chunking" -- "$TROVE" inspect --json s.enc
+/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['encrypted'] and d['chunk_bytes']==65536" "$tmp/out" && ok || bad "signed file lost its envelope"
+expect 0 "verify it with its key" -- "$TROVE" verify s.enc --pubkey prod.pub --key data.key
+expect 9 "another signer's key" -- "$TROVE" verify s.enc --pubkey other.pub --key data.key
+expect 0 "second signer, sealed key, file key from a variable" -- \
+    "$TROVE" sign s.enc --key sealed.key --passphrase-env TROVE_TEST_PASS --file-key-env TROVE_KEY_T --no-sync
+expect 0 "both signatures verify" -- "$TROVE" verify s.enc --pubkey prod.pub --pubkey sealed.pub --key data.key
+expect 0 "decrypt the signed file" -- "$TROVE" decrypt s.enc -o s.dec --key data.key --no-sync
+expect 0 "its plaintext verifies" -- "$TROVE" verify s.dec --pubkey sealed.pub
+expect 0 "sign a passphrase-encrypted file to a new name" -- \
+    "$TROVE" sign b.enc --key prod.key --file-passphrase-env TROVE_TEST_PASS -o bs.enc --no-sync
+expect 0 "the new file keeps the Argon2id cost" -- "$TROVE" inspect bs.enc
+out_has "Argon2id (ops 1"
+expect 0 "verify with the passphrase" -- "$TROVE" verify bs.enc --pubkey prod.pub --passphrase-env TROVE_TEST_PASS
+expect 0 "detached signature of an encrypted file" -- "$TROVE" sign a.enc --key rev.key --file-key data.key --detached
+out_has "its plaintext"
+expect 0 "verify the detached signature with the key" -- "$TROVE" verify a.enc --pubkey rev.pub --key data.key --detached
+cp t.enc ts.enc
+expect 4 "sign of a tampered encrypted file" -- "$TROVE" sign ts.enc --key prod.key --file-key data.key
+cmp -s t.enc ts.enc && ok || bad "a failed sign changed the file"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

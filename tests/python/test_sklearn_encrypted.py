@@ -188,3 +188,37 @@ def test_key_file_and_cli_predict(tmp_path):
                         str(tmp_path / "none.npy")], capture_output=True, text=True)
     assert r.returncode == 6 and "encrypted" in r.stderr
     assert not (tmp_path / "none.npy").exists()
+
+
+def probe(path):
+    """The envelope's public facts, as `trove inspect --json` prints them."""
+    trove_exe = os.environ.get("TROVE", os.path.join(ROOT, "build", "trove"))
+    out = subprocess.run([trove_exe, "inspect", "--json", str(path)], check=True,
+                         capture_output=True, text=True).stdout
+    import json
+    return json.loads(out)
+
+
+def test_envelope_options(tmp_path):
+    """cipher=, kdf_ops=, kdf_mem= reach the envelope (the KDF cost is stored in the file and
+    the model still loads), sync=False is accepted, and bad values are refused before any
+    byte is written."""
+    est = estimators()["ridge"]
+    X, _, _ = data()
+    p = tmp_path / "cheap.trove"
+    tsk.dump(est, p, passphrase="pw", kdf_ops=1, kdf_mem=8192, sync=False)
+    info = probe(p)
+    assert info["kdf"] == {"alg": "argon2id13", "ops": 1, "mem": 8192}
+    assert info["cipher"] == "xchacha20poly1305"
+    np.testing.assert_array_equal(tsk.load(p, passphrase="pw").predict(X), est.predict(X))
+    q = tmp_path / "aes.trove"
+    trove.dump(est, q, key=b"\x05" * 32, cipher="aes256gcm", sync=False)  # via trove.dump
+    assert probe(q)["cipher"] == "aes256gcm"
+    np.testing.assert_array_equal(trove.load(q, key=b"\x05" * 32).predict(X), est.predict(X))
+    for bad in ({"cipher": "rot13"}, {"kdf_ops": -1}, {"kdf_mem": 1.5}):
+        r = tmp_path / "bad.trove"
+        with pytest.raises(ValueError):
+            tsk.dump(est, r, key=b"\x05" * 32, **bad)
+        assert not r.exists()
+    with pytest.raises(ValueError, match="need key= or passphrase="):
+        trove.dump({"w": np.zeros(3)}, tmp_path / "plain.trove", cipher="aes256gcm")

@@ -2,6 +2,7 @@
  * truncation of a small signed and a small encrypted file, reordered / duplicated / dropped
  * chunks, wrong key / passphrase / public key each with its own error, signature transplant,
  * trust policy, OOM torture of sign, verify, encrypt and decrypt. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -739,6 +740,124 @@ static void test_security__write_encrypted(void)
     trove_secret_free(k);
 }
 
+/* ---- signing an encrypted file ------------------------------------------------------------- */
+static int contains(const unsigned char *b, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+    for (size_t i = 0; i + k <= n; i++)
+        if (!memcmp(b + i, needle, k))
+            return 1;
+    return 0;
+}
+
+/* trove_sign with a secret: the signed copy is written encrypted (the same plaintext bytes as a
+ * plain signing gives, Ed25519 being deterministic), verifies through trove_open_trusted with
+ * the key, and never holds plaintext. Older option sizes sign in plaintext; a bad crypt size is
+ * refused and leaves nothing. */
+static void test_security__sign_encrypted(void)
+{
+    trove_error err = {0};
+    PATH(plain, "se.trove");
+    PATH(enc, "se.enc");
+    PATH(signed_plain, "se-signed.trove");
+    PATH(dec, "se-dec.trove");
+    CHECK_OK(write_model(plain, 4, 5000, NULL, &err));
+    trove_signer *s = NULL, *other = NULL;
+    trove_pubkey pk, po;
+    CHECK_OK(make_signer("se", &s, &pk, &err));
+    CHECK_OK(make_signer("se-other", &other, &po, &err));
+    trove_secret *k = NULL, *k2 = NULL, *pass = NULL;
+    CHECK_OK(trove_secret_generate(&k, &err));
+    CHECK_OK(trove_secret_generate(&k2, &err));
+    CHECK_OK(trove_secret_from_passphrase(&pass, "correct horse", 13, &err));
+    trove_crypt_options co = small_chunks();
+    CHECK_OK(trove_encrypt_file(plain, enc, k, &co, &err));
+    /* the reference: the plain file signed the ordinary way */
+    trove_sign_options so = TROVE_SIGN_OPTIONS_INIT;
+    so.write_flags = TROVE_WRITE_NO_SYNC;
+    so.time = 1700000000;
+    so.comment = "reviewed";
+    trove_file *f = NULL;
+    CHECK_OK(trove_open(&f, plain, NULL, &err));
+    CHECK_OK(trove_sign(f, signed_plain, s, &so, &err));
+    trove_close(f);
+    /* sign the encrypted file in place: it stays encrypted */
+    CHECK_OK(trove_open_encrypted(&f, enc, k, NULL, NULL, &err));
+    so.secret = k;
+    so.crypt = &co;
+    CHECK_OK(trove_sign(f, enc, s, &so, &err));
+    trove_close(f);
+    CHECK(trove_is_encrypted(enc) == 1);
+    size_t n = 0;
+    unsigned char *bytes = test_read_file(enc, &n);
+    CHECK(bytes && !contains(bytes, n, "reviewed") && !contains(bytes, n, "signatures") &&
+          !contains(bytes, n, "coef"));
+    free(bytes);
+    trove_encrypted_info info;
+    CHECK_OK(trove_encrypted_probe(enc, &info, &err));
+    CHECK(info.chunk_bytes == 4096 && info.cipher == TROVE_CIPHER_XCHACHA20POLY1305);
+    /* its plaintext is exactly the plainly signed file */
+    CHECK_OK(trove_decrypt_file(enc, dec, k, &co, &err));
+    CHECK(same_file(dec, signed_plain));
+    /* the trust policy accepts it with the key, names the signer, refuses other keys */
+    trove_trust_options t = TROVE_TRUST_OPTIONS_INIT;
+    t.flags = TROVE_TRUST_REQUIRE_SIGNATURE;
+    t.keys = &pk;
+    t.nkeys = 1;
+    t.secret = k;
+    trove_verify_result res;
+    CHECK_OK(trove_open_trusted(&f, enc, NULL, &t, &res, &err));
+    CHECK(res.status == TROVE_SIG_VALID && memcmp(res.key_id, pk.id, 8) == 0);
+    trove_close(f);
+    t.keys = &po;
+    f = NULL;
+    CHECK_RC(trove_open_trusted(&f, enc, NULL, &t, &res, &err), TROVE_E_SIGNATURE);
+    CHECK(f == NULL && res.status == TROVE_SIG_UNKNOWN_KEY);
+    t.keys = &pk;
+    t.secret = k2;
+    CHECK_RC(trove_open_trusted(&f, enc, NULL, &t, &res, &err), TROVE_E_KEY);
+    /* a second signer on the encrypted file, this time keyed by a passphrase */
+    PATH(penc, "se-pass.enc");
+    CHECK_OK(trove_encrypt_file(plain, penc, pass, &co, &err));
+    CHECK_OK(trove_open_encrypted(&f, penc, pass, NULL, NULL, &err));
+    so.secret = pass;
+    CHECK_OK(trove_sign(f, penc, s, &so, &err));
+    trove_close(f);
+    CHECK_OK(trove_open_encrypted(&f, penc, pass, NULL, NULL, &err));
+    CHECK_OK(trove_sign(f, penc, other, &so, &err));
+    trove_close(f);
+    CHECK_OK(trove_encrypted_probe(penc, &info, &err));
+    CHECK(info.passphrase && info.kdf_ops == OPS && info.kdf_mem == MEM);
+    trove_pubkey both[2] = {pk, po};
+    t.keys = both;
+    t.nkeys = 2;
+    t.secret = pass;
+    CHECK_OK(trove_open_trusted(&f, penc, NULL, &t, &res, &err));
+    CHECK(res.signatures == 2 && res.valid == 2);
+    trove_close(f);
+    /* a caller built before secret/crypt existed: a plain signed file */
+    PATH(old, "se-old.trove");
+    CHECK_OK(trove_open_encrypted(&f, enc, k, NULL, NULL, &err));
+    trove_sign_options so_old = so;
+    so_old.size = (uint32_t)offsetof(trove_sign_options, secret);
+    CHECK_OK(trove_sign(f, old, s, &so_old, &err));
+    CHECK(trove_is_encrypted(old) == 0);
+    /* a crypt options struct of the wrong size: refused, nothing written */
+    PATH(bad, "se-bad.enc");
+    trove_crypt_options badco = co;
+    badco.size = 8;
+    so.crypt = &badco;
+    so.secret = k;
+    CHECK_RC(trove_sign(f, bad, s, &so, &err), TROVE_E_INVALID);
+    CHECK(access(bad, F_OK) != 0);
+    trove_close(f);
+    trove_secret_free(k);
+    trove_secret_free(k2);
+    trove_secret_free(pass);
+    trove_signer_free(s);
+    trove_signer_free(other);
+}
+
 /* ---- OOM torture ---------------------------------------------------------------------------- */
 static void test_security__oom(void)
 {
@@ -751,8 +870,8 @@ static void test_security__oom(void)
     trove_secret *k = NULL;
     CHECK_OK(trove_secret_generate(&k, &err));
     long runs = 0;
-    for (int op = 0; op < 4; op++) {
-        const char *ops[] = {"sign", "verify", "encrypt", "decrypt"};
+    for (int op = 0; op < 5; op++) {
+        const char *ops[] = {"sign", "verify", "encrypt", "decrypt", "sign encrypted"};
         int done = 0;
         for (long n = 1; !done && n < 100000; n++) {
             test_alloc ta;
@@ -781,6 +900,22 @@ static void test_security__oom(void)
                 rc = trove_open_encrypted(&f, test_path("oom.enc"), k, &oo, NULL, &e2);
                 if (rc == TROVE_OK)
                     rc = trove_file_verify(f, &e2);
+            } else if (op == 4) { /* decrypt into memory, sign, encrypt again */
+                unlink(test_path("oom-signed.enc"));
+                trove_crypt_options co = small_chunks();
+                co.alloc = &ta.a;
+                rc = trove_open_encrypted(&f, test_path("oom.enc"), k, &oo, &co, &e2);
+                trove_sign_options so = TROVE_SIGN_OPTIONS_INIT;
+                so.alloc = &ta.a;
+                so.write_flags = TROVE_WRITE_NO_SYNC;
+                so.secret = k;
+                so.crypt = &co;
+                if (rc == TROVE_OK)
+                    rc = trove_sign(f, test_path("oom-signed.enc"), s, &so, &e2);
+                if (rc != TROVE_OK && access(test_path("oom-signed.enc"), F_OK) == 0) {
+                    fprintf(stderr, "  sign encrypted: output left after failure %ld\n", n);
+                    CHECK(0);
+                }
             }
             trove_close(f);
             if (ta.live != 0) {
@@ -815,4 +950,5 @@ TEST_MAIN(T(test_security__keyfiles), T(test_security__secrets), T(test_security
           T(test_security__signed_bitflips), T(test_security__encrypt_roundtrip),
           T(test_security__wrong_secrets), T(test_security__encrypted_bitflips),
           T(test_security__chunks), T(test_security__stream_sizes),
-          T(test_security__write_encrypted), T(test_security__oom))
+          T(test_security__write_encrypted), T(test_security__sign_encrypted),
+          T(test_security__oom))
