@@ -38,29 +38,14 @@ median() {
         if (NR % 2) print a[m]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'
 }
 
-# The VM hands freed memory back to the host: the first touch of fresh memory (new page cache
-# included) is then 2-15x slower. Before every timed command, touch and free ~3 GiB (untimed),
-# as /work/shared/PERF-FACTS.md prescribes, so that no contender gets warm pages for free.
-cat > "$W/warm.c" <<'WARM'
-#include <stdlib.h>
-int main(void)
-{
-    size_t n = (size_t)3 << 30;
-    volatile char *p = malloc(n);
-    if (!p)
-        return 0;
-    for (size_t i = 0; i < n; i += 4096)
-        p[i] = 1;
-    free((void *)p);
-    return 0;
-}
-WARM
-cc -O1 -o "$W/warm" "$W/warm.c"
-# The page cache's allocator too: a new 1 GiB file written after a quiet spell costs 2-10x more
-# here than in steady state (measured: a plain copy 2.2-2.6 CPU s cold, 0.2-0.5 warm); write and
-# delete a scratch file of that size first, untimed, for every contender alike.
+# PERF-FACTS suggests touching ~3 GiB of anonymous memory before each run; measured here
+# (2026-11-29) that slows the runs that write a file (a plain 1 GiB write() 0.35-2.1 s after it,
+# 0.11-0.14 s without: it takes the page-cache pages the previous output freed) and does not
+# help fresh anonymous memory either. What does help: the page cache's allocator warmed by
+# writing and deleting a scratch file of that size (measured: a plain copy 2.2-2.6 CPU s cold,
+# 0.2-0.5 warm), untimed, for every contender alike, with nothing dirty left behind.
 prep() {
-    "$W/warm"
+    sync
     dd if=/dev/zero of="$W/prewrite" bs=1M count=1100 2>/dev/null; rm -f "$W/prewrite"
     cat "$W/model.trove" > /dev/null    # the source in the page cache
 }

@@ -115,23 +115,33 @@ int trove__commit_tmpfile(int fd, const char *tmp_path, const char *path, bool s
                           trove_error *err);
 
 /* ---- background flush (flush.c) --------------------------------------------------------- */
-/* While a large durable write goes on, a thread fdatasyncs the file every `every` bytes, so that
- * the disk's cache drains during the work instead of at the final fsync (which the caller still
- * does: errors of the background flushes are not reported). Thread-safe. */
+/* While a large durable write goes on, a thread starts the writeback of every range noted
+ * (sync_file_range) and fdatasyncs the newest file every `every` bytes, so that the disk's cache
+ * drains during the work instead of at the final fsync (which the caller still does: errors of
+ * the background flushes are not reported), and the writers never wait for the submission of
+ * their own writes. Thread-safe. */
 #include <pthread.h>
 #define TROVE__FLUSH_EVERY (UINT64_C(32) << 20)
+#define TROVE__FLUSH_QUEUE 64u
+typedef struct trove__flush_range {
+    int fd;          /* a dup, closed once its writeback was started */
+    uint64_t off, len;
+} trove__flush_range;
 typedef struct trove__flusher {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     pthread_t thread;
     bool on, stop;
-    int fd;          /* a dup of the file to flush next, or -1 */
+    int fd;          /* a dup of the file to fdatasync next, or -1 */
     uint64_t every, since;
+    unsigned queued; /* ranges whose writeback is to be started */
+    trove__flush_range q[TROVE__FLUSH_QUEUE];
 } trove__flusher;
 void trove__flusher_init(trove__flusher *f, uint64_t every);
-/* n more bytes were written to fd (any file of the same file system). */
-void trove__flusher_note(trove__flusher *f, int fd, uint64_t n);
-/* Wait for the flush in progress and stop the thread; notes may start it again. */
+/* len bytes at off were written to fd (any file of the same file system). every = 0: nothing. */
+void trove__flusher_note(trove__flusher *f, int fd, uint64_t off, uint64_t len);
+/* Wait for the flush in progress, drop what is queued and stop the thread; notes may start it
+ * again. */
 void trove__flusher_stop(trove__flusher *f);
 void trove__flusher_destroy(trove__flusher *f);
 

@@ -144,11 +144,10 @@ static int put_src(fs_store *s, const uint8_t id[TROVE__BLOB_ID], const blob_src
     fchmod(fd, (mode_t)s->file_mode); /* exact policy, whatever the umask */
     rc = src->fd >= 0 ? fill_from_file(fd, src, err)
                       : trove__write_all(fd, src->p, src->n, err, "a blob");
-    /* Start writeback now; sync() waits for it with fsync, many files at once. */
-    if (rc == TROVE_OK && s->sync) {
-        sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-        trove__flusher_note(&s->flush, fd, src->n);
-    }
+    /* Writeback starts now, from the flusher's thread; sync() waits for it with fsync, many
+     * files at once. */
+    if (rc == TROVE_OK && s->sync)
+        trove__flusher_note(&s->flush, fd, 0, src->n);
     if (rc == TROVE_OK) {
         pthread_mutex_lock(&s->lock);
         if (s->npend == s->cap) {

@@ -966,11 +966,9 @@ static int pull_one(void *ctx, size_t job, unsigned slot, trove_error *err)
                                "blob %s is damaged: it does not match the checksum of chunk %zu "
                                "of tensor '%s'", hx, j->chunk, j->tensor);
     }
-    /* Start writeback now, so the final fsync has little left to wait for. */
-    if (c->sync) {
-        sync_file_range(c->fd, (off64_t)j->off, (off64_t)j->n, SYNC_FILE_RANGE_WRITE);
-        trove__flusher_note(c->flush, c->fd, j->n);
-    }
+    /* Writeback starts now (on the flusher's thread), so the final fsync has little left. */
+    if (c->sync)
+        trove__flusher_note(c->flush, c->fd, j->off, j->n);
     return TROVE_OK;
 }
 

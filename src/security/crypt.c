@@ -289,10 +289,8 @@ static int file_job(void *ctx, size_t g, unsigned slot, trove_error *err)
     rc = trove__pwrite_all(f->out_fd, j.out, len, off, err,
                            f->decrypt ? "the decrypted output" : "encrypted chunks");
     pthread_mutex_unlock(&f->write_lock);
-    if (rc == TROVE_OK && f->sync && len) {
-        sync_file_range(f->out_fd, (off64_t)off, (off64_t)len, SYNC_FILE_RANGE_WRITE);
-        trove__flusher_note(&f->flush, f->out_fd, len);
-    }
+    if (rc == TROVE_OK && f->sync) /* writeback starts now, on the flusher's thread */
+        trove__flusher_note(&f->flush, f->out_fd, off, len);
     return rc;
 }
 

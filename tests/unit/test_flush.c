@@ -36,7 +36,7 @@ static void *write_and_note(void *arg)
     for (int i = 0; i < w->rounds; i++) {
         if (write(w->fd, buf, sizeof buf) != (ssize_t)sizeof buf)
             return NULL;
-        trove__flusher_note(w->f, w->fd, sizeof buf);
+        trove__flusher_note(w->f, w->fd, (uint64_t)i * sizeof buf, sizeof buf);
     }
     return NULL;
 }
@@ -62,7 +62,7 @@ static void test_flush__notes_from_threads_then_stop(void)
             pthread_join(t[i], NULL);
         CHECK(f.on); /* 400 notes of 4 KiB: the thread was started */
         trove__flusher_stop(&f);
-        CHECK(!f.on && f.fd < 0 && f.since == 0);
+        CHECK(!f.on && f.fd < 0 && f.since == 0 && f.queued == 0);
     }
     trove__flusher_destroy(&f);
     for (int i = 0; i < 2; i++) {
@@ -73,6 +73,31 @@ static void test_flush__notes_from_threads_then_stop(void)
     CHECK(open_fds() == before); /* every dup was closed */
 }
 
+/* The first note starts the thread (writeback of every range starts at once, not only after
+ * `every` bytes); a burst of notes larger than the queue drops hints, never descriptors; stop
+ * leaves nothing queued. */
+static void test_flush__queue(void)
+{
+    int before = open_fds();
+    trove__flusher f;
+    trove__flusher_init(&f, UINT64_C(1) << 40); /* no fdatasync: only writeback hints */
+    int fd = open(test_path("queue.bin"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    CHECK(fd >= 0);
+    char buf[512];
+    memset(buf, 'q', sizeof buf);
+    CHECK(write(fd, buf, sizeof buf) == (ssize_t)sizeof buf);
+    trove__flusher_note(&f, fd, 0, sizeof buf);
+    CHECK(f.on);
+    for (unsigned i = 0; i < 4 * TROVE__FLUSH_QUEUE; i++)
+        trove__flusher_note(&f, fd, 0, sizeof buf);
+    CHECK(f.queued <= TROVE__FLUSH_QUEUE);
+    trove__flusher_stop(&f);
+    CHECK(!f.on && f.queued == 0 && f.fd < 0);
+    trove__flusher_destroy(&f);
+    close(fd);
+    CHECK(open_fds() == before);
+}
+
 /* every = 0: never starts a thread, whatever is noted. */
 static void test_flush__off(void)
 {
@@ -81,10 +106,10 @@ static void test_flush__off(void)
     int fd = open(test_path("off.bin"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     CHECK(fd >= 0);
     for (int i = 0; i < 100; i++)
-        trove__flusher_note(&f, fd, UINT64_C(1) << 30);
-    CHECK(!f.on && f.fd < 0);
+        trove__flusher_note(&f, fd, 0, UINT64_C(1) << 30);
+    CHECK(!f.on && f.fd < 0 && f.queued == 0);
     trove__flusher_destroy(&f);
     close(fd);
 }
 
-TEST_MAIN(T(test_flush__notes_from_threads_then_stop), T(test_flush__off))
+TEST_MAIN(T(test_flush__notes_from_threads_then_stop), T(test_flush__queue), T(test_flush__off))
