@@ -1,7 +1,11 @@
-/* flush.c: a background fdatasync for large durable writes. On a disk with a volatile cache (a
- * VM's virtual disk, most SSDs) the final fsync waits for the cache to drain: flushing every few
- * tens of MiB from another thread lets it drain while the writer is still computing (measured on
- * the development VM: a durable registry push of 1 GiB 1.69-1.88 s -> 1.28-1.43 s). */
+/* flush.c: background writeback for large durable writes. On a disk with a volatile cache (a
+ * VM's virtual disk, most SSDs) the final fsync waits for the cache to drain: starting the
+ * writeback of every range as soon as it is written (sync_file_range) and an fdatasync every few
+ * tens of MiB, both from another thread, let it drain while the writers are still computing,
+ * and the writers never wait for the submission of their own I/O (measured on the development
+ * VM: a durable registry push of 1 GiB 1.69-1.88 s without any of it, 1.28-1.43 s with the
+ * fdatasync, writeback started by the writers themselves; median 1.47 -> 1.38 s, A/B, once the
+ * thread starts it too). */
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -57,7 +61,12 @@ void trove__flusher_note(trove__flusher *f, int fd, uint64_t off, uint64_t len)
     pthread_mutex_lock(&f->lock);
     if (!f->stop && !f->on)
         f->on = pthread_create(&f->thread, NULL, run, f) == 0;
-    if (f->on && !f->stop) {
+    if (!f->on) { /* no thread (none could be started): start this range's writeback here */
+        pthread_mutex_unlock(&f->lock);
+        (void)sync_file_range(fd, (off64_t)off, (off64_t)len, SYNC_FILE_RANGE_WRITE);
+        return;
+    }
+    if (!f->stop) {
         f->since += len;
         int d = f->queued < TROVE__FLUSH_QUEUE ? dup(fd) : -1;
         if (d >= 0) /* queue full: the thread is behind, and the final fsync covers it all */
