@@ -441,10 +441,13 @@ def dump(obj, path, /, *, compress=False, digests=False, alignment=0, chunk_byte
     of a passphrase (0 = libsodium MODERATE: 3 passes, 256 MiB), stored in the file.
     sync=False skips the fsync (plain and encrypted files alike).
     """
-    if _is_sklearn_estimator(obj):
-        return _sklearn_module().dump(obj, path, key=key, passphrase=passphrase, sync=sync,
-                                      cipher=cipher, kdf_ops=kdf_ops, kdf_mem=kdf_mem,
-                                      **metadata)
+    if _is_sklearn_estimator(obj):  # forwarded: the options given, and the metadata
+        given = {k: v for k, v in (("key", key), ("passphrase", passphrase), ("cipher", cipher))
+                 if v is not None}
+        given.update({k: v for k, v in (("kdf_ops", kdf_ops), ("kdf_mem", kdf_mem)) if v})
+        if not sync:
+            given["sync"] = False
+        return _sklearn_module().dump(obj, path, **given, **metadata)
     copts = _crypt_options(sync, cipher, kdf_ops, kdf_mem)
     if key is None and passphrase is None and (cipher is not None or kdf_ops or kdf_mem):
         raise ValueError("cipher=, kdf_ops= and kdf_mem= need key= or passphrase=")

@@ -293,6 +293,10 @@ def test_sklearn_dispatch(tmp_path, monkeypatch):
     monkeypatch.setattr(trove, "sklearn", fake, raising=False)
     trove.dump(est, p, description="x")
     assert calls == [("dump", est, p, {"description": "x"})]
+    # the write options given are forwarded too, and only those
+    trove.dump(est, p, key=b"k" * 32, sync=False, kdf_ops=2)
+    assert calls[-1] == ("dump", est, p, {"key": b"k" * 32, "sync": False, "kdf_ops": 2})
+    calls.clear()
     assert isinstance(est, sk_base.BaseEstimator)
     trove.dump({"coef": np.ones(3)}, p, meta={"kind": "linear"})
     assert trove.load(p) == "model" and calls[-1] == ("load", p, {})
