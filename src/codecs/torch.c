@@ -669,15 +669,45 @@ static int resolve(tz_ctx *c, bool big)
     return TROVE_OK;
 }
 
+#define zfail(err, off, ...) trove__fail((err), TROVE_E_CORRUPT, (off), __VA_ARGS__)
+
 /* ---- zip ------------------------------------------------------------------------------- */
 typedef struct tz_member {
     const char *name;   /* into buf, nl bytes */
     size_t nl;
     uint64_t off, size; /* data */
     uint64_t cd;        /* central entry offset (messages) */
+    uint32_t crc;
+    unsigned method, flags;
+    bool checked;       /* member_check passed */
 } tz_member;
 
-#define zfail(err, off, ...) trove__fail((err), TROVE_E_CORRUPT, (off), __VA_ARGS__)
+/* A member about to be read: stored, not encrypted, its CRC-32 verified (once). */
+static int member_check(tz_member *m, const uint8_t *buf, trove_error *err)
+{
+    char what[80];
+    if (m->checked)
+        return TROVE_OK;
+    snprintf(what, sizeof what, "%.*s", (int)(m->nl > 64 ? 64 : m->nl), m->name);
+    if (m->flags & 1)
+        return trove__fail(err, TROVE_E_UNSUPPORTED, m->cd, "torch zip: member '%s' is "
+                           "encrypted", what);
+    if (m->method != 0)
+        return trove__fail(err, TROVE_E_UNSUPPORTED, m->cd, "torch zip: member '%s' is "
+                           "compressed (method %u); torch.save stores members uncompressed",
+                           what, m->method);
+    uLong cr = crc32(0L, Z_NULL, 0);
+    for (uint64_t o = 0; o < m->size;) {
+        uInt n = m->size - o > 0x40000000 ? 0x40000000 : (uInt)(m->size - o);
+        cr = crc32(cr, buf + m->off + o, n);
+        o += n;
+    }
+    if ((uint32_t)cr != m->crc)
+        return zfail(err, m->off, "torch zip: member '%s': CRC-32 mismatch", what);
+    m->checked = true;
+    return TROVE_OK;
+}
+
 
 /* The members of the zip buf[0..len) (stored, checked, CRC verified): *out caller frees. */
 static int zip_members(const trove_allocator *alloc, const uint8_t *buf, size_t len,
@@ -770,18 +800,7 @@ static int zip_members(const trove_allocator *alloc, const uint8_t *buf, size_t 
             rc = zfail(err, at, "torch zip: member '%s': empty name or a NUL in it", what);
             goto fail;
         }
-        if (flags & 1) {
-            rc = trove__fail(err, TROVE_E_UNSUPPORTED, at, "torch zip: member '%s' is encrypted",
-                             what);
-            goto fail;
-        }
-        if (method != 0) {
-            rc = trove__fail(err, TROVE_E_UNSUPPORTED, at, "torch zip: member '%s' is compressed"
-                             " (method %u); torch.save stores members uncompressed", what,
-                             method);
-            goto fail;
-        }
-        if (csize != usize) {
+        if (method == 0 && csize != usize) {
             rc = zfail(err, at, "torch zip: stored member '%s' has different sizes", what);
             goto fail;
         }
@@ -807,17 +826,7 @@ static int zip_members(const trove_allocator *alloc, const uint8_t *buf, size_t 
                        what);
             goto fail;
         }
-        uLong cr = crc32(0L, Z_NULL, 0);
-        for (uint64_t o = 0; o < usize;) {
-            uInt n = usize - o > 0x40000000 ? 0x40000000 : (uInt)(usize - o);
-            cr = crc32(cr, buf + doff + o, n);
-            o += n;
-        }
-        if ((uint32_t)cr != crc) {
-            rc = zfail(err, doff, "torch zip: member '%s': CRC-32 mismatch", what);
-            goto fail;
-        }
-        m[i] = (tz_member){name, nl, doff, usize, at};
+        m[i] = (tz_member){name, nl, doff, csize, at, crc, method, flags, false};
         at += 46 + nl + xl + cl;
     }
     *out = m;
@@ -836,7 +845,7 @@ static int cmp_member(const void *a, const void *b)
     return r ? r : x->nl < y->nl ? -1 : x->nl > y->nl;
 }
 
-static const tz_member *member_find(const tz_member *m, size_t n, const char *prefix, size_t pl,
+static tz_member *member_find(tz_member *m, size_t n, const char *prefix, size_t pl,
                                     const char *rest)
 {
     char name[1400];
@@ -845,7 +854,7 @@ static const tz_member *member_find(const tz_member *m, size_t n, const char *pr
         return NULL;
     memcpy(name, prefix, pl);
     memcpy(name + pl, rest, rl);
-    tz_member key = {name, pl + rl, 0, 0, 0};
+    tz_member key = {name, pl + rl, 0, 0, 0, 0, 0, 0, false};
     return bsearch(&key, m, n, sizeof *m, cmp_member);
 }
 
@@ -907,14 +916,16 @@ static int parse_zip(tz_ctx *c, const uint8_t *buf, size_t len, uint64_t max_byt
                          "instead");
         goto done;
     }
-    const tz_member *pkl = member_find(m, n, prefix, pl, "data.pkl");
+    tz_member *pkl = member_find(m, n, prefix, pl, "data.pkl");
     if (!pkl) {
         rc = trove__fail(c->err, TROVE_E_UNSUPPORTED, 0, "a zip archive without "
                          "'%.*sdata.pkl': neither a torch.save file nor an npz", (int)pl, prefix);
         goto done;
     }
     bool big = false;
-    const tz_member *bo = member_find(m, n, prefix, pl, "byteorder");
+    tz_member *bo = member_find(m, n, prefix, pl, "byteorder");
+    if ((rc = member_check(pkl, buf, c->err)) || (bo && (rc = member_check(bo, buf, c->err))))
+        goto done;
     if (bo) {
         if (bo->size == 6 && !memcmp(buf + bo->off, "little", 6))
             big = false;
@@ -948,12 +959,14 @@ static int parse_zip(tz_ctx *c, const uint8_t *buf, size_t len, uint64_t max_byt
     for (size_t i = 0; i < c->nst; i++) {
         char rest[300];
         snprintf(rest, sizeof rest, "data/%s", c->st[i].key);
-        const tz_member *sm = member_find(m, n, prefix, pl, rest);
+        tz_member *sm = member_find(m, n, prefix, pl, rest);
         if (!sm) {
             rc = trove__fail(c->err, TROVE_E_CORRUPT, 0, "torch zip: storage '%s' has no member "
                              "'%.*sdata/%s'", c->st[i].key, (int)pl, prefix, c->st[i].key);
             goto done;
         }
+        if ((rc = member_check(sm, buf, c->err)))
+            goto done;
         uint64_t nbytes;
         if (!trove__mul_ok(c->st[i].numel, trove_dtype_size(c->st[i].dtype), &nbytes) ||
             nbytes != sm->size) {
