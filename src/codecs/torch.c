@@ -624,8 +624,9 @@ static int walk(tz_ctx *c, const pk_obj *o, size_t plen, unsigned depth)
         return add_user(c, o, depth);
     if ((rc = has_tensor(c, o, depth)) < 0)
         return rc;
-    if (rc == 0)
-        return add_user(c, o, depth); /* a container without tensors: one value */
+    if (rc == 0 && plen > 0)
+        return add_user(c, o, depth); /* a container without tensors: one value (the root's
+                                         items are still named one by one) */
     size_t n = dict ? dict_count(items) : o->u.seq.n;
     for (size_t i = 0; i < n; i++) {
         char kb[32];
