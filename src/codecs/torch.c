@@ -6,9 +6,9 @@
  * stored uncompressed (zip64 fields read). Every central-directory entry is checked against its
  * local header (name, method, sizes), every member lies before the central directory, CRC-32s
  * are verified.
- * Legacy: pickled magic number 0x1950a86a20f9469cfc6c, protocol version 1001, sys_info, the
- * object pickle, a pickle of the storage keys, then each storage as an 8-byte little-endian
- * element count followed by its bytes (always little-endian).
+ * Legacy: pickled magic number 0x1950a86a20f9469cfc6c (any pickle protocol), protocol version
+ * 1001, sys_info, the object pickle, a pickle of the storage keys, then each storage as an 8-byte
+ * little-endian element count followed by its bytes (always little-endian).
  *
  * The pickle runs in the inert VM (pickle.c) with persistent ids kept symbolic. Recognised as
  * data, by name only: torch._utils._rebuild_tensor_v2 / _rebuild_tensor / _rebuild_parameter /
@@ -32,12 +32,28 @@
 #define TZ_MAX_VISITS (UINT64_C(1) << 24)           /* graph nodes visited (shared refs) */
 #define TZ_MAX_USER 65536u                          /* non-tensor leaves kept in metadata */
 
-static const uint8_t LEGACY_MAGIC[15] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46,
-                                         0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e};
+/* The magic number 0x1950a86a20f9469cfc6c as pickle.dumps writes it: protocols 0-1 as text,
+ * 2-3 as LONG1, 4-5 in a FRAME. Returns the length of that first pickle, 0 when absent. */
+static size_t legacy_magic_len(const uint8_t *buf, size_t len)
+{
+    static const char text[] = "L119547037146038801333356L\n.";
+    static const uint8_t long1[13] = {0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9,
+                                      0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e};
+    if (len >= sizeof text - 1 && !memcmp(buf, text, sizeof text - 1))
+        return sizeof text - 1;
+    if (len >= 2 + sizeof long1 && buf[0] == 0x80 && (buf[1] == 2 || buf[1] == 3) &&
+        !memcmp(buf + 2, long1, sizeof long1))
+        return 2 + sizeof long1;
+    if (len >= 11 + sizeof long1 && buf[0] == 0x80 && (buf[1] == 4 || buf[1] == 5) &&
+        buf[2] == 0x95 && trove__load_le64(buf + 3) == sizeof long1 &&
+        !memcmp(buf + 11, long1, sizeof long1))
+        return 11 + sizeof long1;
+    return 0;
+}
 
 bool trove__torch_legacy_probe(const uint8_t *buf, size_t len)
 {
-    return len >= sizeof LEGACY_MAGIC && !memcmp(buf, LEGACY_MAGIC, sizeof LEGACY_MAGIC);
+    return legacy_magic_len(buf, len) != 0;
 }
 
 /* ---- storages -------------------------------------------------------------------------- */
@@ -989,20 +1005,21 @@ done:
 /* ---- legacy ------------------------------------------------------------------------------ */
 static int parse_legacy(tz_ctx *c, const uint8_t *buf, size_t len, uint64_t max_bytes)
 {
-    if (!trove__torch_legacy_probe(buf, len))
+    size_t magic = legacy_magic_len(buf, len);
+    if (!magic)
         return trove__fail(c->err, TROVE_E_CORRUPT, 0, "torch legacy: no magic number");
     c->arena = pk_arena_new(c->s->alloc, max_bytes);
     if (!c->arena)
         return nomem(c);
     pk_limits lim = {0, 0, 0, 0, PK_ALLOW_PERSID};
     pk_obj *ver, *info, *root, *keys;
-    size_t at = sizeof LEGACY_MAGIC;
+    size_t at = magic;
     int64_t v;
     int rc = pk_load(c->arena, buf, len, at, NULL, NULL, NULL, &ver, &at, c->err);
     if (rc)
         return rc;
     if (!pk_as_int(ver, &v) || v != 1001)
-        return trove__fail(c->err, TROVE_E_UNSUPPORTED, sizeof LEGACY_MAGIC, "torch legacy: "
+        return trove__fail(c->err, TROVE_E_UNSUPPORTED, magic, "torch legacy: "
                            "protocol version is not 1001");
     if ((rc = pk_load(c->arena, buf, len, at, NULL, NULL, NULL, &info, &at, c->err)))
         return rc;
