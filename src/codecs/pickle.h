@@ -98,7 +98,8 @@ typedef int (*pk_build_hook)(void *ctx, pk_vm *vm, pk_obj **top, trove_error *er
 /* Run the pickle program buf[start..len) until STOP. *out is the unpickled object (in the arena);
  * *end the offset after STOP. hook may be NULL. Errors name the opcode, its offset and why:
  * TROVE_E_CORRUPT (malformed), TROVE_E_UNSUPPORTED (EXT*, PERSID unless lim->flags has
- * PK_ALLOW_PERSID, out-of-band buffers), TROVE_E_LIMIT, TROVE_E_NOMEM. Nothing is ever executed or imported. */
+ * PK_ALLOW_PERSID, out-of-band buffers), TROVE_E_LIMIT, TROVE_E_NOMEM. Nothing is ever executed
+ * or imported. Integers beyond 64 bits are kept as opaque "big" ints. */
 int pk_load(pk_arena *a, const uint8_t *buf, size_t len, size_t start, const pk_limits *lim,
             pk_build_hook hook, void *hook_ctx, pk_obj **out, size_t *end, trove_error *err);
 

@@ -287,11 +287,9 @@ static int refuse_object(tz_ctx *c, const pk_obj *o)
         return ofail(c, TROVE_E_UNSUPPORTED, o, "a storage outside a tensor: not read");
     const pk_obj *k = pk_class_of(o);
     pk_global_name(k, cls, sizeof cls);
-    if (is_rebuild(o, "_rebuild_qtensor") || is_rebuild(o, "_rebuild_sparse_tensor") ||
-        is_rebuild(o, "_rebuild_sparse_csr_tensor") || is_rebuild(o, "_rebuild_meta_tensor_no_storage") ||
-        is_rebuild(o, "_rebuild_wrapper_subclass") || is_rebuild(o, "_rebuild_nested_tensor") ||
-        is_rebuild(o, "_rebuild_device_tensor_from_numpy") || is_rebuild(o, "_rebuild_xla_tensor") ||
-        is_rebuild(o, "_rebuild_mlc_tensor"))
+    const pk_obj *fn = o->kind == PK_OBJECT ? o->u.o.callable : NULL;
+    if (fn && fn->kind == PK_GLOBAL && !strcmp(fn->u.g.module, "torch._utils") &&
+        !strncmp(fn->u.g.name, "_rebuild_", 9)) /* qtensor, sparse, meta, nested, device... */
         return ofail(c, TROVE_E_UNSUPPORTED, o, "a tensor rebuilt by %s (quantized, sparse, "
                      "meta, nested or device tensors): only dense CPU-layout tensors are read",
                      pk_global_name(o->u.o.callable, cls, sizeof cls));
