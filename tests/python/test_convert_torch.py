@@ -289,6 +289,16 @@ def test_module_inside_checkpoint_refused(tmp_path):
     refused(pt, tmp_path / "m.trove", "'net'", "torch.nn.modules.linear.Linear", "state_dict")
 
 
+class SubTensor(torch.Tensor):
+    pass
+
+
+def test_tensor_subclass_refused(tmp_path):
+    pt = tmp_path / "s.pt"
+    torch.save({"w": torch.ones(2).as_subclass(SubTensor)}, str(pt))
+    refused(pt, tmp_path / "s.trove", "'w'", "tensor subclass", "SubTensor")
+
+
 def test_torchscript_refused(tmp_path):
     pt = tmp_path / "s.pt"
     torch.jit.save(torch.jit.script(torch.nn.Linear(2, 2)), str(pt))
