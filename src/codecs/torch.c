@@ -31,6 +31,7 @@
 #define TZ_MAX_DEPTH 32u                            /* nesting of dicts/lists in the object */
 #define TZ_MAX_VISITS (UINT64_C(1) << 24)           /* graph nodes visited (shared refs) */
 #define TZ_MAX_USER 65536u                          /* non-tensor leaves kept in metadata */
+#define TZ_MAX_USER_BYTES (UINT64_C(64) << 20)      /* their size (estimated): 64 MiB */
 
 /* The magic number 0x1950a86a20f9469cfc6c as pickle.dumps writes it: protocols 0-1 as text,
  * 2-3 as LONG1, 4-5 in a FRAME. Returns the length of that first pickle, 0 when absent. */
@@ -82,6 +83,8 @@ typedef struct tz_ctx {
     size_t cappend;
     bool legacy;
     uint64_t visits;
+    uint64_t budget;          /* bytes the tensor list may still take (max_bytes) */
+    uint64_t user_budget;     /* bytes the metadata values may still take */
     char name[TROVE_LIMIT_NAME_BYTES + 1];
     const char *root_name;
     trove_error *err;
@@ -167,6 +170,18 @@ static int ofail(tz_ctx *c, int code, const pk_obj *o, const char *fmt, ...)
     uint64_t off = o ? o->offset : 0;
     return trove__fail(c->err, code, off, "torch: '%.200s' (%s offset %llu): %s", where_name(c),
                        c->src, (unsigned long long)off, why);
+}
+
+/* Count n bytes of what the walk builds (tensor entries, metadata values) against max_bytes:
+ * shared references in the pickle could otherwise multiply a small file into a huge list. */
+static int charge(tz_ctx *c, const pk_obj *o, uint64_t *budget, uint64_t n)
+{
+    if (n > *budget)
+        return ofail(c, TROVE_E_LIMIT, o, "%s (shared references?)", budget == &c->user_budget
+                     ? "the non-tensor values exceed 64 MiB"
+                     : "the tensor list exceeds the importer's memory budget (max_bytes)");
+    *budget -= n;
+    return TROVE_OK;
 }
 
 static int visit(tz_ctx *c, const pk_obj *o, unsigned depth)
@@ -320,6 +335,11 @@ static int leaf(tz_ctx *c, const pk_obj *o, unsigned depth, trove_value **out)
     size_t n;
     const pk_obj *items;
     double d;
+    uint64_t cost = 64;
+    if (o->kind == PK_STR || o->kind == PK_BYTES || o->kind == PK_BYTEARRAY)
+        cost += o->u.s.n;
+    if ((rc = charge(c, o, &c->user_budget, cost)))
+        return rc;
     switch (o->kind) {
     case PK_NONE: *out = trove_value_null(a); break;
     case PK_BOOL: *out = trove_value_bool(a, o->u.i != 0); break;
@@ -587,6 +607,9 @@ static int add_tensor_obj(tz_ctx *c, const pk_obj *o, unsigned depth)
         }
         const char *nm = c->name[0] ? c->name : c->root_name;
         trove__tset *s = c->s;
+        if ((rc = charge(c, o, &c->budget,
+                         sizeof(trove__tin) + sizeof(tz_pending) + strlen(nm) + 1)))
+            return rc;
         if (s->n >= TROVE_LIMIT_TENSORS)
             return ofail(c, TROVE_E_LIMIT, o, "more than %u tensors", TROVE_LIMIT_TENSORS);
         if (s->n == s->cap) {
@@ -1089,6 +1112,8 @@ int trove__torch_parse(trove__tset *s, const uint8_t *buf, size_t len, bool lega
     c->legacy = legacy;
     c->src = legacy ? "object pickle" : "data.pkl";
     c->root_name = root_name && *root_name ? root_name : "tensor";
+    c->budget = max_bytes ? max_bytes : PK_DEFAULT_MAX_BYTES;
+    c->user_budget = TZ_MAX_USER_BYTES;
     int rc = legacy ? parse_legacy(c, buf, len, max_bytes) : parse_zip(c, buf, len, max_bytes);
     pk_arena_free(c->arena);
     trove__free(s->alloc, c->st);

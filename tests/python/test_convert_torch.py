@@ -423,11 +423,25 @@ def hostile_cases():
                            "outside the archive directory"),
         "set_key": (zipped({frozenset([1]): T(st, 0, (1,), (1,))}), "dict key"),
         "storage_alone": (zipped({"s": St("0", 6)}), "storage outside a tensor"),
+        "shared_visits": (shared_refs("visits"), "objects visited"),
+        "shared_bytes": (shared_refs("bytes"), "exceed 64 MiB"),
         "legacy_view": (("legacy", pkl({"w": T(St("0", 6, pid=("storage", torch.FloatStorage,
                                                           "0", "cpu", 6, ("1", 0, 2))),
                                               0, (2,), (1,))}), None, {}),
                         "view_metadata"),
     }
+
+
+def shared_refs(kind):
+    """Small pickles whose shared references would expand enormously."""
+    if kind == "visits":  # 200 ** 12 list items
+        x = "y"
+        for _ in range(12):
+            x = [x] * 200
+    else:  # 10,000 references to one 1 MB string: 10 GB of metadata
+        x = [["y" * 1000000] * 100] * 100
+    return ("zip", pkl({"v": x, "w": T(St("0", 6), 0, (6,), (1,))}),
+            {"0": F6}, {})
 
 
 def write_case(path, spec):
