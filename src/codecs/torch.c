@@ -457,7 +457,10 @@ static trove_dtype storage_dtype(const char *name)
         {"ByteStorage", TROVE_UINT8}, {"CharStorage", TROVE_INT8},
         {"ShortStorage", TROVE_INT16}, {"IntStorage", TROVE_INT32},
         {"LongStorage", TROVE_INT64}, {"BoolStorage", TROVE_BOOL},
-        {"UntypedStorage", TROVE_UINT8}};
+        {"UntypedStorage", TROVE_UINT8},
+        /* the unsigned dtypes of newer torch, by torch's naming rule (not seen from 1.13) */
+        {"UInt16Storage", TROVE_UINT16}, {"UInt32Storage", TROVE_UINT32},
+        {"UInt64Storage", TROVE_UINT64}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (!strcmp(name, map[i].n))
             return map[i].d;

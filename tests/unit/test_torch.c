@@ -260,6 +260,26 @@ static void zip_views(void)
     }
 }
 
+/* Storages of the other dtypes map to trove's (uint16 over the int16 bytes). */
+static void storage_types(void)
+{
+    static const char *types[] = {"UInt16Storage", "HalfStorage", "BFloat16Storage",
+                                  "ShortStorage"};
+    static const trove_dtype want[] = {TROVE_UINT16, TROVE_FLOAT16, TROVE_BFLOAT16, TROVE_INT16};
+    for (int k = 0; k < 4; k++) {
+        view v = {"u", "1", types[k], 4, 0, 1, {4}, {1}};
+        size_t len;
+        uint8_t *z = torch_zip(&v, 1, 0, &len);
+        trove__tset s;
+        trove_error err;
+        CHECK_OK(trove__tensors_parse(NULL, z, len, 0, NULL, 1 << 20, &s, &err));
+        CHECK(s.n == 1 && s.t[0].dtype == want[k] && s.t[0].nbytes == 8 &&
+              !memcmp(s.t[0].data, I4, 8));
+        trove__tset_free(&s);
+        free(z);
+    }
+}
+
 /* Every prefix, and every byte flipped: OK or a clean failure (ASan watches the reads). */
 static void zip_truncated_and_flipped(void)
 {
@@ -558,5 +578,5 @@ static void oom_torture(void)
     }
 }
 
-TEST_MAIN(T(zip_views), T(zip_truncated_and_flipped), T(hostile_views), T(zip_hostile),
+TEST_MAIN(T(zip_views), T(storage_types), T(zip_truncated_and_flipped), T(hostile_views), T(zip_hostile),
           T(graph_refused), T(persid_flag), T(legacy), T(oom_torture))
