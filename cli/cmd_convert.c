@@ -19,7 +19,10 @@ static void usage(FILE *out)
             "A Keras model saved as HDF5 (.h5: Dense/Dropout/Activation/BatchNormalization chains,\n"
             "Keras 1-3) becomes an mlp; libhdf5 reads it in a sandboxed child process.\n"
             "safetensors, .npy and .npz files become trove files of plain tensors (--name NAME\n"
-            "names a .npy's tensor, default \"array\"); a trove file converts back to\n"
+            "names a .npy's tensor, default \"array\"), so do torch.save files (.pt/.pth, zip or\n"
+            "legacy: state_dicts and checkpoints, nested keys joined with '.', other values under\n"
+            "the metadata's \"user\"; a pickled nn.Module or TorchScript is refused); a trove\n"
+            "file converts back to\n"
             "OUTPUT.safetensors, OUTPUT.npz or OUTPUT.npy (one tensor).\n"
             CLI_ENCRYPT_USAGE
             "With --encrypt every output file is encrypted (all or none are written) and no\n"

@@ -5,7 +5,8 @@
  * state. A few pure data constructors that Python pickles as calls are folded into plain values
  * (_codecs.encode(str, 'latin1') is how Python 3 pickles bytes in protocols 0-2; builtins.set,
  * frozenset, bytearray, bytes). Refused: EXT1/2/4 (extension registry), PERSID/BINPERSID
- * (persistent ids) and NEXT_BUFFER/READONLY_BUFFER (out-of-band buffers). Integers beyond 64 bits
+ * (persistent ids; kept as symbolic PK_PERSID objects when the caller allows them) and
+ * NEXT_BUFFER/READONLY_BUFFER (out-of-band buffers). Integers beyond 64 bits
  * are kept as opaque "big" ints: reading one as a number fails (pk_as_int), so a model only fails
  * when it actually needs such a value. */
 #include <math.h>
@@ -710,7 +711,7 @@ const char *pk_kind_name(pk_kind k)
 {
     static const char *names[] = {"None", "bool", "int", "float", "str", "bytes", "bytearray",
                                   "tuple", "list", "dict", "set", "frozenset", "global",
-                                  "object", "joblib array", "mark"};
+                                  "object", "joblib array", "persistent id", "mark"};
     return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
 }
 
@@ -1060,8 +1061,22 @@ static int run(pk_vm *vm, pk_obj **out)
         }
         case 'P':
         case 'Q':
-            return VFAIL(vm, TROVE_E_UNSUPPORTED, "persistent ids refer to objects outside the "
-                         "pickle (the producer's persistent_load): not supported");
+            if (!(vm->lim.flags & PK_ALLOW_PERSID))
+                return VFAIL(vm, TROVE_E_UNSUPPORTED, "persistent ids refer to objects outside "
+                             "the pickle (the producer's persistent_load): not supported");
+            /* kept symbolic: the caller interprets the id (nothing is looked up here) */
+            if (vm->op == 'P') {
+                if ((rc = readline(vm, &p, &n)) || !(b = make_bytes(vm, PK_STR, p, n)))
+                    return rc ? rc : vm->err->code;
+            } else if ((rc = pop(vm, &b))) {
+                return rc;
+            }
+            if (!(a = new_obj(vm, PK_PERSID)))
+                return vm->err->code;
+            a->u.pid = b;
+            if ((rc = push(vm, a)))
+                return rc;
+            break;
         case 0x82:
         case 0x83:
         case 0x84:
@@ -1353,6 +1368,7 @@ static int load_impl(pk_arena *a, const uint8_t *buf, size_t len, size_t start,
     vm.lim.max_marks = lim && lim->max_marks ? lim->max_marks : 1u << 16;
     vm.lim.max_memo = lim && lim->max_memo ? lim->max_memo : 1u << 22;
     vm.lim.max_objects = lim && lim->max_objects ? lim->max_objects : UINT64_C(1) << 26;
+    vm.lim.flags = lim ? lim->flags : 0;
     vm.nobjects = nobjects;
     vm.hook = hook;
     vm.hook_ctx = hook_ctx;

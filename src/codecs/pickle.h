@@ -40,6 +40,8 @@ typedef enum pk_kind {
     PK_GLOBAL,    /* a symbolic reference module.name (never imported) */
     PK_OBJECT,    /* a symbolic call: callable(args, **kwargs), then BUILD state, appends, items */
     PK_RAWARRAY,  /* a joblib array block: the wrapper's object + its bytes (or nested object) */
+    PK_PERSID,    /* a persistent id (PERSID/BINPERSID, only with PK_ALLOW_PERSID): u.pid is the id
+                     object, never resolved by the VM (torch.save: ('storage', type, key, ...)) */
     PK_MARK_      /* internal: the MARK sentinel on the stack (never in a finished graph) */
 } pk_kind;
 
@@ -73,6 +75,7 @@ struct pk_obj {
             size_t n;
             pk_obj *nested;    /* object arrays: the array pickled inside the stream */
         } raw;
+        pk_obj *pid;                                      /* PK_PERSID: the id (a str for PERSID) */
     } u;
 };
 
@@ -82,7 +85,10 @@ typedef struct pk_limits {
     uint32_t max_marks;      /* open MARKs (0 = 1<<16) */
     uint32_t max_memo;       /* memo index (0 = 1<<22) */
     uint64_t max_objects;    /* objects made (0 = 1<<26) */
+    uint32_t flags;          /* PK_ALLOW_PERSID */
 } pk_limits;
+/* Keep persistent ids as symbolic PK_PERSID objects instead of refusing them (torch.save). */
+#define PK_ALLOW_PERSID 1u
 
 typedef struct pk_vm pk_vm;
 /* Called after each BUILD with the built object on top of the stack (joblib replaces array
@@ -91,8 +97,9 @@ typedef int (*pk_build_hook)(void *ctx, pk_vm *vm, pk_obj **top, trove_error *er
 
 /* Run the pickle program buf[start..len) until STOP. *out is the unpickled object (in the arena);
  * *end the offset after STOP. hook may be NULL. Errors name the opcode, its offset and why:
- * TROVE_E_CORRUPT (malformed), TROVE_E_UNSUPPORTED (EXT*, PERSID, out-of-band buffers, integers
- * beyond 64 bits), TROVE_E_LIMIT, TROVE_E_NOMEM. Nothing is ever executed or imported. */
+ * TROVE_E_CORRUPT (malformed), TROVE_E_UNSUPPORTED (EXT*, PERSID unless lim->flags has
+ * PK_ALLOW_PERSID, out-of-band buffers), TROVE_E_LIMIT, TROVE_E_NOMEM. Nothing is ever executed
+ * or imported. Integers beyond 64 bits are kept as opaque "big" ints. */
 int pk_load(pk_arena *a, const uint8_t *buf, size_t len, size_t start, const pk_limits *lim,
             pk_build_hook hook, void *hook_ctx, pk_obj **out, size_t *end, trove_error *err);
 

@@ -21,6 +21,7 @@ void trove__tset_free(trove__tset *s)
         trove__free(s->alloc, s->owned[i]);
     trove__free(s->alloc, s->owned);
     trove_value_free(s->extra);
+    trove_value_free(s->user);
     memset(s, 0, sizeof *s);
 }
 
@@ -28,13 +29,16 @@ int trove__tensors_probe(const uint8_t *buf, size_t len)
 {
     if (len >= 6 && !memcmp(buf, "\x93NUMPY", 6))
         return TROVE__TF_NPY;
-    /* a zip whose first member is a .npy (numpy.savez): torch zips are refused elsewhere */
+    /* a zip whose first member is a .npy (numpy.savez); any other zip: torch.save (torch.c
+     * says what it is when it is not one) */
     if (len >= 30 && !memcmp(buf, "PK\x03\x04", 4)) {
         size_t nl = trove__load_le16(buf + 26);
         if (nl >= 4 && 30 + nl <= len && !memcmp(buf + 30 + nl - 4, ".npy", 4))
             return TROVE__TF_NPZ;
-        return TROVE__TF_NONE;
+        return TROVE__TF_TORCH;
     }
+    if (trove__torch_legacy_probe(buf, len))
+        return TROVE__TF_TORCH_LEGACY;
     /* 8-byte LE header length below 4 GiB, then a JSON object */
     if (len >= 10 && buf[8] == '{' && !buf[4] && !buf[5] && !buf[6] && !buf[7])
         return TROVE__TF_SAFETENSORS;
@@ -699,8 +703,17 @@ int trove__tensors_parse(const trove_allocator *alloc, const uint8_t *buf, size_
         out->format = "npz";
         rc = npz_parse(out, buf, len, max_bytes, err);
         break;
+    case TROVE__TF_TORCH:
+    case TROVE__TF_TORCH_LEGACY: {
+        bool legacy = (kind ? kind : trove__tensors_probe(buf, len)) == TROVE__TF_TORCH_LEGACY;
+        out->format = legacy ? "torch (legacy)" : "torch";
+        rc = trove__torch_parse(out, buf, len, legacy, npy_name ? npy_name : "tensor", max_bytes,
+                                err);
+        break;
+    }
     default:
-        return trove__fail(err, TROVE_E_UNSUPPORTED, 0, "not a safetensors, npy or npz file");
+        return trove__fail(err, TROVE_E_UNSUPPORTED, 0, "not a safetensors, npy, npz or torch "
+                           "file");
     }
     if (!rc && out->n > 1) { /* duplicate names (npz members; safetensors keys are unique) */
         trove__tin *sorted = trove__malloc(alloc, out->n * sizeof *sorted);
@@ -729,7 +742,26 @@ size_t trove__tin_read(const trove__tin *t, uint64_t *pos, uint8_t *buf, size_t 
     n -= n % es;
     if (!n)
         return 0;
-    if (!t->fortran) {
+    if (t->strided) {
+        /* odometer over the C-order multi-index; offsets were bounded by the parser */
+        uint64_t e = *pos / es, idx[TROVE_MAX_RANK], src = 0;
+        for (uint32_t k = t->rank; k-- > 0;) {
+            idx[k] = e % t->shape[k];
+            e /= t->shape[k];
+            src += idx[k] * t->stride[k];
+        }
+        for (size_t j = 0; j < n / es; j++) {
+            memcpy(buf + j * es, t->data + src * es, es);
+            for (uint32_t k = t->rank; k-- > 0;) {
+                if (++idx[k] < t->shape[k]) {
+                    src += t->stride[k];
+                    break;
+                }
+                src -= (idx[k] - 1) * t->stride[k];
+                idx[k] = 0;
+            }
+        }
+    } else if (!t->fortran) {
         memcpy(buf, t->data + *pos, n);
     } else {
         /* element e in C order at multi-index idx lives at Fortran offset sum idx[k]*fs[k] */

@@ -14,6 +14,9 @@ typedef struct trove__tin {
     uint64_t nbytes;                /* count * dtype size, checked */
     uint8_t swap;                   /* stored byte order differs from the host's: swap */
     uint8_t fortran;                /* stored in Fortran order: transpose to C order */
+    uint8_t strided;                /* element i0..ik at data + sum(i_j * stride[j]) * esize
+                                       (torch views): checked inside its storage at parse time */
+    uint64_t stride[TROVE_MAX_RANK];
 } trove__tin;
 
 typedef struct trove__tset {
@@ -23,10 +26,13 @@ typedef struct trove__tset {
     trove_value *extra;             /* owned: safetensors __metadata__ (a string map) or NULL */
     uint8_t **owned;                /* inflated .npz members */
     size_t n_owned;
-    const char *format;             /* static: "safetensors", "npy", "npz" */
+    const char *format;             /* static: "safetensors", "npy", "npz", "torch", ... */
+    trove_value *user;              /* owned: non-tensor leaves (torch checkpoints) or NULL */
 } trove__tset;
 
-enum { TROVE__TF_NONE = 0, TROVE__TF_SAFETENSORS, TROVE__TF_NPY, TROVE__TF_NPZ };
+enum { TROVE__TF_NONE = 0, TROVE__TF_SAFETENSORS, TROVE__TF_NPY, TROVE__TF_NPZ,
+       TROVE__TF_TORCH,        /* torch.save zip (PyTorch >= 1.6): torch.c */
+       TROVE__TF_TORCH_LEGACY  /* torch.save(..., _use_new_zipfile_serialization=False) */ };
 /* Which plain-tensor format buf starts with (TROVE__TF_NONE: none of them). */
 int trove__tensors_probe(const uint8_t *buf, size_t len);
 /* Parse the image buf[0..len) as format kind (TROVE__TF_*; TROVE__TF_NONE: from
@@ -37,6 +43,13 @@ int trove__tensors_parse(const trove_allocator *alloc, const uint8_t *buf, size_
                          int kind, const char *npy_name, uint64_t max_bytes, trove__tset *out,
                          trove_error *err);
 void trove__tset_free(trove__tset *s);
+/* torch.c: parse a torch.save file (zip, or legacy when legacy) into s (s->alloc, s->format set
+ * by the caller); root_name names a lone tensor at the root. Only tensors rebuilt by
+ * torch._utils._rebuild_tensor_v2 / _rebuild_parameter, dicts (collections.OrderedDict), lists,
+ * tuples and plain values are read; any other class is refused (nothing is executed). */
+int trove__torch_parse(trove__tset *s, const uint8_t *buf, size_t len, bool legacy,
+                       const char *root_name, uint64_t max_bytes, trove_error *err);
+bool trove__torch_legacy_probe(const uint8_t *buf, size_t len);
 /* Produce the C-order, host-order bytes of t into buf (cap >= one element) starting at logical
  * byte *pos (a multiple of the element size); returns bytes written (0 at the end). */
 size_t trove__tin_read(const trove__tin *t, uint64_t *pos, uint8_t *buf, size_t cap);

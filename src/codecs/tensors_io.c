@@ -67,6 +67,10 @@ static trove_value *import_meta(const trove__tset *s, const char *file, const ch
         rc = trove_value_map_set(meta, "lineage", lin);
         lin = NULL;
     }
+    if (!rc && s->user) {
+        trove_value *x = trove_value_clone(s->user);
+        rc = x ? trove_value_map_set(meta, "user", x) : TROVE_E_NOMEM;
+    }
     if (!rc && s->extra) {
         trove_value *x = trove_value_clone(s->extra);
         rc = x ? trove_value_map_set(meta, "x-safetensors-metadata", x) : TROVE_E_NOMEM;
@@ -116,7 +120,7 @@ static int fill_import(trove_writer *w, void *ctx, trove_error *err)
     for (size_t i = 0; i < in->s->n && !rc; i++) {
         const trove__tin *t = &in->s->t[i];
         trove_tensor_spec spec = {t->name, t->dtype, t->rank, t->shape, 0, 0};
-        if (!t->swap && !t->fortran) {
+        if (!t->swap && !t->fortran && !t->strided) {
             rc = trove_writer_add(w, &spec, t->data, err); /* straight from the mapping */
         } else {
             tin_stream st = {t, 0};
