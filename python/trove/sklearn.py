@@ -130,6 +130,10 @@ _PRE = {"StandardScaler": "sklearn.preprocessing", "MinMaxScaler": "sklearn.prep
         "LabelEncoder": "sklearn.preprocessing"}
 _SVM = ["SVC", "NuSVC", "SVR", "NuSVR"]
 _KNN = ["KNeighborsClassifier", "KNeighborsRegressor"]
+_NB_DISCRETE = {"MultinomialNB": "multinomial", "ComplementNB": "complement",
+                "BernoulliNB": "bernoulli"}
+_KMEANS = ["KMeans", "MiniBatchKMeans"]
+_DECOMP = ["PCA", "IncrementalPCA", "TruncatedSVD"]
 
 SUPPORTED = sorted(["sklearn.linear_model." + n for n in _LINEAR_REG + _LINEAR_CLS
                     if n != "LinearSVC"]
@@ -140,7 +144,10 @@ SUPPORTED = sorted(["sklearn.linear_model." + n for n in _LINEAR_REG + _LINEAR_C
                    + [m + "." + n for n, m in _PRE.items()] + ["sklearn.pipeline.Pipeline"]
                    + ["sklearn.svm." + n for n in _SVM] + ["sklearn.naive_bayes.GaussianNB"]
                    + ["sklearn.neighbors." + n for n in _KNN]
-                   + ["sklearn.compose.ColumnTransformer"])
+                   + ["sklearn.compose.ColumnTransformer"]
+                   + ["sklearn.naive_bayes." + n for n in _NB_DISCRETE]
+                   + ["sklearn.cluster." + n for n in _KMEANS]
+                   + ["sklearn.decomposition." + n for n in _DECOMP])
 
 
 # models fitted by `trove fit` (C) load as their scikit-learn equivalents
@@ -335,6 +342,22 @@ def _node(est, prefix):
         t[prefix + "var"] = _f64(est.var_)
         t[prefix + "class_prior"] = _f64(est.class_prior_)
         t[prefix + "sklearn/class_count"] = _f64(est.class_count_)
+    elif cls in _NB_DISCRETE:
+        _dump_nb_discrete(est, cls, prefix, m, t)
+        node["kind"] = "naive_bayes"
+    elif cls in _KMEANS:
+        c = _f64(est.cluster_centers_)
+        if c.ndim != 2 or c.shape[1] != nf or not np.isfinite(c).all():
+            raise TypeError("trove.sklearn.dump: %s.cluster_centers_ must be a finite "
+                            "[clusters, %d] array" % (cls, nf))
+        node["kind"] = "kmeans"
+        m.update(task="transform", n_clusters=int(c.shape[0]),
+                 sklearn={k: _enc_param(k, getattr(est, k)) for k in ("inertia_", "n_iter_")
+                          if hasattr(est, k)})
+        t[prefix + "centers"] = c
+    elif cls in _DECOMP:
+        _dump_decomp(est, cls, prefix, m, t)
+        node["kind"] = "decomposition"
     elif cls in _KNN:
         _dump_knn(est, cls, prefix, m, t)
         node["kind"] = "knn"
@@ -448,6 +471,62 @@ def _dump_svm(est, cls, prefix, m, t):
     else:
         m.update(task="regression", n_outputs=1)
         t[prefix + "sklearn/n_support"] = np.asarray(est._n_support, dtype=np.int64)
+
+
+def _dump_nb_discrete(est, cls, prefix, m, t):
+    classes, cdt = _classes(est)
+    if len(classes) < 2:
+        raise TypeError("trove.sklearn.dump: %s fitted on one class is not supported" % cls)
+    flp = _f64(est.feature_log_prob_)
+    clp = _f64(est.class_log_prior_)
+    bad = ~np.isfinite(flp)
+    if cls == "MultinomialNB":
+        bad |= flp > 0
+    elif cls == "BernoulliNB":
+        bad |= flp >= 0
+    if bad.any():
+        raise TypeError("trove.sklearn.dump: %s.feature_log_prob_ holds %r: not a finite log "
+                        "probability" % (cls, float(flp[bad][0])))
+    if cls != "ComplementNB" and not (np.isfinite(clp) & (clp <= 0)).all():
+        raise TypeError("trove.sklearn.dump: %s.class_log_prior_ is not finite (a class with no "
+                        "sample and no prior?)" % cls)
+    m.update(task="classification", distribution=_NB_DISCRETE[cls], classes=classes,
+             sklearn={"classes_dtype": cdt})
+    t[prefix + "feature_log_prob"] = flp
+    # ComplementNB predicts without its prior (sklearn adds it only for a single class)
+    t[prefix + ("sklearn/class_log_prior" if cls == "ComplementNB" else "class_log_prior")] = clp
+    t[prefix + "sklearn/feature_count"] = _f64(est.feature_count_)
+    t[prefix + "sklearn/class_count"] = _f64(est.class_count_)
+    if cls == "ComplementNB":
+        t[prefix + "sklearn/feature_all"] = _f64(est.feature_all_)
+    if cls == "BernoulliNB":
+        m["binarize"] = None if est.binarize is None else float(est.binarize)
+
+
+def _dump_decomp(est, cls, prefix, m, t):
+    comp = _f64(est.components_)
+    nf = int(m["n_features"])
+    if comp.ndim != 2 or comp.shape[1] != nf or not np.isfinite(comp).all():
+        raise TypeError("trove.sklearn.dump: %s.components_ must be a finite [components, %d] "
+                        "array" % (cls, nf))
+    m.update(task="transform", sklearn={})
+    t[prefix + "components"] = comp
+    ev = _f64(est.explained_variance_)
+    t[prefix + "explained_variance"] = ev
+    if cls != "TruncatedSVD":
+        t[prefix + "mean"] = _f64(est.mean_)
+        if est.whiten:
+            if not (np.isfinite(ev) & (ev > 0)).all():
+                raise TypeError("trove.sklearn.dump: %s(whiten=True) with an explained variance "
+                                "that is not > 0: whitening divides by its square root" % cls)
+            m["whiten"] = True
+        m["sklearn"]["noise_variance"] = _enc_param("noise_variance_", est.noise_variance_)
+    for a in ("explained_variance_ratio_", "singular_values_", "var_"):
+        if getattr(est, a, None) is not None:
+            t[prefix + "sklearn/" + a.rstrip("_")] = _f64(getattr(est, a))
+    for a in ("n_samples_", "n_samples_seen_", "batch_size_", "n_components_"):
+        if hasattr(est, a):
+            m["sklearn"][a] = _enc_param(a, getattr(est, a))
 
 
 def _dump_knn(est, cls, prefix, m, t):
@@ -786,6 +865,35 @@ def _build(node, t, prefix):
         est.class_prior_ = t[prefix + "class_prior"]
         est.class_count_ = t.get(prefix + "sklearn/class_count", np.zeros(len(est.classes_)))
         est.epsilon_ = sk.get("epsilon", 0.0)
+    elif name in _NB_DISCRETE:
+        k = len(m["classes"])
+        est.classes_ = _classes_array(m)
+        est.feature_log_prob_ = t[prefix + "feature_log_prob"]
+        est.class_log_prior_ = t.get(prefix + "class_log_prior",
+                                     t.get(prefix + "sklearn/class_log_prior", np.zeros(k)))
+        est.feature_count_ = t.get(prefix + "sklearn/feature_count", np.zeros((k, nf)))
+        est.class_count_ = t.get(prefix + "sklearn/class_count", np.zeros(k))
+        if name == "ComplementNB":
+            est.feature_all_ = t.get(prefix + "sklearn/feature_all", np.zeros(nf))
+    elif name in _KMEANS:
+        from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+        est.cluster_centers_ = t[prefix + "centers"]
+        est._n_threads = _openmp_effective_n_threads()
+        for k, v in sk.items():
+            setattr(est, k, _dec_param(v))
+    elif name in _DECOMP:
+        est.components_ = t[prefix + "components"]
+        k = est.components_.shape[0]
+        est.explained_variance_ = t.get(prefix + "explained_variance", np.ones(k))
+        if name != "TruncatedSVD":
+            est.mean_ = t.get(prefix + "mean", np.zeros(nf))
+            est.noise_variance_ = _dec_param(sk.get("noise_variance", 0.0))
+        for a in ("explained_variance_ratio_", "singular_values_", "var_"):
+            if prefix + "sklearn/" + a.rstrip("_") in t:
+                setattr(est, a, t[prefix + "sklearn/" + a.rstrip("_")])
+        for a in ("n_samples_", "n_samples_seen_", "batch_size_", "n_components_"):
+            if a in sk:
+                setattr(est, a, _dec_param(sk[a]))
     elif name in _KNN:
         # fitting a neighbours model only stores the data (and builds the same search tree)
         X = t[prefix + "fit_X"]

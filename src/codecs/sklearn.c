@@ -1,5 +1,6 @@
 /* sklearn.c: map unpickled scikit-learn estimators (a symbolic graph, never executed) to the
- * model kinds of docs/MODELS.md: linear, scaler, imputer, onehot, tree_ensemble, mlp, pipeline.
+ * model kinds of docs/MODELS.md: linear, scaler, imputer, onehot, tree_ensemble, mlp, pipeline,
+ * svm, naive_bayes, knn, label_encoder, column_transformer, kmeans, decomposition.
  *
  * Tolerant of versions: classes are matched by name under any sklearn.* module (old public
  * modules such as sklearn.linear_model.base and the private _base ones alike); old attribute
@@ -1909,6 +1910,198 @@ static int map_gnb(sk *s, const pk_obj *est, const char *cname, const char *pref
     return TROVE_OK;
 }
 
+/* MultinomialNB, ComplementNB, BernoulliNB: predicted from feature_log_prob_ [K, d] and
+ * class_log_prior_ [K], which every version keeps (feature_count_/class_count_ only feed them;
+ * the coef_/intercept_ of sklearn < 1.2 are properties over the same arrays, never pickled). */
+static int map_nb_discrete(sk *s, const pk_obj *est, const char *cname, const char *prefix,
+                           trove_value *node, trove_value *m)
+{
+    const bool complement = !strcmp(cname, "ComplementNB");
+    const bool bernoulli = !strcmp(cname, "BernoulliNB");
+    trove_value *classes;
+    size_t k;
+    int rc = labels_value(s, est, cname, "classes_", &classes, &k);
+    if (rc)
+        return rc;
+    mset(s, m, "classes", classes);
+    if (k < 2)
+        return fail(s, TROVE_E_UNSUPPORTED, est, "%s fitted on %zu class: trove's classifiers "
+                    "need at least 2", cname, k);
+    pk_array fl;
+    if ((rc = get_array(s, est, cname, "feature_log_prob_", &fl)))
+        return rc;
+    if (fl.rank != 2 || fl.shape[0] != k || fl.shape[1] == 0)
+        return fail(s, TROVE_E_MODEL, est, "%s.feature_log_prob_ is not a [%zu classes, "
+                    "features] array", cname, k);
+    int64_t nf;
+    if ((rc = n_features_of(s, est, cname, (int64_t)fl.shape[1], &nf)))
+        return rc;
+    if ((uint64_t)nf != fl.shape[1])
+        return fail(s, TROVE_E_MODEL, est, "%s.feature_log_prob_ has %llu columns for %lld "
+                    "features", cname, (unsigned long long)fl.shape[1], (long long)nf);
+    for (uint64_t i = 0; i < fl.count; i++) {
+        double v = pk_array_f64(&fl, i);
+        /* a log probability: finite (alpha > 0 smoothing), and < 0 for Bernoulli, whose
+         * log(1 - p) must exist; ComplementNB's weights are any finite numbers */
+        if (!isfinite(v) || (!complement && v > 0) || (bernoulli && v == 0))
+            return fail(s, TROVE_E_MODEL, est, "%s.feature_log_prob_[%llu][%llu] = %g: %s",
+                        cname, (unsigned long long)(i / (uint64_t)nf),
+                        (unsigned long long)(i % (uint64_t)nf), v,
+                        bernoulli ? "a Bernoulli log probability must be finite and < 0"
+                        : complement ? "complement weights must be finite"
+                                     : "a log probability must be finite and <= 0");
+    }
+    if ((rc = copy_f64(s, est, cname, "feature_log_prob_", prefix, "feature_log_prob", k,
+                       (uint64_t)nf, 1.0)))
+        return rc;
+    if (!complement) {
+        pk_array cp;
+        if ((rc = get_array(s, est, cname, "class_log_prior_", &cp)))
+            return rc;
+        if (cp.rank != 1 || cp.count != k)
+            return fail(s, TROVE_E_MODEL, est, "%s.class_log_prior_ has %llu values for %zu "
+                        "classes", cname, (unsigned long long)cp.count, k);
+        for (uint64_t i = 0; i < k; i++) {
+            double v = pk_array_f64(&cp, i);
+            if (!(v <= 0) || !isfinite(v))
+                return fail(s, TROVE_E_MODEL, est, "%s.class_log_prior_[%llu] = %g: not a "
+                            "finite log probability (a class with no sample and no prior?)",
+                            cname, (unsigned long long)i, v);
+        }
+        if ((rc = copy_f64(s, est, cname, "class_log_prior_", prefix, "class_log_prior", k, 0,
+                           1.0)))
+            return rc;
+    }
+    if (bernoulli) {
+        const pk_obj *b = pk_attr(est, "binarize");
+        double thr;
+        if (!b)
+            return fail(s, TROVE_E_MODEL, est, "%s: attribute binarize is missing", cname);
+        if (pk_is_none(b)) {
+            mset(s, m, "binarize", trove_value_null(s->alloc));
+        } else if (b->kind != PK_BOOL && pk_as_float(b, &thr) && !isnan(thr)) {
+            mset(s, m, "binarize", trove_value_float(s->alloc, thr));
+        } else {
+            return fail(s, TROVE_E_MODEL, b, "%s.binarize is neither None nor a number", cname);
+        }
+    }
+    mset(s, node, "kind", vstr(s, "naive_bayes"));
+    mset(s, m, "distribution", vstr(s, complement ? "complement" : bernoulli ? "bernoulli"
+                                                                           : "multinomial"));
+    mset(s, m, "task", vstr(s, "classification"));
+    mset(s, m, "n_features", trove_value_int(s->alloc, nf));
+    return TROVE_OK;
+}
+
+/* KMeans, MiniBatchKMeans (and BisectingKMeans, whose predict differs: refused): the centres. */
+static int map_kmeans(sk *s, const pk_obj *est, const char *cname, const char *prefix,
+                      trove_value *node, trove_value *m)
+{
+    pk_array cc;
+    int rc = get_array(s, est, cname, "cluster_centers_", &cc);
+    if (rc)
+        return rc;
+    if (cc.rank != 2 || cc.shape[0] == 0 || cc.shape[1] == 0 ||
+        cc.shape[0] > TROVE_MODEL_MAX_WIDTH)
+        return fail(s, TROVE_E_MODEL, est, "%s.cluster_centers_ is not a non-empty [clusters, "
+                    "features] array", cname);
+    int64_t nf, nc;
+    if ((rc = n_features_of(s, est, cname, (int64_t)cc.shape[1], &nf)))
+        return rc;
+    if ((uint64_t)nf != cc.shape[1])
+        return fail(s, TROVE_E_MODEL, est, "%s.cluster_centers_ has %llu columns for %lld "
+                    "features", cname, (unsigned long long)cc.shape[1], (long long)nf);
+    if (attr_int(est, "n_clusters", &nc) && (uint64_t)nc != cc.shape[0])
+        return fail(s, TROVE_E_MODEL, est, "%s: n_clusters = %lld but cluster_centers_ has %llu "
+                    "rows", cname, (long long)nc, (unsigned long long)cc.shape[0]);
+    for (uint64_t i = 0; i < cc.count; i++)
+        if (!isfinite(pk_array_f64(&cc, i)))
+            return fail(s, TROVE_E_MODEL, est, "%s.cluster_centers_[%llu][%llu] is not finite",
+                        cname, (unsigned long long)(i / (uint64_t)nf),
+                        (unsigned long long)(i % (uint64_t)nf));
+    if ((rc = copy_f64(s, est, cname, "cluster_centers_", prefix, "centers", cc.shape[0],
+                       (uint64_t)nf, 1.0)))
+        return rc;
+    mset(s, node, "kind", vstr(s, "kmeans"));
+    mset(s, m, "task", vstr(s, "transform"));
+    mset(s, m, "n_features", trove_value_int(s->alloc, nf));
+    mset(s, m, "n_clusters", trove_value_int(s->alloc, (int64_t)cc.shape[0]));
+    return TROVE_OK;
+}
+
+/* PCA, IncrementalPCA, TruncatedSVD: (X - mean_) components_^T, / sqrt(explained_variance_)
+ * when whiten. */
+static int map_decomp(sk *s, const pk_obj *est, const char *cname, const char *prefix,
+                      trove_value *node, trove_value *m)
+{
+    const bool svd = !strcmp(cname, "TruncatedSVD");
+    pk_array co;
+    int rc = get_array(s, est, cname, "components_", &co);
+    if (rc)
+        return rc;
+    if (co.rank != 2 || co.shape[0] == 0 || co.shape[1] == 0 ||
+        co.shape[0] > TROVE_MODEL_MAX_WIDTH)
+        return fail(s, TROVE_E_MODEL, est, "%s.components_ is not a non-empty [components, "
+                    "features] array", cname);
+    int64_t nf;
+    if ((rc = n_features_of(s, est, cname, (int64_t)co.shape[1], &nf)))
+        return rc;
+    if ((uint64_t)nf != co.shape[1])
+        return fail(s, TROVE_E_MODEL, est, "%s.components_ has %llu columns for %lld features",
+                    cname, (unsigned long long)co.shape[1], (long long)nf);
+    const uint64_t k = co.shape[0];
+    for (uint64_t i = 0; i < co.count; i++)
+        if (!isfinite(pk_array_f64(&co, i)))
+            return fail(s, TROVE_E_MODEL, est, "%s.components_[%llu][%llu] is not finite", cname,
+                        (unsigned long long)(i / (uint64_t)nf),
+                        (unsigned long long)(i % (uint64_t)nf));
+    if ((rc = copy_f64(s, est, cname, "components_", prefix, "components", k, (uint64_t)nf,
+                       1.0)))
+        return rc;
+    if (!svd && !pk_is_none(pk_attr(est, "mean_"))) {
+        pk_array mean;
+        if ((rc = get_array(s, est, cname, "mean_", &mean)))
+            return rc;
+        if (mean.rank != 1 || mean.count != (uint64_t)nf)
+            return fail(s, TROVE_E_MODEL, est, "%s.mean_ has %llu values for %lld features",
+                        cname, (unsigned long long)mean.count, (long long)nf);
+        for (uint64_t i = 0; i < mean.count; i++)
+            if (!isfinite(pk_array_f64(&mean, i)))
+                return fail(s, TROVE_E_MODEL, est, "%s.mean_[%llu] is not finite", cname,
+                            (unsigned long long)i);
+        if ((rc = copy_f64(s, est, cname, "mean_", prefix, "mean", (uint64_t)nf, 0, 1.0)))
+            return rc;
+    }
+    const pk_obj *wo = pk_attr(est, "whiten");
+    int64_t wv = 0;
+    if (!svd && wo && !pk_is_none(wo) && !pk_as_int(wo, &wv))
+        return fail(s, TROVE_E_MODEL, wo, "%s.whiten is not a boolean", cname);
+    if (!svd && wv) {
+        pk_array ev;
+        if ((rc = get_array(s, est, cname, "explained_variance_", &ev)))
+            return rc;
+        if (ev.rank != 1 || ev.count != k)
+            return fail(s, TROVE_E_MODEL, est, "%s.explained_variance_ has %llu values for %llu "
+                        "components", cname, (unsigned long long)ev.count,
+                        (unsigned long long)k);
+        for (uint64_t i = 0; i < k; i++) {
+            double v = pk_array_f64(&ev, i);
+            if (!(v > 0) || !isfinite(v))
+                return fail(s, TROVE_E_MODEL, est, "%s(whiten=True).explained_variance_[%llu] = "
+                            "%g: whitening divides by its square root, it must be > 0 and "
+                            "finite", cname, (unsigned long long)i, v);
+        }
+        if ((rc = copy_f64(s, est, cname, "explained_variance_", prefix, "explained_variance",
+                           k, 0, 1.0)))
+            return rc;
+        mset(s, m, "whiten", trove_value_bool(s->alloc, 1));
+    }
+    mset(s, node, "kind", vstr(s, "decomposition"));
+    mset(s, m, "task", vstr(s, "transform"));
+    mset(s, m, "n_features", trove_value_int(s->alloc, nf));
+    return TROVE_OK;
+}
+
 static int map_knn(sk *s, const pk_obj *est, const char *cname, const char *prefix,
                    trove_value *node, trove_value *m)
 {
@@ -2008,10 +2201,9 @@ static const char *refusal_reason(const char *cname)
 {
     static const struct { const char *name, *why; } known[] = {
         {"OneClassSVM", "one-class SVM (outlier detection)"},
-        {"MultinomialNB", "naive Bayes other than Gaussian"},
-        {"BernoulliNB", "naive Bayes other than Gaussian"},
-        {"ComplementNB", "naive Bayes other than Gaussian"},
-        {"CategoricalNB", "naive Bayes other than Gaussian"},
+        {"CategoricalNB", "categorical naive Bayes"},
+        {"BisectingKMeans", "bisecting k-means predicts by walking its tree of clusters"},
+        {"KernelPCA", "kernel PCA (needs the training data and the kernel)"},
         {"RadiusNeighborsClassifier", "radius neighbours"},
         {"RadiusNeighborsRegressor", "radius neighbours"},
     };
@@ -2099,6 +2291,14 @@ static int map_estimator(sk *s, const pk_obj *est, const char *prefix, int depth
         rc = map_svm(s, est, cname, prefix, node, m);
     else if (!strcmp(cname, "GaussianNB"))
         rc = map_gnb(s, est, cname, prefix, node, m);
+    else if (!strcmp(cname, "MultinomialNB") || !strcmp(cname, "ComplementNB") ||
+             !strcmp(cname, "BernoulliNB"))
+        rc = map_nb_discrete(s, est, cname, prefix, node, m);
+    else if (!strcmp(cname, "KMeans") || !strcmp(cname, "MiniBatchKMeans"))
+        rc = map_kmeans(s, est, cname, prefix, node, m);
+    else if (!strcmp(cname, "PCA") || !strcmp(cname, "IncrementalPCA") ||
+             !strcmp(cname, "TruncatedSVD"))
+        rc = map_decomp(s, est, cname, prefix, node, m);
     else if (!strcmp(cname, "KNeighborsClassifier") || !strcmp(cname, "KNeighborsRegressor"))
         rc = map_knn(s, est, cname, prefix, node, m);
     else if (!strcmp(cname, "LabelEncoder"))

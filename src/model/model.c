@@ -465,6 +465,7 @@ static int bind_node(bindctx *c, const trove_value *meta, mnode **out,
         {"pipeline", K_PIPELINE, TASK_TRANSFORM},   {"svm", K_SVM, TASK_REGRESSION},
         {"naive_bayes", K_NB, TASK_REGRESSION}, {"knn", K_KNN, TASK_REGRESSION},
         {"label_encoder", K_LABEL, TASK_TRANSFORM}, {"column_transformer", K_COLUMNS, TASK_TRANSFORM},
+        {"kmeans", K_KMEANS, TASK_TRANSFORM}, {"decomposition", K_DECOMP, TASK_TRANSFORM},
     };
     size_t ki = 0;
     while (ki < sizeof kinds / sizeof kinds[0] && strcmp(kinds[ki].name, kind))
@@ -547,6 +548,8 @@ static int bind_node(bindctx *c, const trove_value *meta, mnode **out,
     case K_KNN: rc = trove__bind_knn(c, cfg, n); break;
     case K_LABEL: rc = trove__bind_label(c, cfg, n); break;
     case K_COLUMNS: rc = bind_columns(c, cfg, n); break;
+    case K_KMEANS: rc = trove__bind_kmeans(c, cfg, n); break;
+    case K_DECOMP: rc = trove__bind_decomp(c, cfg, n); break;
     }
     if (rc == 0 && n->kind == K_ONEHOT)
         rc = trove__bind_vocab(c, cfg, n);
@@ -1026,6 +1029,10 @@ static int run_node(const trove_model *m, const mnode *n, trove_model_op op, con
             for (size_t r = 0; r < R; r++)
                 memcpy(out + r * W + n->u.ct.off[i], y + r * w, w * sizeof(double));
         }
+        return TROVE_OK;
+    }
+    if (n->kind == K_KMEANS && op == TROVE_MODEL_PREDICT) { /* a transform that predicts */
+        trove__kmeans_labels(n, in, R, out, tmp);
         return TROVE_OK;
     }
     if (!is_predictor(n))

@@ -8,7 +8,7 @@
 
 typedef enum {
     K_LINEAR, K_SCALER, K_IMPUTER, K_ONEHOT, K_TREES, K_MLP, K_PIPELINE, K_SVM, K_NB, K_KNN,
-    K_LABEL, K_COLUMNS
+    K_LABEL, K_COLUMNS, K_KMEANS, K_DECOMP
 } mkind;
 typedef enum { TASK_REGRESSION, TASK_CLASSIFICATION, TASK_TRANSFORM } mtask;
 /* LINK_PROBA: the raw values already are class probabilities (forests). */
@@ -78,7 +78,18 @@ struct mnode {
             double gamma, coef0;
             const trove_allocator *a;       /* kernel values: n_sv doubles per call, not per row */
         } svm;
-        struct { double *theta, *var, *logprior, *cst; } nb; /* [K, n_in] x2, [K] x2 */
+        struct {
+            double *theta, *var, *logprior, *cst; /* gaussian: [K, n_in] x2, [K] x2 */
+            double *w, *bias;   /* discrete: jll = x . w[k] + bias[k] ([K, n_in], [K] or NULL) */
+            double thr;         /* bernoulli: x > thr ? 1 : 0 before the dot (when bin) */
+            int dist, bin;      /* NB_GAUSSIAN, ...; bin: binarize the input */
+        } nb;
+        struct {
+            double *c, *cn;     /* centres [k, n_in]; their squared norms [k] */
+        } km;
+        struct {
+            double *comp, *mean, *sd; /* [n_out, n_in]; [n_in] or NULL; sqrt(variance) or NULL */
+        } dec;
         struct {
             double *X, *y;                  /* [n, n_in]; [n] class index or [n, n_raw] */
             size_t n, k;
@@ -168,6 +179,15 @@ int trove__bind_label(bindctx *c, const trove_value *cfg, mnode *n);
 int trove__bind_vocab(bindctx *c, const trove_value *cfg, mnode *n);
 void trove__node_free_kind(const trove_allocator *a, mnode *n);
 void trove__node_free_more(const trove_allocator *a, mnode *n);
+enum { NB_GAUSSIAN, NB_MULTINOMIAL, NB_COMPLEMENT, NB_BERNOULLI };
+
+/* kmeans and decomposition (model_cluster.c). */
+int trove__bind_kmeans(bindctx *c, const trove_value *cfg, mnode *n);
+int trove__bind_decomp(bindctx *c, const trove_value *cfg, mnode *n);
+int trove__run_raw_cluster(const mnode *n, const double *in, size_t R, double *out);
+/* kmeans PREDICT: the index of the nearest centre of each row (tmp: n_raw doubles per row). */
+void trove__kmeans_labels(const mnode *n, const double *in, size_t R, double *out, double *tmp);
+void trove__node_free_cluster(const trove_allocator *a, mnode *n);
 int trove__run_raw_more(const mnode *n, const double *in, size_t R, double *out, double *tmp,
                         size_t row0, trove_error *err);
 

@@ -324,7 +324,65 @@ static int finish_svm(const trove_allocator *a, const mnode *n, int op, const do
     return TROVE_OK;
 }
 
-/* ---- naive_bayes (Gaussian) -------------------------------------------------------------- */
+/* ---- naive_bayes ------------------------------------------------------------------------- */
+
+/* The discrete distributions (MultinomialNB, ComplementNB, BernoulliNB): the joint log
+ * likelihood is an affine function of the (binarized) input, jll_k = x . w_k + bias_k, with w and
+ * bias derived at bind from sklearn's own attributes in sklearn's operation order. */
+static int bind_nb_discrete(bindctx *c, const trove_value *cfg, mnode *n)
+{
+    const size_t K = n->n_classes, d = n->n_in;
+    const int dist = n->u.nb.dist;
+    size_t fs[2] = {K, d}, ps[1] = {K};
+    int rc;
+    if ((rc = trove__tensor_f64(c, "feature_log_prob", 1, 2, fs, 1, &n->u.nb.w)))
+        return rc;
+    if (dist != NB_COMPLEMENT) {
+        if ((rc = trove__tensor_f64(c, "class_log_prior", 1, 1, ps, 1, &n->u.nb.bias)))
+            return rc;
+        for (size_t k = 0; k < K; k++)
+            if (!(n->u.nb.bias[k] <= 0))
+                return trove__model_fail(c, "tensor 'class_log_prior'[%zu] = %g: a log "
+                                            "probability must be <= 0", k, n->u.nb.bias[k]);
+    }
+    if (dist == NB_BERNOULLI) {
+        const trove_value *b = trove_value_get(cfg, "binarize");
+        if (b && trove_value_type_of(b) != TROVE_VALUE_NULL) {
+            if (trove_value_get_float(b, &n->u.nb.thr) || isnan(n->u.nb.thr))
+                return trove__model_fail(c, "model.binarize must be a number or null");
+            n->u.nb.bin = 1;
+        }
+        /* sklearn: neg = log(1 - exp(flp)); jll = X (flp - neg)^T + (class_log_prior +
+         * neg.sum(axis=1)), the row sums pairwise (numpy) */
+        double *neg = trove__malloc(c->a, d * sizeof(double));
+        if (!neg)
+            return nomem(c);
+        for (size_t k = 0; k < K; k++) {
+            double *w = n->u.nb.w + k * d;
+            for (size_t i = 0; i < d; i++) {
+                if (!(w[i] < 0)) {
+                    trove__free(c->a, neg);
+                    return trove__model_fail(c, "tensor 'feature_log_prob'[%zu][%zu] = %g: a "
+                                                "Bernoulli log probability must be < 0", k, i,
+                                             w[i]);
+                }
+                neg[i] = log(1 - exp(w[i]));
+                w[i] = w[i] - neg[i];
+            }
+            n->u.nb.bias[k] = n->u.nb.bias[k] + trove__np_sum(neg, d);
+            if (!isfinite(n->u.nb.bias[k])) {
+                trove__free(c->a, neg);
+                return trove__model_fail(c, "tensor 'feature_log_prob' row %zu: log(1 - p) "
+                                            "is not finite", k);
+            }
+        }
+        trove__free(c->a, neg);
+    } else if (trove_value_get(cfg, "binarize")) {
+        return trove__model_fail(c, "model.binarize is for distribution \"bernoulli\"");
+    }
+    n->n_raw = K; /* raw: the joint log likelihood */
+    return TROVE_OK;
+}
 
 int trove__bind_nb(bindctx *c, const trove_value *cfg, mnode *n)
 {
@@ -332,10 +390,18 @@ int trove__bind_nb(bindctx *c, const trove_value *cfg, mnode *n)
     int rc = trove__meta_string(c, cfg, "distribution", NULL, &dist);
     if (rc)
         return rc;
-    if (strcmp(dist, "gaussian"))
-        return trove__model_fail(c, "model.distribution '%s' unknown (gaussian)", dist);
+    static const char *dists[] = {"gaussian", "multinomial", "complement", "bernoulli"};
+    int di = 0;
+    while (di < 4 && strcmp(dists[di], dist))
+        di++;
+    if (di == 4)
+        return trove__model_fail(c, "model.distribution '%s' unknown (gaussian, multinomial, "
+                                    "complement or bernoulli)", dist);
+    n->u.nb.dist = di;
     if (n->task != TASK_CLASSIFICATION)
         return trove__model_fail(c, "naive_bayes is a classifier (model.task)");
+    if (di != NB_GAUSSIAN)
+        return bind_nb_discrete(c, cfg, n);
     const size_t K = n->n_classes, d = n->n_in;
     size_t ts[2] = {K, d}, vs[2] = {K, d}, ps[1] = {K};
     if ((rc = trove__tensor_f64(c, "theta", 1, 2, ts, 1, &n->u.nb.theta)) ||
@@ -375,6 +441,26 @@ int trove__bind_nb(bindctx *c, const trove_value *cfg, mnode *n)
 static void run_nb(const mnode *n, const double *in, size_t R, double *out, double *tmp)
 {
     const size_t K = n->n_classes, d = n->n_in;
+    if (n->u.nb.dist != NB_GAUSSIAN) {
+        /* safe_sparse_dot(X, W^T) (the reference BLAS sums in input order), then the bias */
+        const int bin = n->u.nb.bin;
+        const double thr = n->u.nb.thr;
+        for (size_t r = 0; r < R; r++) {
+            const double *x = in + r * d;
+            for (size_t k = 0; k < K; k++) {
+                const double *w = n->u.nb.w + k * d;
+                double s = 0;
+                if (bin)
+                    for (size_t i = 0; i < d; i++)
+                        s += (x[i] > thr ? 1.0 : 0.0) * w[i];
+                else
+                    for (size_t i = 0; i < d; i++)
+                        s += x[i] * w[i];
+                out[r * K + k] = n->u.nb.bias ? s + n->u.nb.bias[k] : s;
+            }
+        }
+        return;
+    }
     for (size_t r = 0; r < R; r++) {
         const double *x = in + r * d;
         for (size_t k = 0; k < K; k++) {
@@ -731,6 +817,10 @@ size_t trove__outputs_more(const mnode *n, int op)
 {
     if (n->kind == K_LABEL || n->kind == K_COLUMNS)
         return op == 3 ? 1 : 0;
+    if (n->kind == K_KMEANS) /* the nearest centre, or the distances to every centre */
+        return op == OP_PREDICT ? 1 : op == 3 ? n->n_raw : 0;
+    if (n->kind == K_DECOMP)
+        return op == 3 ? n->n_raw : 0;
     if (n->task == TASK_REGRESSION)
         return op == OP_PREDICT ? n->n_raw : 0;
     const size_t K = n->n_classes;
@@ -762,6 +852,8 @@ void trove__node_free_more(const trove_allocator *a, mnode *n)
         trove__free(a, n->u.nb.var);
         trove__free(a, n->u.nb.logprior);
         trove__free(a, n->u.nb.cst);
+        trove__free(a, n->u.nb.w);
+        trove__free(a, n->u.nb.bias);
         break;
     case K_KNN:
         trove__free(a, n->u.knn.X);
