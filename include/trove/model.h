@@ -2,8 +2,9 @@
  *
  * Part of the public API; include <trove.h> rather than this file. The kinds (linear, scaler,
  * imputer, onehot, tree_ensemble, mlp, pipeline, svm, naive_bayes, knn, label_encoder,
- * column_transformer) and their schemas are specified in docs/MODELS.md. Inputs are row-major batches of float32 or
- * float64 (text inputs as codes, see trove_model_text_code); outputs are float64.
+ * column_transformer, kmeans, decomposition) and their schemas are specified in
+ * docs/MODELS.md. Inputs are row-major batches of float32 or float64 (text inputs as codes, see
+ * trove_model_text_code); outputs are float64.
  * Thread-safety: a trove_model is immutable once opened; any number of threads may call the
  * predict functions on one model at the same time (each call allocates its own scratch memory
  * with the allocator given to trove_model_open, which must then be thread-safe). */
@@ -27,7 +28,8 @@ typedef struct trove_model trove_model;
 
 /* What to compute. */
 typedef enum trove_model_op {
-    TROVE_MODEL_PREDICT = 0,  /* regressor: values; classifier: class label (see below) */
+    TROVE_MODEL_PREDICT = 0,  /* regressor: values; classifier: class label (see below);
+                               * kmeans: the index of the nearest centre */
     TROVE_MODEL_PROBA = 1,    /* classifier: probability of each class, in class order */
     TROVE_MODEL_DECISION = 2, /* classifier: raw scores (1 column for binary models) */
     TROVE_MODEL_TRANSFORM = 3 /* transformer (scaler, imputer, onehot, pipeline of those) */
