@@ -287,8 +287,8 @@ class Custom:  # a class only this script defines: refused by name
     (lambda: Custom(), "Custom"),
     (lambda: _fit(__import__("sklearn.svm", fromlist=["OneClassSVM"]).OneClassSVM(), "iris")[0],
      "OneClassSVM"),
-    (lambda: _fit(__import__("sklearn.naive_bayes", fromlist=["MultinomialNB"]).MultinomialNB(),
-                  "iris")[0], "MultinomialNB"),
+    (lambda: _fit(__import__("sklearn.cluster", fromlist=["BisectingKMeans"]).BisectingKMeans(
+        n_clusters=3, random_state=0), "iris")[0], "BisectingKMeans"),
     (lambda: {"a": 1}, "none is an estimator"),
     (lambda: [LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0]), Custom()], "item 1"),
 ])
