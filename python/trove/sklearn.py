@@ -131,7 +131,7 @@ _PRE = {"StandardScaler": "sklearn.preprocessing", "MinMaxScaler": "sklearn.prep
 _SVM = ["SVC", "NuSVC", "SVR", "NuSVR"]
 _KNN = ["KNeighborsClassifier", "KNeighborsRegressor"]
 _NB_DISCRETE = {"MultinomialNB": "multinomial", "ComplementNB": "complement",
-                "BernoulliNB": "bernoulli"}
+                "BernoulliNB": "bernoulli", "CategoricalNB": "categorical"}
 _KMEANS = ["KMeans", "MiniBatchKMeans"]
 _DECOMP = ["PCA", "IncrementalPCA", "TruncatedSVD"]
 
@@ -473,11 +473,32 @@ def _dump_svm(est, cls, prefix, m, t):
         t[prefix + "sklearn/n_support"] = np.asarray(est._n_support, dtype=np.int64)
 
 
+def _dump_nb_categorical(est, prefix, m, t):
+    """CategoricalNB: the per-feature tables side by side, with offsets."""
+    tabs = [_f64(a) for a in est.feature_log_prob_]
+    k = len(est.classes_)
+    if any(a.ndim != 2 or a.shape[0] != k or a.shape[1] == 0 for a in tabs):
+        raise TypeError("trove.sklearn.dump: CategoricalNB.feature_log_prob_ must hold one "
+                        "[classes, categories] array per feature")
+    flp = np.concatenate(tabs, axis=1)
+    if not (np.isfinite(flp) & (flp <= 0)).all():
+        raise TypeError("trove.sklearn.dump: CategoricalNB.feature_log_prob_ holds a value "
+                        "that is not a finite log probability")
+    t[prefix + "category_log_prob"] = flp
+    t[prefix + "offsets"] = np.cumsum([0] + [a.shape[1] for a in tabs]).astype(np.int64)
+    t[prefix + "sklearn/category_count"] = np.concatenate(
+        [_f64(a) for a in est.category_count_], axis=1)
+
+
 def _dump_nb_discrete(est, cls, prefix, m, t):
     classes, cdt = _classes(est)
     if len(classes) < 2:
         raise TypeError("trove.sklearn.dump: %s fitted on one class is not supported" % cls)
-    flp = _f64(est.feature_log_prob_)
+    if cls == "CategoricalNB":
+        _dump_nb_categorical(est, prefix, m, t)
+        flp = np.zeros((1, 1)) - 1  # checked above
+    else:
+        flp = _f64(est.feature_log_prob_)
     clp = _f64(est.class_log_prior_)
     bad = ~np.isfinite(flp)
     if cls == "MultinomialNB":
@@ -492,10 +513,11 @@ def _dump_nb_discrete(est, cls, prefix, m, t):
                         "sample and no prior?)" % cls)
     m.update(task="classification", distribution=_NB_DISCRETE[cls], classes=classes,
              sklearn={"classes_dtype": cdt})
-    t[prefix + "feature_log_prob"] = flp
+    if cls != "CategoricalNB":
+        t[prefix + "feature_log_prob"] = flp
+        t[prefix + "sklearn/feature_count"] = _f64(est.feature_count_)
     # ComplementNB predicts without its prior (sklearn adds it only for a single class)
     t[prefix + ("sklearn/class_log_prior" if cls == "ComplementNB" else "class_log_prior")] = clp
-    t[prefix + "sklearn/feature_count"] = _f64(est.feature_count_)
     t[prefix + "sklearn/class_count"] = _f64(est.class_count_)
     if cls == "ComplementNB":
         t[prefix + "sklearn/feature_all"] = _f64(est.feature_all_)
@@ -868,10 +890,18 @@ def _build(node, t, prefix):
     elif name in _NB_DISCRETE:
         k = len(m["classes"])
         est.classes_ = _classes_array(m)
-        est.feature_log_prob_ = t[prefix + "feature_log_prob"]
+        if name == "CategoricalNB":
+            offs = t[prefix + "offsets"]
+            flp = t[prefix + "category_log_prob"]
+            cc = t.get(prefix + "sklearn/category_count", np.zeros_like(flp))
+            est.feature_log_prob_ = [flp[:, offs[j]:offs[j + 1]] for j in range(nf)]
+            est.category_count_ = [cc[:, offs[j]:offs[j + 1]] for j in range(nf)]
+            est.n_categories_ = np.diff(offs).astype(np.int64)
+        else:
+            est.feature_log_prob_ = t[prefix + "feature_log_prob"]
+            est.feature_count_ = t.get(prefix + "sklearn/feature_count", np.zeros((k, nf)))
         est.class_log_prior_ = t.get(prefix + "class_log_prior",
                                      t.get(prefix + "sklearn/class_log_prior", np.zeros(k)))
-        est.feature_count_ = t.get(prefix + "sklearn/feature_count", np.zeros((k, nf)))
         est.class_count_ = t.get(prefix + "sklearn/class_count", np.zeros(k))
         if name == "ComplementNB":
             est.feature_all_ = t.get(prefix + "sklearn/feature_all", np.zeros(nf))

@@ -1993,6 +1993,99 @@ static int map_nb_discrete(sk *s, const pk_obj *est, const char *cname, const ch
     return TROVE_OK;
 }
 
+/* CategoricalNB: feature_log_prob_ is a list of one [K, n_categories_j] array per feature (every
+ * version); concatenated along the columns with offsets. */
+static int map_nb_categorical(sk *s, const pk_obj *est, const char *cname, const char *prefix,
+                              trove_value *node, trove_value *m)
+{
+    trove_value *classes;
+    size_t k;
+    int rc = labels_value(s, est, cname, "classes_", &classes, &k);
+    if (rc)
+        return rc;
+    mset(s, m, "classes", classes);
+    if (k < 2)
+        return fail(s, TROVE_E_UNSUPPORTED, est, "%s fitted on %zu class: trove's classifiers "
+                    "need at least 2", cname, k);
+    const pk_obj *fl = pk_attr(est, "feature_log_prob_");
+    if (pk_is_none(fl))
+        return fail(s, TROVE_E_MODEL, est, "%s: attribute feature_log_prob_ is missing (is the "
+                    "estimator fitted?)", cname);
+    size_t d = pk_len(fl);
+    if ((fl->kind != PK_LIST && fl->kind != PK_TUPLE) || d == 0)
+        return fail(s, TROVE_E_MODEL, fl, "%s.feature_log_prob_ is not a list of per-feature "
+                    "arrays", cname);
+    int64_t nf;
+    if ((rc = n_features_of(s, est, cname, (int64_t)d, &nf)))
+        return rc;
+    if ((uint64_t)nf != d)
+        return fail(s, TROVE_E_MODEL, fl, "%s.feature_log_prob_ has %zu tables for %lld "
+                    "features", cname, d, (long long)nf);
+    pk_array *tabs = pk_alloc(s->a, d * sizeof *tabs);
+    int64_t *off = tensor(s, prefix, "offsets", TROVE_INT64, 1, d + 1, 0);
+    if (!tabs || !off)
+        return nomem(s);
+    pk_array ncat;
+    bool have_ncat = !pk_is_none(pk_attr(est, "n_categories_"));
+    if (have_ncat && ((rc = get_array(s, est, cname, "n_categories_", &ncat))))
+        return rc;
+    if (have_ncat && ncat.count != d)
+        return fail(s, TROVE_E_MODEL, est, "%s.n_categories_ has %llu entries for %zu features",
+                    cname, (unsigned long long)ncat.count, d);
+    off[0] = 0;
+    for (size_t j = 0; j < d; j++) {
+        trove_error e2;
+        const pk_obj *o = pk_item(fl, j);
+        if ((rc = pk_array_of(s->a, o, &tabs[j], &e2)))
+            return fail(s, rc, o, "%s.feature_log_prob_[%zu]: %s", cname, j, e2.message);
+        const pk_array *t = &tabs[j];
+        if (t->dt.kind != 'f' || t->rank != 2 || t->shape[0] != k || t->shape[1] == 0 ||
+            t->shape[1] > TROVE_MODEL_MAX_WIDTH - (uint64_t)off[j])
+            return fail(s, TROVE_E_MODEL, o, "%s.feature_log_prob_[%zu] is not a float [%zu "
+                        "classes, categories] array (or the tables are too wide)", cname, j, k);
+        if (have_ncat && (uint64_t)pk_array_i64(&ncat, j) != t->shape[1])
+            return fail(s, TROVE_E_MODEL, o, "%s: n_categories_[%zu] = %lld but "
+                        "feature_log_prob_[%zu] has %llu columns", cname, j,
+                        (long long)pk_array_i64(&ncat, j), j, (unsigned long long)t->shape[1]);
+        for (uint64_t i = 0; i < t->count; i++) {
+            double v = pk_array_f64(t, i);
+            if (!isfinite(v) || v > 0)
+                return fail(s, TROVE_E_MODEL, o, "%s.feature_log_prob_[%zu][%llu][%llu] = %g: "
+                            "a log probability must be finite and <= 0", cname, j,
+                            (unsigned long long)(i / t->shape[1]),
+                            (unsigned long long)(i % t->shape[1]), v);
+        }
+        off[j + 1] = off[j] + (int64_t)t->shape[1];
+    }
+    const uint64_t T = (uint64_t)off[d];
+    double *w = tensor(s, prefix, "category_log_prob", TROVE_FLOAT64, 2, k, T);
+    if (!w)
+        return nomem(s);
+    for (size_t j = 0; j < d; j++)
+        for (uint64_t r = 0; r < k; r++)
+            for (uint64_t q = 0; q < tabs[j].shape[1]; q++)
+                w[r * T + (uint64_t)off[j] + q] = pk_array_f64(&tabs[j], r * tabs[j].shape[1] + q);
+    pk_array cp;
+    if ((rc = get_array(s, est, cname, "class_log_prior_", &cp)))
+        return rc;
+    if (cp.rank != 1 || cp.count != k)
+        return fail(s, TROVE_E_MODEL, est, "%s.class_log_prior_ has %llu values for %zu classes",
+                    cname, (unsigned long long)cp.count, k);
+    for (uint64_t i = 0; i < k; i++) {
+        double v = pk_array_f64(&cp, i);
+        if (!(v <= 0) || !isfinite(v))
+            return fail(s, TROVE_E_MODEL, est, "%s.class_log_prior_[%llu] = %g: not a finite log "
+                        "probability", cname, (unsigned long long)i, v);
+    }
+    if ((rc = copy_f64(s, est, cname, "class_log_prior_", prefix, "class_log_prior", k, 0, 1.0)))
+        return rc;
+    mset(s, node, "kind", vstr(s, "naive_bayes"));
+    mset(s, m, "distribution", vstr(s, "categorical"));
+    mset(s, m, "task", vstr(s, "classification"));
+    mset(s, m, "n_features", trove_value_int(s->alloc, nf));
+    return TROVE_OK;
+}
+
 /* KMeans, MiniBatchKMeans (and BisectingKMeans, whose predict differs: refused): the centres. */
 static int map_kmeans(sk *s, const pk_obj *est, const char *cname, const char *prefix,
                       trove_value *node, trove_value *m)
@@ -2201,7 +2294,6 @@ static const char *refusal_reason(const char *cname)
 {
     static const struct { const char *name, *why; } known[] = {
         {"OneClassSVM", "one-class SVM (outlier detection)"},
-        {"CategoricalNB", "categorical naive Bayes"},
         {"BisectingKMeans", "bisecting k-means predicts by walking its tree of clusters"},
         {"KernelPCA", "kernel PCA (needs the training data and the kernel)"},
         {"RadiusNeighborsClassifier", "radius neighbours"},
@@ -2294,6 +2386,8 @@ static int map_estimator(sk *s, const pk_obj *est, const char *prefix, int depth
     else if (!strcmp(cname, "MultinomialNB") || !strcmp(cname, "ComplementNB") ||
              !strcmp(cname, "BernoulliNB"))
         rc = map_nb_discrete(s, est, cname, prefix, node, m);
+    else if (!strcmp(cname, "CategoricalNB"))
+        rc = map_nb_categorical(s, est, cname, prefix, node, m);
     else if (!strcmp(cname, "KMeans") || !strcmp(cname, "MiniBatchKMeans"))
         rc = map_kmeans(s, est, cname, prefix, node, m);
     else if (!strcmp(cname, "PCA") || !strcmp(cname, "IncrementalPCA") ||

@@ -80,7 +80,9 @@ struct mnode {
         } svm;
         struct {
             double *theta, *var, *logprior, *cst; /* gaussian: [K, n_in] x2, [K] x2 */
-            double *w, *bias;   /* discrete: jll = x . w[k] + bias[k] ([K, n_in], [K] or NULL) */
+            double *w, *bias;   /* discrete: jll = x . w[k] + bias[k] ([K, n_in], [K] or NULL);
+                                 * categorical: w = [K, total] log probabilities */
+            size_t *offs;       /* categorical: feature j owns columns offs[j] .. offs[j+1]-1 */
             double thr;         /* bernoulli: x > thr ? 1 : 0 before the dot (when bin) */
             int dist, bin;      /* NB_GAUSSIAN, ...; bin: binarize the input */
         } nb;
@@ -179,7 +181,7 @@ int trove__bind_label(bindctx *c, const trove_value *cfg, mnode *n);
 int trove__bind_vocab(bindctx *c, const trove_value *cfg, mnode *n);
 void trove__node_free_kind(const trove_allocator *a, mnode *n);
 void trove__node_free_more(const trove_allocator *a, mnode *n);
-enum { NB_GAUSSIAN, NB_MULTINOMIAL, NB_COMPLEMENT, NB_BERNOULLI };
+enum { NB_GAUSSIAN, NB_MULTINOMIAL, NB_COMPLEMENT, NB_BERNOULLI, NB_CATEGORICAL };
 
 /* kmeans and decomposition (model_cluster.c). */
 int trove__bind_kmeans(bindctx *c, const trove_value *cfg, mnode *n);

@@ -377,10 +377,54 @@ static int bind_nb_discrete(bindctx *c, const trove_value *cfg, mnode *n)
             }
         }
         trove__free(c->a, neg);
-    } else if (trove_value_get(cfg, "binarize")) {
-        return trove__model_fail(c, "model.binarize is for distribution \"bernoulli\"");
     }
     n->n_raw = K; /* raw: the joint log likelihood */
+    return TROVE_OK;
+}
+
+/* CategoricalNB: per feature j a table of log probabilities [K, n_categories_j], concatenated
+ * along the columns (category_log_prob [K, total]) with offsets [n_features + 1]. */
+static int bind_nb_categorical(bindctx *c, mnode *n)
+{
+    const size_t K = n->n_classes, d = n->n_in;
+    size_t os[1] = {d + 1}, ps[1] = {K};
+    int64_t *off = NULL;
+    int rc = trove__tensor_i64(c, "offsets", 1, 1, os, 0, &off);
+    if (rc)
+        return rc;
+    n->u.nb.offs = trove__malloc(c->a, (d + 1) * sizeof(size_t));
+    if (!n->u.nb.offs) {
+        trove__free(c->a, off);
+        return nomem(c);
+    }
+    for (size_t j = 0; j <= d; j++) {
+        /* from 0, each feature owning at least one category, within the width limit */
+        int64_t lo = j ? off[j - 1] : -1;
+        if ((j == 0 && off[0] != 0) || (j > 0 && !(off[j] > lo)) ||
+            off[j] > (int64_t)TROVE_MODEL_MAX_WIDTH) {
+            long long bad = (long long)off[j];
+            trove__free(c->a, off);
+            return trove__model_fail(c, "tensor 'offsets'[%zu] = %lld: need 0 first, then "
+                                        "strictly increasing (each feature has a category) up "
+                                        "to at most %u", j, bad, TROVE_MODEL_MAX_WIDTH);
+        }
+        n->u.nb.offs[j] = (size_t)off[j];
+    }
+    trove__free(c->a, off);
+    size_t fs[2] = {K, n->u.nb.offs[d]};
+    if ((rc = trove__tensor_f64(c, "category_log_prob", 1, 2, fs, 1, &n->u.nb.w)) ||
+        (rc = trove__tensor_f64(c, "class_log_prior", 1, 1, ps, 1, &n->u.nb.bias)))
+        return rc;
+    for (size_t i = 0; i < K * fs[1]; i++)
+        if (!(n->u.nb.w[i] <= 0))
+            return trove__model_fail(c, "tensor 'category_log_prob'[%zu][%zu] = %g: a log "
+                                        "probability must be <= 0", i / fs[1], i % fs[1],
+                                     n->u.nb.w[i]);
+    for (size_t k = 0; k < K; k++)
+        if (!(n->u.nb.bias[k] <= 0))
+            return trove__model_fail(c, "tensor 'class_log_prior'[%zu] = %g: a log "
+                                        "probability must be <= 0", k, n->u.nb.bias[k]);
+    n->n_raw = K;
     return TROVE_OK;
 }
 
@@ -390,16 +434,21 @@ int trove__bind_nb(bindctx *c, const trove_value *cfg, mnode *n)
     int rc = trove__meta_string(c, cfg, "distribution", NULL, &dist);
     if (rc)
         return rc;
-    static const char *dists[] = {"gaussian", "multinomial", "complement", "bernoulli"};
+    static const char *dists[] = {"gaussian", "multinomial", "complement", "bernoulli",
+                                  "categorical"};
     int di = 0;
-    while (di < 4 && strcmp(dists[di], dist))
+    while (di < 5 && strcmp(dists[di], dist))
         di++;
-    if (di == 4)
+    if (di == 5)
         return trove__model_fail(c, "model.distribution '%s' unknown (gaussian, multinomial, "
-                                    "complement or bernoulli)", dist);
+                                    "complement, bernoulli or categorical)", dist);
     n->u.nb.dist = di;
     if (n->task != TASK_CLASSIFICATION)
         return trove__model_fail(c, "naive_bayes is a classifier (model.task)");
+    if (di != NB_BERNOULLI && trove_value_get(cfg, "binarize"))
+        return trove__model_fail(c, "model.binarize is for distribution \"bernoulli\"");
+    if (di == NB_CATEGORICAL)
+        return bind_nb_categorical(c, n);
     if (di != NB_GAUSSIAN)
         return bind_nb_discrete(c, cfg, n);
     const size_t K = n->n_classes, d = n->n_in;
@@ -438,9 +487,36 @@ int trove__bind_nb(bindctx *c, const trove_value *cfg, mnode *n)
     return TROVE_OK;
 }
 
-static void run_nb(const mnode *n, const double *in, size_t R, double *out, double *tmp)
+static int run_nb(const mnode *n, const double *in, size_t R, double *out, double *tmp,
+                  size_t row0, trove_error *err)
 {
     const size_t K = n->n_classes, d = n->n_in;
+    if (n->u.nb.dist == NB_CATEGORICAL) {
+        /* sklearn: X as int (truncated toward zero; NaN/inf and negatives refused, a code past
+         * the table raises IndexError); jll = 0, += flp_j[:, x_j] in feature order, then the
+         * prior */
+        const size_t T = n->u.nb.offs[d];
+        for (size_t r = 0; r < R; r++) {
+            const double *x = in + r * d;
+            double *o = out + r * K;
+            for (size_t k = 0; k < K; k++)
+                o[k] = 0.0;
+            for (size_t j = 0; j < d; j++) {
+                const size_t lo = n->u.nb.offs[j], nc = n->u.nb.offs[j + 1] - lo;
+                const double v = trunc(x[j]);
+                if (!(v >= 0 && v < (double)nc))
+                    return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET,
+                                       "row %zu, column %zu: %.17g is not a category code of "
+                                       "this feature (0..%zu)", row0 + r, j, x[j], nc - 1);
+                const size_t col = lo + (size_t)v;
+                for (size_t k = 0; k < K; k++)
+                    o[k] += n->u.nb.w[k * T + col];
+            }
+            for (size_t k = 0; k < K; k++)
+                o[k] = o[k] + n->u.nb.bias[k];
+        }
+        return TROVE_OK;
+    }
     if (n->u.nb.dist != NB_GAUSSIAN) {
         /* safe_sparse_dot(X, W^T) (the reference BLAS sums in input order), then the bias */
         const int bin = n->u.nb.bin;
@@ -459,7 +535,7 @@ static void run_nb(const mnode *n, const double *in, size_t R, double *out, doub
                 out[r * K + k] = n->u.nb.bias ? s + n->u.nb.bias[k] : s;
             }
         }
-        return;
+        return TROVE_OK;
     }
     for (size_t r = 0; r < R; r++) {
         const double *x = in + r * d;
@@ -474,6 +550,7 @@ static void run_nb(const mnode *n, const double *in, size_t R, double *out, doub
             out[r * K + k] = n->u.nb.logprior[k] + nij;
         }
     }
+    return TROVE_OK;
 }
 
 /* ---- knn ------------------------------------------------------------------------------------ */
@@ -765,7 +842,7 @@ int trove__run_raw_more(const mnode *n, const double *in, size_t R, double *out,
 {
     switch (n->kind) {
     case K_SVM: return run_svm(n, in, R, out, err);
-    case K_NB: run_nb(n, in, R, out, tmp); return TROVE_OK;
+    case K_NB: return run_nb(n, in, R, out, tmp, row0, err);
     case K_KNN: return run_knn(n, in, R, out, err);
     case K_LABEL: return run_label(n, in, R, out, row0, err);
     default: break;
@@ -854,6 +931,7 @@ void trove__node_free_more(const trove_allocator *a, mnode *n)
         trove__free(a, n->u.nb.cst);
         trove__free(a, n->u.nb.w);
         trove__free(a, n->u.nb.bias);
+        trove__free(a, n->u.nb.offs);
         break;
     case K_KNN:
         trove__free(a, n->u.knn.X);

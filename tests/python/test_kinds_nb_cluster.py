@@ -1,6 +1,6 @@
-"""The discrete naive_bayes distributions (MultinomialNB, ComplementNB, BernoulliNB), the kmeans
-kind (KMeans, MiniBatchKMeans) and the decomposition kind (PCA, IncrementalPCA, TruncatedSVD)
-against scikit-learn itself (docs/MODELS.md 2). Every estimator is fitted here, at test time, by
+"""The discrete naive_bayes distributions (MultinomialNB, ComplementNB, BernoulliNB,
+CategoricalNB), the kmeans kind (KMeans, MiniBatchKMeans) and the decomposition kind (PCA,
+IncrementalPCA, TruncatedSVD) against scikit-learn itself (docs/MODELS.md 2). Every estimator is fitted here, at test time, by
 Debian's scikit-learn on several random data sets, then
   (a) pickled with joblib and with plain pickle and converted by `trove convert`,
   (b) written by trove.sklearn.dump,
@@ -21,7 +21,8 @@ joblib = pytest.importorskip("joblib")
 from sklearn.cluster import KMeans, MiniBatchKMeans  # noqa: E402
 from sklearn.decomposition import PCA, IncrementalPCA, TruncatedSVD  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.naive_bayes import BernoulliNB, ComplementNB, GaussianNB, MultinomialNB  # noqa: E402
+from sklearn.naive_bayes import (BernoulliNB, CategoricalNB, ComplementNB, GaussianNB,  # noqa
+                                 MultinomialNB)
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import MinMaxScaler, StandardScaler  # noqa: E402
 
@@ -143,6 +144,37 @@ def test_discrete_nb_matches_sklearn(tmp_path, name, make, kw, seed):
     if binary:
         Xt = (Xt > 1).astype(np.float64)
     _check(est, Xt, tmp_path, TOL["naive_bayes"], ("predict", "predict_proba"))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("kw", [{}, {"alpha": 0.3, "fit_prior": False},
+                                {"min_categories": [5, 3, 6, 2]}, {"text": True}],
+                         ids=["default", "alpha-noprior", "min-categories", "text-labels"])
+def test_categorical_nb_matches_sklearn(tmp_path, seed, kw):
+    kw = dict(kw)
+    text = kw.pop("text", False)
+    rng = np.random.RandomState(seed)
+    n = 120
+    y = rng.randint(0, 3, n)
+    X = np.c_[rng.randint(0, 4, n), (y + rng.randint(0, 2, n)) % 3, rng.randint(0, 5, n),
+              (y == 1).astype(int)].astype(np.float64)
+    if text:
+        y = np.array(["low", "mid", "high"], dtype=object)[y]
+    est = CategoricalNB(**kw).fit(X, y)
+    # codes as floats, fractional ones included: sklearn truncates them toward zero
+    Xt = np.r_[X[:50], X[:10] + 0.75, np.c_[X[:5, :3], np.full(5, -0.5)]]
+    Xt = np.minimum(Xt, np.asarray(est.n_categories_) - 1)
+    _check(est, Xt, tmp_path, TOL["naive_bayes"], ("predict", "predict_proba"))
+    # a code past the table: sklearn raises (IndexError), trove refuses naming row and column
+    bad = Xt[:3].copy()
+    bad[2, 1] = est.n_categories_[1]
+    for model in (tmp_path / "conv_joblib.trove", tmp_path / "dump.trove"):
+        xin = tmp_path / "bad.npy"
+        np.save(xin, bad)
+        r = run("predict", model, xin)
+        assert r.returncode != 0 and "row 2, column 1" in r.stderr, r.stderr
+    with pytest.raises(IndexError):
+        est.predict(bad)
 
 
 def test_nb_in_pipelines(tmp_path):
@@ -314,6 +346,9 @@ def _hostile_cases():
     flp_nan[1, 2] = np.nan
     flp_pos = bnb.feature_log_prob_.copy()
     flp_pos[0, 0] = 0.0
+    cat = CategoricalNB().fit(np.minimum(X, 3), y)
+    cat_nan = [a.copy() for a in cat.feature_log_prob_]
+    cat_nan[2][1, 0] = np.nan
     cc_nan = km.cluster_centers_.copy()
     cc_nan[1, 3] = np.inf
     return [
@@ -334,6 +369,15 @@ def _hostile_cases():
         ("bnb-binarize-text", _damaged(bnb, binarize="yes"), "binarize"),
         ("bnb-binarize-missing", _damaged(bnb, binarize=_DEL), "binarize"),
         ("nb-one-class", MultinomialNB().fit(X, np.zeros(len(X), dtype=int)), "1 class"),
+        ("cat-flp-nan", _damaged(cat, feature_log_prob_=cat_nan), "feature_log_prob_[2][1][0]"),
+        ("cat-flp-shape", _damaged(cat, feature_log_prob_=cat.feature_log_prob_[:3]),
+         "tables"),
+        ("cat-flp-not-list", _damaged(cat, feature_log_prob_=cat.feature_log_prob_[0]),
+         "list"),
+        ("cat-ncat", _damaged(cat, n_categories_=cat.n_categories_ + 1), "n_categories_[0]"),
+        ("cat-table-rows", _damaged(cat, feature_log_prob_=[a[:2] for a in
+                                                             cat.feature_log_prob_]),
+         "feature_log_prob_[0]"),
         ("km-centres-inf", _damaged(km, cluster_centers_=cc_nan), "cluster_centers_[1][3]"),
         ("km-centres-1d", _damaged(km, cluster_centers_=km.cluster_centers_[0]),
          "cluster_centers_"),
@@ -351,10 +395,10 @@ def _hostile_cases():
     ]
 
 
-@pytest.mark.parametrize("case", range(21), ids=lambda i: "case%d" % i)
+@pytest.mark.parametrize("case", range(26), ids=lambda i: "case%d" % i)
 def test_damaged_attributes_refused(tmp_path, case):
     cases = _hostile_cases()
-    assert len(cases) == 21
+    assert len(cases) == 26
     name, est, needle = cases[case]
     pkl = tmp_path / "bad.pkl"
     with open(pkl, "wb") as f:
@@ -405,6 +449,15 @@ FILE_HOSTILE = [
      {"feature_log_prob": -np.ones((2, 2)), "class_log_prior": -np.ones(2)}, "binarize"),
     ("nb-flp-nan", "naive_bayes", dict(NB, distribution="complement"),
      {"feature_log_prob": np.array([[1.0, np.nan], [1, 1]])}, "not finite"),
+    ("cat-offsets", "naive_bayes", dict(NB, distribution="categorical"),
+     {"category_log_prob": -np.ones((2, 3)), "offsets": np.array([0, 3, 3], dtype=np.int64),
+      "class_log_prior": -np.ones(2)}, "offsets"),
+    ("cat-width", "naive_bayes", dict(NB, distribution="categorical"),
+     {"category_log_prob": -np.ones((2, 3)), "offsets": np.array([0, 1, 4], dtype=np.int64),
+      "class_log_prior": -np.ones(2)}, "category_log_prob"),
+    ("cat-positive", "naive_bayes", dict(NB, distribution="categorical"),
+     {"category_log_prob": np.array([[-1.0, 0.5, -1], [-1, -1, -1]]),
+      "offsets": np.array([0, 1, 3], dtype=np.int64), "class_log_prior": -np.ones(2)}, "<= 0"),
     ("km-cols", "kmeans", {"n_features": 2}, {"centers": np.zeros((3, 3))}, "centers"),
     ("km-nclusters", "kmeans", {"n_features": 2, "n_clusters": 4}, {"centers": np.zeros((3, 2))},
      "n_clusters"),

@@ -228,6 +228,79 @@ static void test_model_cluster__hostile_naive_bayes(void)
     expect_nb_refused(&s, "binarize");
 }
 
+/* ---- naive_bayes categorical: 2 classes, features of 2 and 3 categories --------------------- */
+
+static int write_cat(const char *path, const int64_t *offs, uint64_t total, const double *flp)
+{
+    static const double clp[2] = {-0.5, -0.9};
+    trove_value *c = trove_value_map(NULL), *cls = trove_value_array(NULL);
+    put(c, "n_features", trove_value_int(NULL, 2));
+    put(c, "task", trove_value_cstring(NULL, "classification"));
+    if (trove_value_array_take(cls, trove_value_cstring(NULL, "a")) ||
+        trove_value_array_take(cls, trove_value_cstring(NULL, "b")))
+        return -1;
+    put(c, "classes", cls);
+    put(c, "distribution", trove_value_cstring(NULL, "categorical"));
+    tensor_def t[] = {{"category_log_prob", TROVE_FLOAT64, 2, {2, total}, flp},
+                      {"offsets", TROVE_INT64, 1, {3, 0}, offs},
+                      {"class_log_prior", TROVE_FLOAT64, 1, {2, 0}, clp}};
+    return write_model(path, node("naive_bayes", c), t, 3);
+}
+
+static void test_model_cluster__naive_bayes_categorical(void)
+{
+    trove_error err;
+    char p[512];
+    own_path(p, sizeof p, "cat.trove");
+    const int64_t offs[3] = {0, 2, 5};
+    const double flp[10] = {-0.2, -1.7, -1.0, -0.6, -2.0, /* class a */
+                            -1.3, -0.3, -0.4, -2.5, -1.1}; /* class b */
+    const double clp[2] = {-0.5, -0.9};
+    CHECK(write_cat(p, offs, 5, flp) == 0);
+    trove_model *m = NULL;
+    CHECK_OK(bind_path(p, &m, &err));
+    /* codes, fractional ones truncated toward zero as numpy's astype(int) does */
+    const double X[10] = {0, 0, 1, 2, 1.9, 1.2, -0.7, 2.99, 0, 1};
+    double pr[10], lab[5];
+    CHECK_OK(trove_model_predict_proba(m, TROVE_FLOAT64, X, 5, 2, pr, 10, &err));
+    CHECK_OK(trove_model_predict(m, TROVE_FLOAT64, X, 5, 2, lab, 5, &err));
+    for (int r = 0; r < 5; r++) {
+        int c0 = (int)X[2 * r], c1 = (int)X[2 * r + 1];
+        double j[2];
+        for (int k = 0; k < 2; k++)
+            j[k] = (0.0 + flp[5 * k + c0] + flp[5 * k + 2 + c1]) + clp[k];
+        CHECK(lab[r] == (j[1] > j[0] ? 1.0 : 0.0)); /* text classes: the index */
+        double mx = j[0] > j[1] ? j[0] : j[1];
+        double lse = mx + log(exp(j[0] - mx) + exp(j[1] - mx));
+        CHECK(fabs(pr[2 * r] - exp(j[0] - lse)) < 1e-12);
+        CHECK(fabs(pr[2 * r + 1] - exp(j[1] - lse)) < 1e-12);
+    }
+    /* a code past the table, a negative one, NaN: refused naming row and column */
+    const double bad[3][2] = {{0, 3}, {-1, 0}, {NAN, 0}};
+    const char *where[3] = {"row 0, column 1", "row 0, column 0", "row 0, column 0"};
+    for (int i = 0; i < 3; i++) {
+        CHECK_RC(trove_model_predict(m, TROVE_FLOAT64, bad[i], 1, 2, lab, 1, &err),
+                 TROVE_E_INVALID);
+        CHECK(strstr(err.message, where[i]) != NULL);
+    }
+    trove_model_free(m);
+    /* hostile tables */
+    const int64_t empty[3] = {0, 2, 2}, late[3] = {1, 2, 5}, wide[3] = {0, 2, 6};
+    const char *needle[3] = {"'offsets'[2]", "'offsets'[0]", "category_log_prob"};
+    const int64_t *bo[3] = {empty, late, wide};
+    for (int i = 0; i < 3; i++) {
+        CHECK(write_cat(p, bo[i], 5, flp) == 0);
+        CHECK_RC(bind_path(p, &m, &err), TROVE_E_MODEL);
+        CHECK(strstr(err.message, needle[i]) != NULL);
+    }
+    double pos[10];
+    memcpy(pos, flp, sizeof pos);
+    pos[7] = 0.1;
+    CHECK(write_cat(p, offs, 5, pos) == 0);
+    CHECK_RC(bind_path(p, &m, &err), TROVE_E_MODEL);
+    CHECK(strstr(err.message, "'category_log_prob'[1][2]") != NULL);
+}
+
 /* ---- kmeans ------------------------------------------------------------------------------- */
 
 static int write_kmeans(const char *path, const double *c, uint64_t k, uint64_t d, int64_t nc)
@@ -397,17 +470,20 @@ static void test_model_cluster__pipeline(void)
 static void test_model_cluster__oom_torture(void)
 {
     trove_error err;
-    char paths[3][512];
+    char paths[4][512];
     nb_spec s;
     nb_default(&s, "bernoulli");
     const double c[6] = {0, 0, 3, 4, -3, 4}, ev[2] = {4.0, 0.25};
     CHECK(write_nb(own_path(paths[0], sizeof paths[0], "nb_oom.trove"), &s) == 0);
     CHECK(write_kmeans(own_path(paths[1], sizeof paths[1], "km_oom.trove"), c, 3, 2, 3) == 0);
     CHECK(write_decomp(own_path(paths[2], sizeof paths[2], "dec_oom.trove"), 1, 1, ev, 2) == 0);
-    for (int which = 0; which < 3; which++) {
+    const int64_t offs[3] = {0, 2, 4};
+    const double flp[8] = {-1, -2, -1, -2, -2, -1, -2, -1};
+    CHECK(write_cat(own_path(paths[3], sizeof paths[3], "cat_oom.trove"), offs, 4, flp) == 0);
+    for (int which = 0; which < 4; which++) {
         trove_file *f = NULL;
         CHECK_OK(trove_open(&f, paths[which], NULL, &err));
-        const size_t nf = which == 0 ? 4 : which == 1 ? 2 : 3;
+        const size_t nf = which == 0 ? 4 : which == 2 ? 3 : 2;
         int ok = 0;
         for (long n = 1; n < 300 && !ok; n++) {
             test_alloc ta;
@@ -422,9 +498,12 @@ static void test_model_cluster__oom_torture(void)
             }
             const double X[4] = {0.3, -0.2, 1, 2};
             double out[3];
-            trove_model_op op = which == 0 ? TROVE_MODEL_PROBA : TROVE_MODEL_TRANSFORM;
-            int prc = trove_model_run(m, op, TROVE_FLOAT64, X, 1, nf, out, 3, &err);
-            if (prc == TROVE_OK && which < 2)
+            const double Xc[2] = {1, 0};
+            const int nb = which == 0 || which == 3;
+            trove_model_op op = nb ? TROVE_MODEL_PROBA : TROVE_MODEL_TRANSFORM;
+            int prc = trove_model_run(m, op, TROVE_FLOAT64, which == 3 ? Xc : X, 1, nf, out, 3,
+                                      &err);
+            if (prc == TROVE_OK && which != 2)
                 prc = trove_model_predict(m, TROVE_FLOAT64, X, 1, nf, out, 3, &err);
             trove_model_free(m);
             CHECK(ta.live == 0);
@@ -497,7 +576,7 @@ static void mutate_and_bind(const char *path, unsigned seed, int rounds, int wan
             if (k == 0 || 16 * k > 64)
                 continue;
             rc = trove_model_run(m, (trove_model_op)op, TROVE_FLOAT64, X, 16, nf, out, 64, &err);
-            CHECK(rc == TROVE_OK);
+            CHECK(rc == TROVE_OK || rc == TROVE_E_INVALID); /* categorical: codes out of range */
         }
         trove_model_free(m);
     }
@@ -522,6 +601,10 @@ static void test_model_cluster__mutated_tensors(void)
     mutate_and_bind(p, 13, 1000, 1);
     CHECK(write_decomp(own_path(p, sizeof p, "fuzz_dec.trove"), 1, 1, ev, 2) == 0);
     mutate_and_bind(p, 14, 1000, 1);
+    const int64_t offs[3] = {0, 2, 4};
+    const double flp[8] = {-1, -2, -1, -2, -2, -1, -2, -1};
+    CHECK(write_cat(own_path(p, sizeof p, "fuzz_cat.trove"), offs, 4, flp) == 0);
+    mutate_and_bind(p, 15, 1000, 1);
 }
 
 /* ---- conversion of sklearn pickles (the fuzz seeds written by sklearn 1.2.1) under OOM ---- */
@@ -532,6 +615,8 @@ static const struct { const char *file, *estimator, *kind; } SEEDS[] = {
     {"6b8b087f29510ed6b88e27f8fa066fa6e2f2eafa", "sklearn.naive_bayes.BernoulliNB",
      "naive_bayes"},
     {"4a27bc5ca2dfed99b7ef60dfe309f3a0c615e0b5", "sklearn.naive_bayes.ComplementNB",
+     "naive_bayes"},
+    {"7e419b00c50ffb849e84856973e8ac9b93e07b25", "sklearn.naive_bayes.CategoricalNB",
      "naive_bayes"},
     {"7c3d8de251ee682a52126b7eb1c889d71e364908", "sklearn.cluster.KMeans", "kmeans"},
     {"a6a4faad7fc2173b3f3fa846e158072dfde7cb00", "sklearn.decomposition.PCA", "decomposition"},
@@ -585,7 +670,8 @@ static void test_model_cluster__convert_oom_torture(void)
     }
 }
 
-TEST_MAIN(T(test_model_cluster__convert_oom_torture), T(test_model_cluster__naive_bayes_discrete), T(test_model_cluster__hostile_naive_bayes),
+TEST_MAIN(T(test_model_cluster__convert_oom_torture), T(test_model_cluster__naive_bayes_discrete),
+          T(test_model_cluster__naive_bayes_categorical), T(test_model_cluster__hostile_naive_bayes),
           T(test_model_cluster__kmeans), T(test_model_cluster__decomposition),
           T(test_model_cluster__pipeline), T(test_model_cluster__oom_torture),
           T(test_model_cluster__mutated_tensors))
