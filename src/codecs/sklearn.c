@@ -2122,12 +2122,34 @@ static int map_kmeans(sk *s, const pk_obj *est, const char *cname, const char *p
     return TROVE_OK;
 }
 
+/* How a whitening PCA without _sklearn_version (sklearn < 0.18) transforms: up to 0.15 its
+ * components_ were stored already divided by sqrt(explained_variance_) and transform did not
+ * divide; 0.16 and 0.17 store unit rows and divide. 1: divide, 0: do not, -1: cannot tell. */
+static int old_pca_divides(const pk_array *co, const pk_array *ev)
+{
+    const uint64_t k = co->shape[0], d = co->shape[1];
+    bool unit = true, prewhite = true;
+    for (uint64_t j = 0; j < k; j++) {
+        double ss = 0;
+        for (uint64_t i = 0; i < d; i++) {
+            double v = pk_array_f64(co, j * d + i);
+            ss += v * v;
+        }
+        double nrm = sqrt(ss), e = pk_array_f64(ev, j);
+        unit = unit && fabs(nrm - 1) <= 1e-6;
+        prewhite = prewhite && e > 0 && fabs(nrm * sqrt(e) - 1) <= 1e-6;
+    }
+    return unit ? 1 : prewhite ? 0 : -1;
+}
+
 /* PCA, IncrementalPCA, TruncatedSVD: (X - mean_) components_^T, / sqrt(explained_variance_)
- * when whiten. */
+ * when whiten; RandomizedPCA (sklearn < 0.20) and whitening PCA before 0.16 store whitened
+ * components and do not divide. */
 static int map_decomp(sk *s, const pk_obj *est, const char *cname, const char *prefix,
                       trove_value *node, trove_value *m)
 {
     const bool svd = !strcmp(cname, "TruncatedSVD");
+    const bool randomized = !strcmp(cname, "RandomizedPCA");
     pk_array co;
     int rc = get_array(s, est, cname, "components_", &co);
     if (rc)
@@ -2169,7 +2191,7 @@ static int map_decomp(sk *s, const pk_obj *est, const char *cname, const char *p
     int64_t wv = 0;
     if (!svd && wo && !pk_is_none(wo) && !pk_as_int(wo, &wv))
         return fail(s, TROVE_E_MODEL, wo, "%s.whiten is not a boolean", cname);
-    if (!svd && wv) {
+    if (!svd && !randomized && wv) {
         pk_array ev;
         if ((rc = get_array(s, est, cname, "explained_variance_", &ev)))
             return rc;
@@ -2177,6 +2199,14 @@ static int map_decomp(sk *s, const pk_obj *est, const char *cname, const char *p
             return fail(s, TROVE_E_MODEL, est, "%s.explained_variance_ has %llu values for %llu "
                         "components", cname, (unsigned long long)ev.count,
                         (unsigned long long)k);
+        int divides = pk_is_none(pk_attr(est, "_sklearn_version")) && !strcmp(cname, "PCA")
+                          ? old_pca_divides(&co, &ev) : 1;
+        if (divides < 0)
+            return fail(s, TROVE_E_UNSUPPORTED, est, "%s(whiten=True) from sklearn < 0.18: "
+                        "components_ are neither unit rows (0.16, 0.17) nor whitened ones (up "
+                        "to 0.15), so how transform scales them is unknown", cname);
+        if (!divides)
+            goto done; /* the whitening is inside components_ */
         for (uint64_t i = 0; i < k; i++) {
             double v = pk_array_f64(&ev, i);
             if (!(v > 0) || !isfinite(v))
@@ -2189,6 +2219,7 @@ static int map_decomp(sk *s, const pk_obj *est, const char *cname, const char *p
             return rc;
         mset(s, m, "whiten", trove_value_bool(s->alloc, 1));
     }
+done:
     mset(s, node, "kind", vstr(s, "decomposition"));
     mset(s, m, "task", vstr(s, "transform"));
     mset(s, m, "n_features", trove_value_int(s->alloc, nf));
@@ -2391,7 +2422,7 @@ static int map_estimator(sk *s, const pk_obj *est, const char *prefix, int depth
     else if (!strcmp(cname, "KMeans") || !strcmp(cname, "MiniBatchKMeans"))
         rc = map_kmeans(s, est, cname, prefix, node, m);
     else if (!strcmp(cname, "PCA") || !strcmp(cname, "IncrementalPCA") ||
-             !strcmp(cname, "TruncatedSVD"))
+             !strcmp(cname, "TruncatedSVD") || !strcmp(cname, "RandomizedPCA"))
         rc = map_decomp(s, est, cname, prefix, node, m);
     else if (!strcmp(cname, "KNeighborsClassifier") || !strcmp(cname, "KNeighborsRegressor"))
         rc = map_knn(s, est, cname, prefix, node, m);

@@ -319,6 +319,48 @@ def test_old_versions_convert(tmp_path, make, mod_from, mod_to, drop, ops):
             _close(predict(out, X, tmp_path, OPS[op]), want, 1e-9)
 
 
+def _old_pca(est, path, components, cls="PCA"):
+    """est as sklearn < 0.18 pickled a whitening PCA (no _sklearn_version, no
+    n_features_in_), with the given components_, under sklearn.decomposition.pca.<cls>."""
+    import copy
+    old = copy.deepcopy(est)
+    for k in ("_sklearn_version", "n_features_in_", "n_components_", "n_samples_"):
+        old.__dict__.pop(k, None)
+    old.__dict__["components_"] = components
+    data = pickle.dumps(old, protocol=2)
+    a = b"csklearn.decomposition._pca\nPCA\n"
+    assert a in data and b"_sklearn_version" in data
+    # BaseEstimator.__getstate__ always adds _sklearn_version: rename the key (same length)
+    data = data.replace(b"_sklearn_version", b"_sklearn_versiox")
+    with open(path, "wb") as f:
+        f.write(data.replace(a, ("csklearn.decomposition.pca\n%s\n" % cls).encode()))
+
+
+@pytest.mark.parametrize("form", ["0.15-prewhitened", "0.17-unit-rows", "randomized-0.17",
+                                  "neither"])
+def test_old_whitening_pca(tmp_path, form):
+    """Up to 0.15 a whitening PCA stored components_ / sqrt(explained_variance_) and did not
+    divide in transform; 0.16-0.17 store unit rows and divide; RandomizedPCA (< 0.20) always
+    stored whitened components. The three transform X alike; a file fitting neither form is
+    refused."""
+    rng = np.random.RandomState(9)
+    X = rng.normal(size=(100, 5)) @ rng.normal(size=(5, 5))
+    est = PCA(n_components=3, whiten=True).fit(X)
+    white = est.components_ / np.sqrt(est.explained_variance_)[:, np.newaxis]
+    comps = {"0.15-prewhitened": white, "0.17-unit-rows": est.components_,
+             "randomized-0.17": white, "neither": est.components_ * 1.5}[form]
+    pkl = tmp_path / "old.pkl"
+    _old_pca(est, pkl, comps, "RandomizedPCA" if form.startswith("randomized") else "PCA")
+    out = tmp_path / "old.trove"
+    r = convert(pkl, out)
+    if form == "neither":
+        assert r.returncode == 1 and "whiten" in r.stderr and "0.18" in r.stderr, r.stderr
+        return
+    assert r.returncode == 0, r.stderr
+    _close(predict(out, X, tmp_path, "transform"), est.transform(X), 1e-9)
+    assert metadata(out)["model"].get("whiten", False) == (form == "0.17-unit-rows")
+
+
 # ---- damaged attributes: refused, naming the attribute and why ----------------------------------
 
 def _damaged(est, **attrs):
