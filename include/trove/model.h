@@ -32,7 +32,8 @@ typedef enum trove_model_op {
                                * kmeans: the index of the nearest centre */
     TROVE_MODEL_PROBA = 1,    /* classifier: probability of each class, in class order */
     TROVE_MODEL_DECISION = 2, /* classifier: raw scores (1 column for binary models) */
-    TROVE_MODEL_TRANSFORM = 3 /* transformer (scaler, imputer, onehot, pipeline of those) */
+    TROVE_MODEL_TRANSFORM = 3 /* transformer (scaler, imputer, onehot, decomposition, kmeans
+                               * distances, pipeline of those, ...) */
 } trove_model_op;
 
 /* Bind the model described by f's metadata: validates the whole schema of its kind (required
