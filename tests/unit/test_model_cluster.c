@@ -607,20 +607,16 @@ static void test_model_cluster__mutated_tensors(void)
     mutate_and_bind(p, 15, 1000, 1);
 }
 
-/* ---- conversion of sklearn pickles (the fuzz seeds written by sklearn 1.2.1) under OOM ---- */
+/* ---- conversion of sklearn pickles (fuzz/corpus/pickle/sk-*, written by sklearn 1.2.1) under OOM */
 
 static const struct { const char *file, *estimator, *kind; } SEEDS[] = {
-    {"077269cccf4f893a084be7478ce7d2388c67b2a6", "sklearn.naive_bayes.MultinomialNB",
-     "naive_bayes"},
-    {"6b8b087f29510ed6b88e27f8fa066fa6e2f2eafa", "sklearn.naive_bayes.BernoulliNB",
-     "naive_bayes"},
-    {"4a27bc5ca2dfed99b7ef60dfe309f3a0c615e0b5", "sklearn.naive_bayes.ComplementNB",
-     "naive_bayes"},
-    {"7e419b00c50ffb849e84856973e8ac9b93e07b25", "sklearn.naive_bayes.CategoricalNB",
-     "naive_bayes"},
-    {"7c3d8de251ee682a52126b7eb1c889d71e364908", "sklearn.cluster.KMeans", "kmeans"},
-    {"a6a4faad7fc2173b3f3fa846e158072dfde7cb00", "sklearn.decomposition.PCA", "decomposition"},
-    {"8fee6451903d5f1d6e3931e981e1ab4596d49cc4", "sklearn.pipeline.Pipeline", "pipeline"},
+    {"sk-multinomialnb.pkl", "sklearn.naive_bayes.MultinomialNB", "naive_bayes"},
+    {"sk-bernoullinb-threshold.pkl", "sklearn.naive_bayes.BernoulliNB", "naive_bayes"},
+    {"sk-complementnb-norm.pkl", "sklearn.naive_bayes.ComplementNB", "naive_bayes"},
+    {"sk-categoricalnb.joblib", "sklearn.naive_bayes.CategoricalNB", "naive_bayes"},
+    {"sk-kmeans.pkl", "sklearn.cluster.KMeans", "kmeans"},
+    {"sk-pca-whiten.pkl", "sklearn.decomposition.PCA", "decomposition"},
+    {"sk-pipeline-pca-kmeans.joblib", "sklearn.pipeline.Pipeline", "pipeline"},
 };
 
 /* The seed's bytes: fuzz/corpus/pickle/ next to this source (tests run from the tree root). */
