@@ -2327,6 +2327,10 @@ static const char *refusal_reason(const char *cname)
         {"OneClassSVM", "one-class SVM (outlier detection)"},
         {"BisectingKMeans", "bisecting k-means predicts by walking its tree of clusters"},
         {"KernelPCA", "kernel PCA (needs the training data and the kernel)"},
+        {"CountVectorizer", "a text vectorizer: it tokenises raw text"},
+        {"TfidfVectorizer", "a text vectorizer: it tokenises raw text"},
+        {"HashingVectorizer", "a text vectorizer: it tokenises raw text"},
+        {"TfidfTransformer", "tf-idf weighting"},
         {"RadiusNeighborsClassifier", "radius neighbours"},
         {"RadiusNeighborsRegressor", "radius neighbours"},
     };
