@@ -545,3 +545,19 @@ def test_kmeans_ops_available(tmp_path):
     np.save(xin, X)
     r = run("predict", p, xin, "--proba")
     assert r.returncode != 0 and "--proba" in r.stderr, r.stderr
+
+
+def test_text_pipeline_refused_with_reason(tmp_path):
+    """The usual text classifier, TfidfVectorizer + MultinomialNB: the vectorizer tokenises raw
+    text, which no kind does; the refusal names the step and the reason."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    docs = ["free money now", "hello friend", "win money fast", "lunch at noon"]
+    pipe = make_pipeline(TfidfVectorizer(), MultinomialNB()).fit(docs, [1, 0, 1, 0])
+    pkl = tmp_path / "text.pkl"
+    joblib.dump(pipe, pkl)
+    r = convert(pkl, tmp_path / "text.trove")
+    assert r.returncode == 1 and "tfidfvectorizer" in r.stderr and "text vectorizer" in r.stderr, \
+        r.stderr
+    assert not (tmp_path / "text.trove").exists()
+    with pytest.raises(TypeError, match="TfidfVectorizer"):
+        tsk.dump(pipe, tmp_path / "text2.trove")
