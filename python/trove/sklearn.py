@@ -494,28 +494,26 @@ def _dump_nb_discrete(est, cls, prefix, m, t):
     classes, cdt = _classes(est)
     if len(classes) < 2:
         raise TypeError("trove.sklearn.dump: %s fitted on one class is not supported" % cls)
-    if cls == "CategoricalNB":
-        _dump_nb_categorical(est, prefix, m, t)
-        flp = np.zeros((1, 1)) - 1  # checked above
-    else:
-        flp = _f64(est.feature_log_prob_)
     clp = _f64(est.class_log_prior_)
-    bad = ~np.isfinite(flp)
-    if cls == "MultinomialNB":
-        bad |= flp > 0
-    elif cls == "BernoulliNB":
-        bad |= flp >= 0
-    if bad.any():
-        raise TypeError("trove.sklearn.dump: %s.feature_log_prob_ holds %r: not a finite log "
-                        "probability" % (cls, float(flp[bad][0])))
     if cls != "ComplementNB" and not (np.isfinite(clp) & (clp <= 0)).all():
         raise TypeError("trove.sklearn.dump: %s.class_log_prior_ is not finite (a class with no "
                         "sample and no prior?)" % cls)
-    m.update(task="classification", distribution=_NB_DISCRETE[cls], classes=classes,
-             sklearn={"classes_dtype": cdt})
-    if cls != "CategoricalNB":
+    if cls == "CategoricalNB":
+        _dump_nb_categorical(est, prefix, m, t)
+    else:
+        flp = _f64(est.feature_log_prob_)
+        bad = ~np.isfinite(flp)
+        if cls == "MultinomialNB":
+            bad |= flp > 0
+        elif cls == "BernoulliNB":
+            bad |= flp >= 0
+        if bad.any():
+            raise TypeError("trove.sklearn.dump: %s.feature_log_prob_ holds %r: not a finite "
+                            "log probability" % (cls, float(flp[bad][0])))
         t[prefix + "feature_log_prob"] = flp
         t[prefix + "sklearn/feature_count"] = _f64(est.feature_count_)
+    m.update(task="classification", distribution=_NB_DISCRETE[cls], classes=classes,
+             sklearn={"classes_dtype": cdt})
     # ComplementNB predicts without its prior (sklearn adds it only for a single class)
     t[prefix + ("sklearn/class_log_prior" if cls == "ComplementNB" else "class_log_prior")] = clp
     t[prefix + "sklearn/class_count"] = _f64(est.class_count_)

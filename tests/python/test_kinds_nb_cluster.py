@@ -1,7 +1,7 @@
 """The discrete naive_bayes distributions (MultinomialNB, ComplementNB, BernoulliNB,
 CategoricalNB), the kmeans kind (KMeans, MiniBatchKMeans) and the decomposition kind (PCA,
-IncrementalPCA, TruncatedSVD) against scikit-learn itself (docs/MODELS.md 2). Every estimator is fitted here, at test time, by
-Debian's scikit-learn on several random data sets, then
+IncrementalPCA, TruncatedSVD) against scikit-learn itself (docs/MODELS.md 2). Every estimator is
+fitted here, at test time, by Debian's scikit-learn on several random data sets, then
   (a) pickled with joblib and with plain pickle and converted by `trove convert`,
   (b) written by trove.sklearn.dump,
 and `trove predict` (the C runtime) must reproduce sklearn's predict / predict_proba / transform:

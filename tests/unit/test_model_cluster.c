@@ -607,7 +607,7 @@ static void test_model_cluster__mutated_tensors(void)
     mutate_and_bind(p, 15, 1000, 1);
 }
 
-/* ---- conversion of sklearn pickles (fuzz/corpus/pickle/sk-*, written by sklearn 1.2.1) under OOM */
+/* ---- conversion of sklearn pickles (fuzz/corpus/pickle/sk-*, sklearn 1.2.1) under OOM --- */
 
 static const struct { const char *file, *estimator, *kind; } SEEDS[] = {
     {"sk-multinomialnb.pkl", "sklearn.naive_bayes.MultinomialNB", "naive_bayes"},
@@ -667,7 +667,8 @@ static void test_model_cluster__convert_oom_torture(void)
 }
 
 TEST_MAIN(T(test_model_cluster__convert_oom_torture), T(test_model_cluster__naive_bayes_discrete),
-          T(test_model_cluster__naive_bayes_categorical), T(test_model_cluster__hostile_naive_bayes),
+          T(test_model_cluster__naive_bayes_categorical),
+          T(test_model_cluster__hostile_naive_bayes),
           T(test_model_cluster__kmeans), T(test_model_cluster__decomposition),
           T(test_model_cluster__pipeline), T(test_model_cluster__oom_torture),
           T(test_model_cluster__mutated_tensors))
