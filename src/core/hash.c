@@ -1,9 +1,8 @@
 /* hash.c: XXH3-64 chunk checksums (libxxhash) and the BLAKE2b-256 tensor tree hash
- * (libsodium) defined in docs/FORMAT.md sections 6 and 7. */
+ * (blake2b.c) defined in docs/FORMAT.md sections 6 and 7. */
 #include <string.h>
 
 #define XXH_STATIC_LINKING_ONLY
-#include <sodium.h>
 #include <xxhash.h>
 
 #include "core/internal.h"
@@ -121,12 +120,12 @@ static const char tensor_prefix[] = "trove-tensor-v1";
 void trove__blake2b_256(const void *p, size_t n, const void *prefix, size_t prefix_len,
                         uint8_t out[32])
 {
-    crypto_generichash_state st;
-    crypto_generichash_init(&st, NULL, 0, 32);
+    trove__blake2b st;
+    trove__blake2b_init(&st, 32);
     if (prefix_len)
-        crypto_generichash_update(&st, prefix, prefix_len);
-    crypto_generichash_update(&st, p, n);
-    crypto_generichash_final(&st, out, 32);
+        trove__blake2b_update(&st, prefix, prefix_len);
+    trove__blake2b_update(&st, p, n);
+    trove__blake2b_final(&st, out);
 }
 
 void trove__leaf_digest(const void *p, size_t n, uint8_t out[32])
@@ -137,20 +136,19 @@ void trove__leaf_digest(const void *p, size_t n, uint8_t out[32])
 void trove__tensor_digest_from_leaves(uint64_t nbytes, const uint8_t *leaves, size_t nleaves,
                                       uint8_t out[32])
 {
-    crypto_generichash_state st;
+    trove__blake2b st;
     uint8_t len[8];
     trove__store_le64(len, nbytes);
-    crypto_generichash_init(&st, NULL, 0, 32);
-    crypto_generichash_update(&st, (const unsigned char *)tensor_prefix,
-                              sizeof tensor_prefix - 1);
-    crypto_generichash_update(&st, len, 8);
+    trove__blake2b_init(&st, 32);
+    trove__blake2b_update(&st, tensor_prefix, sizeof tensor_prefix - 1);
+    trove__blake2b_update(&st, len, 8);
     if (nleaves)
-        crypto_generichash_update(&st, leaves, nleaves * 32);
-    crypto_generichash_final(&st, out, 32);
+        trove__blake2b_update(&st, leaves, nleaves * 32);
+    trove__blake2b_final(&st, out);
 }
 
 struct trove__tree_hasher {
-    crypto_generichash_state leaf;   /* first: libsodium aligns it to 64 */
+    trove__blake2b leaf;
     const trove_allocator *alloc;
     uint64_t total, filled;
     uint8_t *leaves;
@@ -159,14 +157,12 @@ struct trove__tree_hasher {
 
 trove__tree_hasher *trove__tree_hasher_new(const trove_allocator *a)
 {
-    if (sodium_init() < 0)
-        return NULL;
     trove__tree_hasher *h = trove__malloc_aligned(a, sizeof *h, 64);
     if (!h)
         return NULL;
     memset(h, 0, sizeof *h);
     h->alloc = a;
-    crypto_generichash_init(&h->leaf, NULL, 0, 32);
+    trove__blake2b_init(&h->leaf, 32);
     return h;
 }
 
@@ -194,8 +190,8 @@ static int reserve_leaf(trove__tree_hasher *h)
 
 static void close_leaf(trove__tree_hasher *h)
 {
-    crypto_generichash_final(&h->leaf, h->leaves + 32 * h->count++, 32);
-    crypto_generichash_init(&h->leaf, NULL, 0, 32);
+    trove__blake2b_final(&h->leaf, h->leaves + 32 * h->count++);
+    trove__blake2b_init(&h->leaf, 32);
     h->filled = 0;
 }
 
@@ -210,7 +206,7 @@ int trove__tree_hasher_update(trove__tree_hasher *h, const void *p, size_t n)
         }
         uint64_t room = TROVE__LEAF_BYTES - h->filled;
         size_t take = n < room ? n : (size_t)room;
-        crypto_generichash_update(&h->leaf, b, take);
+        trove__blake2b_update(&h->leaf, b, take);
         h->filled += take;
         h->total += take;
         if (h->filled == TROVE__LEAF_BYTES)

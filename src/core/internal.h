@@ -174,6 +174,16 @@ int trove__chunk_hasher_update(trove__chunk_hasher *h, const void *p, size_t n);
 int trove__chunk_hasher_final(trove__chunk_hasher *h, const uint8_t **digests, size_t *count);
 void trove__chunk_hasher_reset(trove__chunk_hasher *h);
 
+/* Unkeyed BLAKE2b (RFC 7693; blake2b.c), outlen 1..64 bytes. */
+typedef struct trove__blake2b {
+    uint64_t h[8], t[2];
+    uint8_t buf[128];
+    size_t buflen, outlen;
+} trove__blake2b;
+void trove__blake2b_init(trove__blake2b *s, size_t outlen);
+void trove__blake2b_update(trove__blake2b *s, const void *in, size_t n);
+void trove__blake2b_final(trove__blake2b *s, uint8_t *out);
+
 /* BLAKE2b-256 tensor tree hash over 4 MiB leaves (docs/FORMAT.md 7). */
 #define TROVE__LEAF_BYTES (UINT64_C(4) << 20)
 typedef struct trove__tree_hasher trove__tree_hasher;
