@@ -11,7 +11,7 @@ mkdir -p "$dir"
 trap 'rm -rf "$dir"' EXIT INT TERM
 exe=build/bench_security
 # shellcheck disable=SC2046
-${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Iinclude -o "$exe" \
+${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Iinclude -Isrc -o "$exe" \
     bench/bench_security.c build/libtrove.a \
     $(pkg-config --libs libzstd libxxhash libsodium) -lpthread -lm
 "$exe" "$dir" "$ROUNDS"

@@ -2,11 +2,14 @@
  * 7: 4 MiB leaves, tensor and model digests) and of the registry's blob names.
  *
  * Why not libsodium's crypto_generichash, which computes the same function (and is still used
- * for the keyed derivations of src/security): on the development machine (AMD EPYC Zen 3,
- * Debian 12's libsodium 1.0.18) it hashed 1 GiB in 1.73 s, this plain C version with its twelve
- * rounds unrolled in 0.87 s (0.62 vs 1.23 GB/s, same process, 3 runs each), and hashing is the
- * floor of verify, sign, registry push and pull --rehash. Its output is checked against
- * libsodium's for every length from 0 to 4 KiB, split points and output sizes (test_blake2b). */
+ * for the keyed derivations of src/security): its speed depends on the process. Before
+ * sodium_init() it runs portable C; sodium_init() (which every trust operation calls, and any
+ * application may) switches it to its SIMD code, which on the development machine (AMD EPYC
+ * Zen 3 VM, Debian 12's libsodium 1.0.18) is half as fast: 1 GiB in 1.73 s against 0.92 s
+ * before the call. This plain C version with its twelve rounds unrolled takes 0.86 s whatever
+ * the process did, and hashing is the floor of verify, sign and registry push. Its output is
+ * checked against libsodium's for every length from 0 to 4 KiB, split points, output sizes and
+ * large inputs (tests/unit/test_blake2b.c). */
 #include <string.h>
 
 #include "core/internal.h"
@@ -29,6 +32,19 @@ static const uint8_t SIGMA[12][16] = {
     {10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0},
     {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
     {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3}};
+
+/* A little-endian word: one load where the host is little-endian (trove__load_le64's byte loop
+ * is not turned into one here, and cost a third of the speed). */
+static inline uint64_t load64(const uint8_t *p)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+#else
+    return trove__load_le64(p);
+#endif
+}
 
 static inline uint64_t rotr64(uint64_t x, unsigned n)
 {
@@ -65,7 +81,7 @@ static void compress(trove__blake2b *s, const uint8_t block[128], uint64_t last)
 {
     uint64_t m[16];
     for (int i = 0; i < 16; i++)
-        m[i] = trove__load_le64(block + 8 * i);
+        m[i] = load64(block + 8 * i);
     uint64_t v0 = s->h[0], v1 = s->h[1], v2 = s->h[2], v3 = s->h[3];
     uint64_t v4 = s->h[4], v5 = s->h[5], v6 = s->h[6], v7 = s->h[7];
     uint64_t v8 = IV[0], v9 = IV[1], v10 = IV[2], v11 = IV[3];
