@@ -340,23 +340,7 @@ static void oom_torture(void)
         const char *out = test_path("o.trove");
         trove_error err;
         CHECK_OK(test_write_file(in, imgs[k], lens[k]));
-        ok_seen = 0;
-        for (long n = 1; n < 200 && !ok_seen; n++) {
-            test_alloc ta;
-            test_alloc_init(&ta, n);
-            trove_convert_options o = TROVE_CONVERT_OPTIONS_INIT;
-            o.alloc = &ta.a;
-            remove(out);
-            int rc = trove_convert(in, out, &o, NULL, &err);
-            CHECK(rc == TROVE_OK || rc == TROVE_E_NOMEM);
-            ok_seen = rc == TROVE_OK;
-            CHECK(ta.live == 0);
-            FILE *fp = fopen(out, "rb");
-            CHECK(ok_seen == (fp != NULL));
-            if (fp)
-                fclose(fp);
-        }
-        CHECK(ok_seen);
+        CHECK(test_convert_oom_torture(in, out, 200));
         free(imgs[k]);
     }
 }
