@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include "codecs/tensors.h"
+#include "convert_torture.h"
 #include "testlib.h"
 
 /* A safetensors image: header text (padded with spaces to 8) then data. Caller frees. */

@@ -9,6 +9,7 @@
 
 #include "codecs/pickle.h"
 #include "codecs/tensors.h"
+#include "convert_torture.h"
 #include "testlib.h"
 
 /* ---- a byte buffer ------------------------------------------------------------------------ */

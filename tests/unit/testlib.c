@@ -140,36 +140,6 @@ unsigned char *test_read_file(const char *path, size_t *len)
     return p;
 }
 
-/* CHECK returns from a void test; this one returns 0 instead. */
-#define TORTURE_CHECK(cond)                                                                    \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            test_fail(__FILE__, __LINE__, #cond);                                              \
-            return 0;                                                                          \
-        }                                                                                      \
-    } while (0)
-int test_convert_oom_torture(const char *in, const char *out, long max_runs)
-{
-    int ok_seen = 0;
-    for (long n = 1; n < max_runs && !ok_seen; n++) {
-        test_alloc ta;
-        test_alloc_init(&ta, n);
-        trove_convert_options o = TROVE_CONVERT_OPTIONS_INIT;
-        o.alloc = &ta.a;
-        remove(out);
-        trove_error err;
-        int rc = trove_convert(in, out, &o, NULL, &err);
-        TORTURE_CHECK(rc == TROVE_OK || rc == TROVE_E_NOMEM);
-        ok_seen = rc == TROVE_OK;
-        TORTURE_CHECK(ta.live == 0);
-        FILE *fp = fopen(out, "rb");
-        TORTURE_CHECK(ok_seen == (fp != NULL));
-        if (fp)
-            fclose(fp);
-    }
-    return ok_seen;
-}
-
 int test_write_file(const char *path, const void *p, size_t len)
 {
     FILE *fp = fopen(path, "wb");

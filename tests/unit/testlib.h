@@ -66,11 +66,6 @@ typedef struct test_alloc {
 } test_alloc;
 void test_alloc_init(test_alloc *t, long fail_at);
 
-/* trove_convert(in, out) with allocation n failing, n = 1, 2, ... up to max_runs, until a run
- * succeeds: every run ends in TROVE_OK or TROVE_E_NOMEM, leaks nothing, and leaves out in place
- * exactly when it succeeded. Returns 1 when a run succeeded (the caller CHECKs it). */
-int test_convert_oom_torture(const char *in, const char *out, long max_runs);
-
 /* Read a whole file; caller frees. */
 unsigned char *test_read_file(const char *path, size_t *len);
 int test_write_file(const char *path, const void *p, size_t len);
