@@ -1,6 +1,7 @@
 /* alloc.c: allocator hooks: the default (libc) allocator and the helpers src/ allocates with. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "core/internal.h"
 
@@ -85,6 +86,19 @@ void *trove__malloc_aligned(const trove_allocator *a, size_t n, size_t align)
     uintptr_t aligned = (base + align - 1) & ~(uintptr_t)(align - 1);
     memcpy((void *)(aligned - sizeof(void *)), &raw, sizeof raw);
     return (void *)aligned;
+}
+
+void *trove__malloc_io(const trove_allocator *a, size_t n)
+{
+    const size_t huge = (size_t)2 << 20;
+    if (n < huge)
+        return trove__malloc_aligned(a, n, 4096);
+    void *p = trove__malloc_aligned(a, n, huge);
+#ifdef MADV_HUGEPAGE
+    if (p)
+        (void)madvise(p, n & ~(size_t)4095, MADV_HUGEPAGE); /* a hint only */
+#endif
+    return p;
 }
 
 void trove__free_aligned(const trove_allocator *a, void *p)

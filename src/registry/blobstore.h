@@ -21,11 +21,6 @@ typedef struct trove__blobstore_ops {
      * already there (not rewritten). Safe from several threads at once. */
     int (*put)(trove__blobstore *s, const uint8_t id[TROVE__BLOB_ID], const void *p, size_t n,
                int *existed, trove_error *err);
-    /* As put, the n bytes being [off, off + n) of the regular file fd, also held at p: a store
-     * may copy them in the kernel (copy_file_range; a shared extent where the filesystem can
-     * clone) and falls back to p. The caller makes sure that the file did not change meanwhile. */
-    int (*put_file)(trove__blobstore *s, const uint8_t id[TROVE__BLOB_ID], int fd, uint64_t off,
-                    const void *p, size_t n, int *existed, trove_error *err);
     /* Read the blob into buf, which holds exactly n bytes: TROVE_E_NOT_FOUND when missing,
      * TROVE_E_CHECKSUM when its size is not n or (verify) its bytes do not hash to id. */
     int (*get)(trove__blobstore *s, const uint8_t id[TROVE__BLOB_ID], void *buf, size_t n,

@@ -401,6 +401,10 @@ typedef struct piece {
     uint64_t off;             /* file offset */
 } piece;
 
+/* Bytes read and hashed at a time by a push job: small enough to be hashed from the CPU's
+ * cache right after the kernel copied them in. */
+#define PUSH_STEP ((size_t)256 << 10)
+
 typedef struct push_ctx {
     trove_registry *r;
     int fd;                   /* the pushed file */
@@ -418,24 +422,35 @@ static int push_job(void *ctx, size_t job, unsigned slot, trove_error *err)
         int existed = 0;
         return BS(c->r)->put(c->r->bs, pc->id, pc->p, pc->n, &existed, err);
     }
-    /* A tensor chunk: read into this thread's warm buffer (cheaper here than faulting the
-     * mapping), hashed for its name and checked against the file's own checksum while in
-     * cache: a damaged file is refused (its version could never be pulled). */
+    /* A tensor chunk: read into this thread's buffer (cheaper here than faulting the mapping)
+     * a step at a time, each step hashed for the blob's name while it is still in the CPU's
+     * cache, then checked against the file's own checksum: a damaged file is refused (its
+     * version could never be pulled). */
     uint8_t *buf = c->buf[slot];
-    int rc = trove__pread_all(c->fd, buf, pc->n, pc->off, err, "the pushed file");
-    if (rc)
-        return rc == TROVE_E_CORRUPT ? trove__fail(err, TROVE_E_IO, pc->off, "the pushed file "
-                                                   "shrank while it was being stored")
-                                     : rc;
-    trove__leaf_digest(buf, pc->n, pc->id);
+    trove__blake2b st;
+    trove__blake2b_init(&st, 32);
+    for (size_t o = 0; o < pc->n; o += PUSH_STEP) {
+        size_t k = pc->n - o < PUSH_STEP ? pc->n - o : PUSH_STEP;
+        int rc = trove__pread_all(c->fd, buf + o, k, pc->off + o, err, "the pushed file");
+        if (rc)
+            return rc == TROVE_E_CORRUPT ? trove__fail(err, TROVE_E_IO, pc->off + o,
+                                                       "the pushed file shrank while it was "
+                                                       "being stored")
+                                         : rc;
+        trove__blake2b_update(&st, buf + o, k);
+    }
+    trove__blake2b_final(&st, pc->id);
     if (pc->xxh3 && trove__xxh3(buf, pc->n) != trove__load_le64(pc->xxh3))
         return trove__fail(err, TROVE_E_CHECKSUM, pc->off,
                            "tensor '%s': checksum mismatch in chunk %zu (bytes %llu..%llu of the "
                            "file); nothing was registered", pc->tensor, pc->chunk,
                            (unsigned long long)pc->off, (unsigned long long)(pc->off + pc->n));
     int existed = 0;
-    /* Stored by a copy in the kernel (the file is checked for changes once all are done). */
-    rc = BS(c->r)->put_file(c->r->bs, pc->id, c->fd, pc->off, buf, pc->n, &existed, err);
+    /* Stored from the buffer: the blob holds exactly the bytes that were hashed for its name,
+     * whatever happens to the file meanwhile (which is still checked for changes once all are
+     * done). Measured against copy_file_range from the file: 1.04-1.15 s vs 1.29-1.35 s for
+     * the 1 GiB bench model, less CPU (the kernel's copy re-read the page cache). */
+    int rc = BS(c->r)->put(c->r->bs, pc->id, buf, pc->n, &existed, err);
     if (!rc && !existed)
         atomic_fetch_add(&c->stored_new, (unsigned long long)pc->n);
     return rc;
@@ -739,7 +754,7 @@ TROVE_API int trove_registry_push(trove_registry *r, const char *path, const cha
     atomic_init(&pc.stored_new, 0);
     unsigned threads = r->threads > TROVE__MAX_THREADS ? TROVE__MAX_THREADS : r->threads;
     for (unsigned t = 0; t < threads && !rc; t++)
-        if (!(pc.buf[t] = trove__malloc_aligned(a, (size_t)TROVE__CHUNK_BYTES, 4096)))
+        if (!(pc.buf[t] = trove__malloc_io(a, (size_t)TROVE__CHUNK_BYTES)))
             rc = trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
     if (!rc)
         rc = trove__run_jobs(threads, np, push_job, &pc, err);
@@ -1094,7 +1109,7 @@ static int pull_impl(trove_registry *r, const char *ref, const char *path,
     }
     unsigned threads = r->threads > TROVE__MAX_THREADS ? TROVE__MAX_THREADS : r->threads;
     for (unsigned t = 0; t < threads; t++)
-        if (!(pc.buf[t] = trove__malloc_aligned(a, (size_t)m.chunk, 4096)))
+        if (!(pc.buf[t] = trove__malloc_io(a, (size_t)m.chunk)))
             goto nomem;
     pc.jobs = pj;
     pc.fd = fd;
@@ -1580,7 +1595,7 @@ TROVE_API int trove_registry_fsck(trove_registry *r, unsigned flags, trove_fsck_
     c.nneeds = u;
     unsigned threads = r->threads > 8 ? 8 : r->threads;
     for (unsigned t = 0; t < threads; t++)
-        if (!(c.buf[t] = trove__malloc_aligned(a, (size_t)TROVE__CHUNK_BYTES, 4096)))
+        if (!(c.buf[t] = trove__malloc_io(a, (size_t)TROVE__CHUNK_BYTES)))
             goto nomem;
     if ((rc = trove__run_jobs(threads, c.nneeds, fsck_blob, &c, err)))
         goto out;
