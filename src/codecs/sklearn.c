@@ -383,7 +383,8 @@ static const char *const LINEAR_REG[] = {
     "OrthogonalMatchingPursuitCV", "PassiveAggressiveRegressor", "LinearSVR", NULL};
 static const char *const LINEAR_CLS[] = {
     "LogisticRegression", "LogisticRegressionCV", "LinearSVC", "SGDClassifier",
-    "RidgeClassifier", "RidgeClassifierCV", "Perceptron", "PassiveAggressiveClassifier", NULL};
+    "RidgeClassifier", "RidgeClassifierCV", "Perceptron", "PassiveAggressiveClassifier",
+    "LinearDiscriminantAnalysis", NULL};
 static const char *const TREES[] = {
     "DecisionTreeClassifier", "DecisionTreeRegressor", "ExtraTreeClassifier",
     "ExtraTreeRegressor", "RandomForestClassifier", "RandomForestRegressor",
@@ -452,6 +453,30 @@ static int linear_tensors(sk *s, const pk_obj *est, const char *cname, const cha
     return TROVE_OK;
 }
 
+/* Whether the estimator was pickled by scikit-learn older than major.minor (no
+ * _sklearn_version at all: before 0.18). An unreadable version counts as recent. */
+static bool sklearn_before(const pk_obj *est, int major, int minor)
+{
+    const uint8_t *vp;
+    size_t vn;
+    const pk_obj *v = pk_attr(est, "_sklearn_version");
+    if (pk_is_none(v))
+        return major > 0 || minor > 17;
+    if (!pk_text(v, &vp, &vn))
+        return false;
+    long part[2] = {0, 0};
+    size_t i = 0;
+    for (int k = 0; k < 2; k++) {
+        if (i >= vn || vp[i] < '0' || vp[i] > '9')
+            return false;
+        while (i < vn && vp[i] >= '0' && vp[i] <= '9' && part[k] < 100000)
+            part[k] = part[k] * 10 + (vp[i++] - '0');
+        if (k == 0 && (i >= vn || vp[i++] != '.'))
+            return false;
+    }
+    return part[0] < major || (part[0] == major && part[1] < minor);
+}
+
 static int map_linear(sk *s, const pk_obj *est, const char *cname, const char *prefix,
                       trove_value *node, trove_value *m, bool classifier)
 {
@@ -497,6 +522,11 @@ static int map_linear(sk *s, const pk_obj *est, const char *cname, const char *p
     } else if (!strcmp(cname, "SGDClassifier")) {
         if (attr_str_eq(est, "loss", "log_loss") || attr_str_eq(est, "loss", "log"))
             link = k == 2 ? "logistic" : "ovr";
+    } else if (!strcmp(cname, "LinearDiscriminantAnalysis")) {
+        /* decision = X coef^T + intercept for every solver; probabilities: the logistic of it
+         * for two classes, a softmax from sklearn 0.21 on (scikit-learn PR 11796), the
+         * one-vs-rest normalisation before. */
+        link = k == 2 ? "logistic" : sklearn_before(est, 0, 21) ? "ovr" : "softmax";
     }
     mset(s, m, "task", vstr(s, "classification"));
     mset(s, m, "link", vstr(s, link));
@@ -860,6 +890,7 @@ typedef struct flat_trees {
     uint8_t *default_left;
     uint64_t at;
     uint64_t width;
+    double leaf_w;            /* LEAF_SAMME*: this tree's estimator weight */
 } flat_trees;
 
 static int flat_alloc(sk *s, const char *prefix, tree_view *tvs, size_t nt, uint64_t width,
@@ -886,7 +917,46 @@ static int flat_alloc(sk *s, const char *prefix, tree_view *tvs, size_t nt, uint
     return TROVE_OK;
 }
 
-enum leaf_mode { LEAF_PROBA, LEAF_REGRESSION, LEAF_GB };
+/* LEAF_SAMME_R, LEAF_SAMME, LEAF_SAMME_OLD: AdaBoostClassifier's per-tree contribution to
+ * its decision function (see adaboost_leaf), k classes, folded to one column for two. */
+enum leaf_mode { LEAF_PROBA, LEAF_REGRESSION, LEAF_GB, LEAF_SAMME_R, LEAF_SAMME, LEAF_SAMME_OLD };
+
+/* What one AdaBoost tree adds to the decision function at a leaf whose class counts are
+ * row[0..k), as sklearn's AdaBoostClassifier.decision_function computes it:
+ *  SAMME.R: (k-1) (log p - mean(log p)), p = the tree's predict_proba clipped below at the
+ *           float64 epsilon (_samme_proba);
+ *  SAMME (sklearn >= 1.3): w for the tree's predicted class, -w/(k-1) for the others;
+ *  SAMME before 1.3: w for the predicted class, 0 for the others.
+ * Two classes fold into one column, as sklearn returns -pred[:, 0] + pred[:, 1]. */
+static void adaboost_leaf(enum leaf_mode mode, const double *row, uint64_t k, double w,
+                          double *out, uint64_t width)
+{
+    double h[4096];
+    if (mode == LEAF_SAMME_R) {
+        double sum = trove__np_sum(row, (size_t)k);
+        if (sum == 0.0)
+            sum = 1.0;
+        for (uint64_t c = 0; c < k; c++) {
+            double p = row[c] / sum;
+            h[c] = log(p < 2.220446049250313e-16 ? 2.220446049250313e-16 : p);
+        }
+        double mean = (1.0 / (double)k) * trove__np_sum(h, (size_t)k);
+        for (uint64_t c = 0; c < k; c++)
+            h[c] = (double)(k - 1) * (h[c] - mean);
+    } else {
+        uint64_t best = 0; /* DecisionTreeClassifier.predict: the first largest count */
+        for (uint64_t c = 1; c < k; c++)
+            if (row[c] > row[best])
+                best = c;
+        double other = mode == LEAF_SAMME ? -1.0 / (double)(k - 1) * w : 0.0;
+        for (uint64_t c = 0; c < k; c++)
+            h[c] = c == best ? w : other;
+    }
+    if (width == 1)
+        out[0] = -h[0] + h[1];
+    else
+        memcpy(out, h, (size_t)k * sizeof *h);
+}
 
 /* Append one tree. LEAF_PROBA: v[:,0,:k] normalised like predict_proba; LEAF_REGRESSION:
  * v[:,:,0]; LEAF_GB: v[:,0,0]. Indices are checked by trove_model_open when the file is bound. */
@@ -895,14 +965,15 @@ static int flat_add(sk *s, flat_trees *f, size_t t, const tree_view *tv, enum le
 {
     uint64_t base = f->at;
     uint64_t no = tv->values.shape[1], nc = tv->values.shape[2];
-    if ((mode == LEAF_PROBA && (no != 1 || nc < k)) ||
+    bool ada = mode == LEAF_SAMME_R || mode == LEAF_SAMME || mode == LEAF_SAMME_OLD;
+    if (((mode == LEAF_PROBA || ada) && (no != 1 || nc < k)) ||
         (mode == LEAF_REGRESSION && (nc != 1 || no != f->width)) ||
         (mode == LEAF_GB && (no != 1 || nc != 1)))
         return fail(s, TROVE_E_MODEL, NULL, "tree %zu: values of shape [%llu, %llu, %llu] do not "
                     "fit the model", t, (unsigned long long)tv->n, (unsigned long long)no,
                     (unsigned long long)nc);
     double row[4096];
-    if (mode == LEAF_PROBA && k > 4096)
+    if ((mode == LEAF_PROBA || ada) && k > 4096)
         return fail(s, TROVE_E_LIMIT, NULL, "trees: more than 4096 classes");
     for (uint64_t i = 0; i < tv->n; i++) {
         int64_t l = pk_field_i64(&tv->nodes, (uint32_t)tv->f_left, i);
@@ -928,6 +999,10 @@ static int flat_add(sk *s, flat_trees *f, size_t t, const tree_view *tv, enum le
                 sum = 1.0;
             for (uint64_t c = 0; c < k; c++)
                 out[c] = row[c] / sum;
+        } else if (ada) {
+            for (uint64_t c = 0; c < k; c++)
+                row[c] = pk_array_f64(&tv->values, i * nc + c);
+            adaboost_leaf(mode, row, k, f->leaf_w, out, f->width);
         } else if (mode == LEAF_REGRESSION) {
             for (uint64_t o = 0; o < no; o++)
                 out[o] = pk_array_f64(&tv->values, i * no + o);
@@ -940,6 +1015,19 @@ static int flat_add(sk *s, flat_trees *f, size_t t, const tree_view *tv, enum le
     f->at += tv->n;
     f->offsets[t + 1] = (int64_t)f->at;
     return TROVE_OK;
+}
+
+/* The model entries of a tree_ensemble of sklearn trees (float32 comparisons). */
+static void tree_meta(sk *s, trove_value *node, trove_value *m, int64_t nf, uint64_t width,
+                      const char *aggregate, double scale, const char *link)
+{
+    mset(s, node, "kind", vstr(s, "tree_ensemble"));
+    mset(s, m, "n_features", trove_value_int(s->alloc, nf));
+    mset(s, m, "n_outputs", trove_value_int(s->alloc, (int64_t)width));
+    mset(s, m, "aggregate", vstr(s, aggregate));
+    mset(s, m, "compare", vstr(s, "float32"));
+    mset(s, m, "scale", trove_value_float(s->alloc, scale));
+    mset(s, m, "link", vstr(s, link));
 }
 
 static int map_trees(sk *s, const pk_obj *est, const char *cname, const char *prefix,
@@ -1011,14 +1099,90 @@ static int map_trees(sk *s, const pk_obj *est, const char *cname, const char *pr
     for (size_t i = 0; i < nt; i++)
         if ((rc = flat_add(s, &f, i, &tvs[i], clf ? LEAF_PROBA : LEAF_REGRESSION, k)))
             return rc;
-    mset(s, node, "kind", vstr(s, "tree_ensemble"));
-    mset(s, m, "n_features", trove_value_int(s->alloc, nf));
-    mset(s, m, "n_outputs", trove_value_int(s->alloc, (int64_t)width));
-    mset(s, m, "aggregate", vstr(s, "mean"));
-    mset(s, m, "compare", vstr(s, "float32"));
-    mset(s, m, "scale", trove_value_float(s->alloc, 1.0));
-    mset(s, m, "link", vstr(s, clf ? "none" : "identity"));
+    tree_meta(s, node, m, nf, width, "mean", 1.0, clf ? "none" : "identity");
     mset(s, m, "task", vstr(s, clf ? "classification" : "regression"));
+    return TROVE_OK;
+}
+
+/* AdaBoostClassifier over decision trees: each tree's contribution to the decision function is
+ * constant on each of its leaves, so the ensemble is a tree_ensemble summing per-leaf vectors
+ * (adaboost_leaf), scaled by 1 / sum(estimator_weights_); probabilities are
+ * softmax(decision / (k - 1)) (the logistic of the decision for two classes), sklearn >= 0.22. */
+static int map_adaboost(sk *s, const pk_obj *est, const char *cname, const char *prefix,
+                        trove_value *node, trove_value *m)
+{
+    const pk_obj *list = pk_attr(est, "estimators_");
+    if (!list || (list->kind != PK_LIST && list->kind != PK_TUPLE) || list->u.seq.n == 0)
+        return fail(s, TROVE_E_MODEL, est, "%s: estimators_ is not a non-empty list", cname);
+    const size_t nt = list->u.seq.n;
+    enum leaf_mode mode;
+    const pk_obj *alg = pk_attr(est, "algorithm");
+    if (pk_text_eq(alg, "SAMME.R"))
+        mode = LEAF_SAMME_R;
+    else if (pk_is_none(alg) || pk_text_eq(alg, "SAMME") || pk_text_eq(alg, "deprecated"))
+        mode = sklearn_before(est, 1, 3) ? LEAF_SAMME_OLD : LEAF_SAMME;
+    else
+        return fail(s, TROVE_E_MODEL, est, "%s: algorithm is neither 'SAMME' nor 'SAMME.R'",
+                    cname);
+    if (mode == LEAF_SAMME_OLD && sklearn_before(est, 0, 22))
+        return fail(s, TROVE_E_UNSUPPORTED, est, "%s(algorithm='SAMME') pickled by scikit-learn "
+                    "< 0.22: its predict_proba averages the trees' probabilities instead of "
+                    "following the decision function; not supported by trove's model kinds",
+                    cname);
+    pk_array wa;
+    int rc;
+    if ((rc = get_array(s, est, cname, "estimator_weights_", &wa)))
+        return rc;
+    if (wa.rank != 1 || wa.count < nt || wa.count > ((uint64_t)1 << 20))
+        return fail(s, TROVE_E_MODEL, est, "%s: estimator_weights_ has %llu entries for %zu "
+                    "trees", cname, (unsigned long long)wa.count, nt);
+    double *wts = pk_alloc(s->a, (size_t)wa.count * sizeof *wts);
+    tree_view *tvs = pk_alloc(s->a, nt * sizeof *tvs);
+    if (!wts || !tvs)
+        return nomem(s);
+    for (uint64_t i = 0; i < wa.count; i++)
+        if (!isfinite(wts[i] = pk_array_f64(&wa, i)))
+            return fail(s, TROVE_E_MODEL, est, "%s: estimator_weights_[%llu] is not finite",
+                        cname, (unsigned long long)i);
+    const double wsum = trove__np_sum(wts, (size_t)wa.count);
+    if (!(wsum != 0.0) || !isfinite(1.0 / wsum))
+        return fail(s, TROVE_E_MODEL, est, "%s: the estimator weights sum to %g", cname, wsum);
+    bool has_miss = false;
+    for (size_t i = 0; i < nt; i++) {
+        const char *tn = cls_name(list->u.seq.v[i]);
+        if (!tn || (strcmp(tn, "DecisionTreeClassifier") && strcmp(tn, "ExtraTreeClassifier")))
+            return fail(s, TROVE_E_UNSUPPORTED, est, "%s over %s: only decision trees as base "
+                        "estimators are supported by trove's model kinds", cname,
+                        tn ? tn : "a non-estimator");
+        if ((rc = tree_of(s, list->u.seq.v[i], cname, &tvs[i])))
+            return rc;
+        has_miss |= tvs[i].f_miss >= 0;
+    }
+    int64_t nf, nf_tree = 0;
+    const pk_obj *t0 = pk_attr(list->u.seq.v[0], "tree_");
+    pk_as_int(pk_item(t0 ? t0->u.o.args : NULL, 0), &nf_tree);
+    if ((rc = n_features_of(s, est, cname, nf_tree, &nf)))
+        return rc;
+    trove_value *classes;
+    size_t k;
+    if ((rc = labels_value(s, est, cname, "classes_", &classes, &k)))
+        return rc;
+    mset(s, m, "classes", classes);
+    if (k < 2)
+        return fail(s, TROVE_E_MODEL, est, "%s: fewer than 2 classes", cname);
+    const uint64_t width = k == 2 ? 1 : k;
+    flat_trees f;
+    if ((rc = flat_alloc(s, prefix, tvs, nt, width, has_miss, &f)))
+        return rc;
+    for (size_t i = 0; i < nt; i++) {
+        f.leaf_w = wts[i];
+        if ((rc = flat_add(s, &f, i, &tvs[i], mode, k)))
+            return rc;
+    }
+    tree_meta(s, node, m, nf, width, "sum", 1.0 / wsum, k == 2 ? "logistic" : "softmax");
+    if (k > 2)
+        mset(s, m, "temperature", trove_value_float(s->alloc, (double)(k - 1)));
+    mset(s, m, "task", vstr(s, "classification"));
     return TROVE_OK;
 }
 
@@ -2333,6 +2497,7 @@ static const char *refusal_reason(const char *cname)
         {"TfidfTransformer", "tf-idf weighting"},
         {"RadiusNeighborsClassifier", "radius neighbours"},
         {"RadiusNeighborsRegressor", "radius neighbours"},
+        {"AdaBoostRegressor", "it predicts the weighted median of its trees, not a sum"},
     };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (!strcmp(cname, known[i].name))
@@ -2402,6 +2567,8 @@ static int map_estimator(sk *s, const pk_obj *est, const char *prefix, int depth
     else if (!strcmp(cname, "GradientBoostingClassifier") ||
              !strcmp(cname, "GradientBoostingRegressor"))
         rc = map_gb(s, est, cname, prefix, node, m);
+    else if (!strcmp(cname, "AdaBoostClassifier"))
+        rc = map_adaboost(s, est, cname, prefix, node, m);
     else if (!strcmp(cname, "HistGradientBoostingClassifier") ||
              !strcmp(cname, "HistGradientBoostingRegressor"))
         rc = map_hgb(s, est, cname, prefix, node, m);

@@ -431,6 +431,7 @@ static int bind_pipeline(bindctx *c, const trove_value *cfg, mnode *n,
                                  first->n_in);
     n->task = last->task;
     n->link = last->link;
+    n->temperature = last->temperature;
     n->n_raw = last->n_raw;
     n->n_classes = last->n_classes;
     n->maxw = maxw;
@@ -938,28 +939,30 @@ static double expit(double x)
 static void to_proba(const mnode *n, const double *raw, size_t R, double *p)
 {
     const size_t K = n->n_classes, w = n->n_raw;
+    /* dividing by 1 is exact: models without a temperature compute what they always did */
+    const double T = n->temperature > 0 ? n->temperature : 1.0;
     switch (n->link) {
     case LINK_LOGISTIC:
         for (size_t r = R; r-- > 0;) { /* backwards: p may alias raw (width 1 -> 2) */
-            double s = expit(raw[r]);
+            double s = expit(raw[r] / T);
             p[2 * r] = 1.0 - s;
             p[2 * r + 1] = s;
         }
         break;
     case LINK_SOFTMAX:
         for (size_t r = R; w == 1 && r-- > 0;) { /* binary multinomial: softmax([-d, d]) */
-            double d = raw[r], mx = d > -d ? d : -d;
+            double d = raw[r] / T, mx = d > -d ? d : -d;
             double e0 = exp(-d - mx), e1 = exp(d - mx), s = e0 + e1;
             p[2 * r] = e0 / s;
             p[2 * r + 1] = e1 / s;
         }
         for (size_t r = 0; w > 1 && r < R; r++) {
             const double *v = raw + r * w;
-            double *o = p + r * K, mx = v[0], s = 0;
+            double *o = p + r * K, mx = v[0] / T, s = 0;
             for (size_t j = 1; j < K; j++)
-                mx = v[j] > mx ? v[j] : mx;
+                mx = v[j] / T > mx ? v[j] / T : mx;
             for (size_t j = 0; j < K; j++)
-                s += (o[j] = exp(v[j] - mx));
+                s += (o[j] = exp(v[j] / T - mx));
             for (size_t j = 0; j < K; j++)
                 o[j] /= s;
         }

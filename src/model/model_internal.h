@@ -38,6 +38,7 @@ struct mnode {
     mkind kind;
     mtask task;
     mlink link;
+    double temperature; /* classification: the link is applied to raw / temperature (0 = 1) */
     size_t n_in;       /* input columns */
     size_t n_raw;      /* raw output width (transform: output width) */
     size_t n_classes;  /* classification only */

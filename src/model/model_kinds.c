@@ -293,8 +293,14 @@ int trove__bind_trees(bindctx *c, const trove_value *cfg, mnode *n)
     if ((rc = trove__meta_size(c, cfg, "n_outputs", 1, 0, &n->n_raw)) ||
         (rc = trove__meta_string(c, cfg, "aggregate", "sum", &agg)) ||
         (rc = trove__meta_string(c, cfg, "compare", "float64", &cmp)) ||
-        (rc = trove__meta_float(c, cfg, "scale", 0, 1.0, &n->u.tr.scale)))
+        (rc = trove__meta_float(c, cfg, "scale", 0, 1.0, &n->u.tr.scale)) ||
+        (rc = trove__meta_float(c, cfg, "temperature", 0, 1.0, &n->temperature)))
         return rc;
+    if (!(n->temperature > 0) || !isfinite(n->temperature))
+        return trove__model_fail(c, "model.temperature must be a positive finite number");
+    if (n->temperature != 1.0 && n->link != LINK_SOFTMAX && n->link != LINK_LOGISTIC)
+        return trove__model_fail(c, "model.temperature applies to the softmax and logistic "
+                                    "links only");
     if (n->n_raw == 0 || n->n_raw > TROVE_MODEL_MAX_WIDTH)
         return trove__model_fail(c, "model.n_outputs %zu out of range", n->n_raw);
     if (!strcmp(agg, "mean"))

@@ -87,6 +87,17 @@ def close(got, ref, rtol):
     return err <= rtol * scale, "max abs error %.3g (scale %.3g, rtol %g)" % (err, scale, rtol)
 
 
+def assert_close(got, want, tol):
+    """Assert max |got - want| <= tol * max(1, max |want|) (same shape); returns the error."""
+    got = np.asarray(got, dtype=np.float64).reshape(len(want), -1)
+    want = np.asarray(want, dtype=np.float64).reshape(len(want), -1)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    scale = max(1.0, float(np.max(np.abs(want))))
+    err = float(np.max(np.abs(got - want)))
+    assert err <= tol * scale, "max abs error %.3g > %.3g" % (err, tol * scale)
+    return err
+
+
 def same_labels(got, ref):
     ref = np.asarray(ref)
     if ref.dtype.kind in "US" or ref.dtype == object:

@@ -12,7 +12,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from convert_helpers import convert, labels, metadata, predict, run, same_labels
+from convert_helpers import assert_close, convert, labels, metadata, predict, run, same_labels
 
 sklearn = pytest.importorskip("sklearn")
 joblib = pytest.importorskip("joblib")
@@ -49,16 +49,6 @@ def _data(kind, n_classes=3, seed=0):
     return X, y
 
 
-def _close(got, want, tol):
-    got = np.asarray(got, dtype=np.float64).reshape(len(want), -1)
-    want = np.asarray(want, dtype=np.float64).reshape(len(want), -1)
-    assert got.shape == want.shape, (got.shape, want.shape)
-    scale = max(1.0, float(np.max(np.abs(want))))
-    err = float(np.max(np.abs(got - want)))
-    assert err <= tol * scale, "max abs error %.3g > %.3g" % (err, tol * scale)
-    return err
-
-
 def _check(est, X, tmp_path, tol, ops=("predict", "predict_proba", "decision_function")):
     """Both ways into a trove file, then every available op against sklearn's own."""
     pkl = tmp_path / "m.joblib"
@@ -88,7 +78,7 @@ def _check(est, X, tmp_path, tol, ops=("predict", "predict_proba", "decision_fun
             flag = {"predict": None, "predict_proba": "proba", "decision_function": "decision",
                     "transform": "transform"}[op]
             t = tol * (1000 if op == "predict_proba" and last["kind"] == "svm" else 1)
-            errs[op] = _close(predict(model, X, tmp_path, flag), want, t)
+            errs[op] = assert_close(predict(model, X, tmp_path, flag), want, t)
     # trove.sklearn.load: the same arrays back into sklearn's own code
     back = tsk.load(dumped)
     for op in ops:
@@ -432,8 +422,8 @@ def test_svc_old_attribute_names(tmp_path, n_classes):
     out = tmp_path / "old.trove"
     r = convert(pkl, out)
     assert r.returncode == 0, r.stderr
-    _close(predict(out, X, tmp_path, "decision"), est.decision_function(X), TOL["svm"])
-    _close(predict(out, X, tmp_path, "proba"), est.predict_proba(X), TOL["svm_proba"])
+    assert_close(predict(out, X, tmp_path, "decision"), est.decision_function(X), TOL["svm"])
+    assert_close(predict(out, X, tmp_path, "proba"), est.predict_proba(X), TOL["svm_proba"])
     assert same_labels(labels(out, X, tmp_path), est.predict(X))
 
 
@@ -446,7 +436,7 @@ def test_gaussian_nb_sigma(tmp_path):
     out = tmp_path / "old.trove"
     r = convert(pkl, out)
     assert r.returncode == 0, r.stderr
-    _close(predict(out, X, tmp_path, "proba"), est.predict_proba(X), TOL["naive_bayes"])
+    assert_close(predict(out, X, tmp_path, "proba"), est.predict_proba(X), TOL["naive_bayes"])
 
 
 def test_svc_refusals_name_the_reason(tmp_path):
@@ -474,7 +464,7 @@ def test_text_pipeline_end_to_end(tmp_path):
     est = make_pipeline(OneHotEncoder(handle_unknown="ignore"), LogisticRegression()).fit(X, y)
     for model in _both(est, tmp_path):
         assert same_labels(labels(model, X, tmp_path), est.predict(X))
-        _close(predict(model, X, tmp_path, "proba"), est.predict_proba(X), 1e-12)
+        assert_close(predict(model, X, tmp_path, "proba"), est.predict_proba(X), 1e-12)
     back = tsk.load(tmp_path / "dump.trove")
     assert np.array_equal(back.predict_proba(X), est.predict_proba(X))
 
@@ -536,7 +526,7 @@ def test_column_transformer(tmp_path, case):
     if hasattr(want_t, "toarray"):
         want_t = want_t.toarray()
     for model in _both(pipe, tmp_path):
-        _close(_csv_op(model, X, tmp_path, "proba"), pipe.predict_proba(X), 1e-12)
+        assert_close(_csv_op(model, X, tmp_path, "proba"), pipe.predict_proba(X), 1e-12)
     for model in _both(pipe[0], tmp_path):
         got = _csv_op(model, X, tmp_path, "transform")
         assert np.array_equal(got, np.asarray(want_t, dtype=np.float64))

@@ -13,7 +13,7 @@ import pickle
 import numpy as np
 import pytest
 
-from convert_helpers import convert, labels, metadata, predict, run, same_labels
+from convert_helpers import assert_close, convert, labels, metadata, predict, run, same_labels
 
 sklearn = pytest.importorskip("sklearn")
 joblib = pytest.importorskip("joblib")
@@ -45,16 +45,6 @@ def _counts(seed, n=150, d=15, k=3, text=False):
     if text:
         y = np.array(["spam", "ham", "eggs", "bacon"][:k], dtype=object)[y]
     return X, y
-
-
-def _close(got, want, tol):
-    got = np.asarray(got, dtype=np.float64).reshape(len(want), -1)
-    want = np.asarray(want, dtype=np.float64).reshape(len(want), -1)
-    assert got.shape == want.shape, (got.shape, want.shape)
-    scale = max(1.0, float(np.max(np.abs(want))))
-    err = float(np.max(np.abs(got - want)))
-    assert err <= tol * scale, "max abs error %.3g > %.3g" % (err, tol * scale)
-    return err
 
 
 def _last(meta):
@@ -96,7 +86,7 @@ def _check(est, X, tmp_path, tol, ops):
                     "%s: clusters differ" % model.name
                 continue
             errs[op] = max(errs.get(op, 0.0),
-                           _close(predict(model, X, tmp_path, OPS[op]), want, tol))
+                           assert_close(predict(model, X, tmp_path, OPS[op]), want, tol))
     back = tsk.load(dumped)
     for op in ops:
         assert np.array_equal(np.asarray(getattr(back, op)(X)), np.asarray(getattr(est, op)(X))), op
@@ -316,7 +306,7 @@ def test_old_versions_convert(tmp_path, make, mod_from, mod_to, drop, ops):
         if op == "predict":
             assert np.array_equal(predict(out, X, tmp_path)[:, 0], np.asarray(want, np.float64))
         else:
-            _close(predict(out, X, tmp_path, OPS[op]), want, 1e-9)
+            assert_close(predict(out, X, tmp_path, OPS[op]), want, 1e-9)
 
 
 def _old_pca(est, path, components, cls="PCA"):
@@ -357,7 +347,7 @@ def test_old_whitening_pca(tmp_path, form):
         assert r.returncode == 1 and "whiten" in r.stderr and "0.18" in r.stderr, r.stderr
         return
     assert r.returncode == 0, r.stderr
-    _close(predict(out, X, tmp_path, "transform"), est.transform(X), 1e-9)
+    assert_close(predict(out, X, tmp_path, "transform"), est.transform(X), 1e-9)
     assert metadata(out)["model"].get("whiten", False) == (form == "0.17-unit-rows")
 
 

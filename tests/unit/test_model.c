@@ -184,11 +184,9 @@ typedef struct tree_spec {
     int64_t n_features;
 } tree_spec;
 
-static int write_tree(const char *path, const tree_spec *s)
+/* The tree of s under model config c (taken). */
+static int write_tree_as(const char *path, const tree_spec *s, trove_value *c)
 {
-    trove_value *c = cfg_new(s->n_features, "regression");
-    put(c, "n_outputs", trove_value_int(NULL, 1));
-    put(c, "aggregate", trove_value_cstring(NULL, "sum"));
     tensor_def t[7] = {
         {"trees/offsets", TROVE_INT64, 1, {s->n_trees + 1, 0}, s->offsets},
         {"trees/feature", TROVE_INT32, 1, {s->n_nodes, 0}, s->feature},
@@ -199,6 +197,14 @@ static int write_tree(const char *path, const tree_spec *s)
         {"trees/default_left", TROVE_UINT8, 1, {s->n_nodes, 0}, s->dl},
     };
     return write_model(path, node("tree_ensemble", c), t, s->with_dl ? 7 : 6);
+}
+
+static int write_tree(const char *path, const tree_spec *s)
+{
+    trove_value *c = cfg_new(s->n_features, "regression");
+    put(c, "n_outputs", trove_value_int(NULL, 1));
+    put(c, "aggregate", trove_value_cstring(NULL, "sum"));
+    return write_tree_as(path, s, c);
 }
 
 /* x0 <= 0.5 ? (x1 <= -1 ? 10 : 20) : 30 */
@@ -241,6 +247,59 @@ static void test_model__tree_predicts_and_missing_values(void)
     CHECK_OK(trove_model_predict(m, TROVE_FLOAT64, X, 5, 2, out, 5, &err));
     CHECK(out[3] == 10 && out[4] == 10);
     trove_model_free(m);
+}
+
+/* The small tree as a binary classifier (logistic link) with a temperature: proba =
+ * expit(raw / temperature); temperatures that are not positive and finite, or on a link
+ * other than softmax/logistic, are refused. */
+static int write_tree_cls(const char *path, const tree_spec *s, const char *link, double temp)
+{
+    trove_value *c = cfg_new(s->n_features, "classification");
+    int64_t cls[] = {0, 1};
+    put(c, "classes", int_array(cls, 2));
+    put(c, "n_outputs", trove_value_int(NULL, 1));
+    put(c, "link", trove_value_cstring(NULL, link));
+    put(c, "temperature", trove_value_float(NULL, temp));
+    return write_tree_as(path, s, c);
+}
+
+static void test_model__tree_temperature(void)
+{
+    trove_error err;
+    tree_spec s;
+    small_tree(&s);
+    s.value[2] = 3.0; /* leaves: 3, -1.5, 0.25 */
+    s.value[3] = -1.5;
+    s.value[4] = 0.25;
+    const char *p = test_path("tree_temp.trove");
+    const double temps[] = {1.0, 2.0, 0.5, 7.25};
+    double X[] = {0.75, 0, 0.0, -2, 0.0, 0};
+    const double raw[] = {3.0, -1.5, 0.25};
+    for (size_t i = 0; i < sizeof temps / sizeof temps[0]; i++) {
+        CHECK(write_tree_cls(p, &s, "logistic", temps[i]) == 0);
+        trove_model *m = NULL;
+        CHECK_OK(bind_path(p, &m, &err));
+        double pr[6], dec[3];
+        CHECK_OK(trove_model_predict_proba(m, TROVE_FLOAT64, X, 3, 2, pr, 6, &err));
+        CHECK_OK(trove_model_decision_function(m, TROVE_FLOAT64, X, 3, 2, dec, 3, &err));
+        for (int r = 0; r < 3; r++) {
+            double want = 1.0 / (1.0 + exp(-(raw[r] / temps[i])));
+            CHECK(dec[r] == raw[r]); /* the decision is the raw sum, whatever the temperature */
+            CHECK(fabs(pr[2 * r + 1] - want) <= 1e-15 && fabs(pr[2 * r] - (1 - want)) <= 1e-15);
+        }
+        trove_model_free(m);
+    }
+    const struct { const char *link; double t; const char *why; } bad[] = {
+        {"logistic", 0.0, "positive"}, {"logistic", -2.0, "positive"},
+        {"logistic", NAN, "positive"}, {"logistic", INFINITY, "positive"},
+        {"none", 2.0, "softmax and logistic"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        trove_model *m = NULL;
+        CHECK(write_tree_cls(p, &s, bad[i].link, bad[i].t) == 0);
+        CHECK_RC(bind_path(p, &m, &err), TROVE_E_MODEL);
+        CHECK(m == NULL && strstr(err.message, bad[i].why) != NULL);
+    }
 }
 
 static void expect_refused(const tree_spec *s, const char *needle)
@@ -655,6 +714,7 @@ static void test_model__nesting_limit(void)
 
 TEST_MAIN(T(test_model__linear_predicts_its_definition), T(test_model__linear_shapes_disagree),
           T(test_model__plain_file_and_versions), T(test_model__tree_predicts_and_missing_values),
+          T(test_model__tree_temperature),
           T(test_model__hostile_trees_refused), T(test_model__hostile_shapes_and_classes),
           T(test_model__pipeline), T(test_model__concurrent_predicts),
           T(test_model__oom_torture), T(test_model__mutated_tensors),

@@ -1,0 +1,213 @@
+"""LinearDiscriminantAnalysis (the linear kind) and AdaBoostClassifier over decision trees (the
+tree_ensemble kind with a softmax temperature) converted from pickles written at test time by
+Debian's scikit-learn, against sklearn's own predict / decision_function / predict_proba
+(docs/MODELS.md 2, docs/CODECS.md). Behaviours of other sklearn versions that Debian's cannot
+produce (SAMME's symmetric decision from 1.3, LDA's one-vs-rest probabilities before 0.21) are
+checked against the formulas of those versions' source, computed here from the fitted
+estimator's own parts; what trove cannot reproduce is refused with a message naming why."""
+import pickle
+
+import numpy as np
+import pytest
+
+from convert_helpers import assert_close, convert, labels, metadata, predict, same_labels
+
+sklearn = pytest.importorskip("sklearn")
+joblib = pytest.importorskip("joblib")
+
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis  # noqa: E402
+from sklearn.ensemble import AdaBoostClassifier, AdaBoostRegressor  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier  # noqa: E402
+
+# docs/MODELS.md 4: a linear model repeats sklearn's dot products; AdaBoost sums per-tree leaf
+# vectors in tree order and scales once, where sklearn divides the sum (ulps per tree)
+TOL_LDA = 1e-12
+TOL_ADA = 1e-10
+
+
+def _data(seed, k, n=300, d=6, text=False):
+    rng = np.random.RandomState(seed)
+    y = rng.randint(0, k, n)
+    X = rng.normal(size=(n, d)) + 1.5 * rng.normal(size=(k, d))[y]
+    if text:
+        y = np.array(["north", "south", "east", "west", "up"][:k], dtype=object)[y]
+    return X, y
+
+
+def _converted(est, tmp_path, name="m"):
+    """The estimator pickled by joblib and by plain pickle, each converted by `trove convert`."""
+    out = []
+    for how in ("joblib", "pickle"):
+        src = tmp_path / ("%s.%s" % (name, how))
+        if how == "joblib":
+            joblib.dump(est, src)
+        else:
+            with open(src, "wb") as f:
+                pickle.dump(est, f)
+        dst = tmp_path / ("%s_%s.trove" % (name, how))
+        r = convert(src, dst)
+        assert r.returncode == 0, r.stderr
+        out.append(dst)
+    return out
+
+
+def _check(est, X, tmp_path, tol, want=None):
+    """predict labels exactly; decision_function and predict_proba within tol. want: expected
+    outputs by op when they are not this sklearn's (another version's formula). Returns the
+    metadata of the converted file."""
+    want = want or {}
+    errs = {}
+    for model in _converted(est, tmp_path):
+        exp = want.get("predict", est.predict(X))
+        assert same_labels(labels(model, X, tmp_path), np.asarray(exp)), model.name
+        for op, flag in (("decision_function", "decision"), ("predict_proba", "proba")):
+            err = assert_close(predict(model, X, tmp_path, flag), want.get(op, getattr(est, op)(X)),
+                         tol)
+            errs[op] = max(errs.get(op, 0.0), err)
+    print("max errors", type(est).__name__, errs)
+    return metadata(model)
+
+
+# ---- LinearDiscriminantAnalysis --------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("k,solver,text", [(2, "svd", False), (3, "svd", True),
+                                           (4, "lsqr", False), (3, "eigen", False),
+                                           (2, "lsqr", True)])
+def test_lda_matches_sklearn(tmp_path, seed, k, solver, text):
+    X, y = _data(seed, k, text=text)
+    kw = {"shrinkage": "auto"} if solver != "svd" else {}
+    est = LinearDiscriminantAnalysis(solver=solver, **kw).fit(X, y)
+    rng = np.random.RandomState(50 + seed)
+    Xt = np.r_[X[:60], rng.normal(scale=4.0, size=(20, X.shape[1]))]
+    meta = _check(est, Xt, tmp_path, TOL_LDA)
+    assert meta["kind"] == "linear"
+    assert meta["model"]["link"] == ("logistic" if k == 2 else "softmax")
+
+
+def _pickled_as(monkeypatch, version):
+    """Pickles written from now on say they come from that sklearn version (BaseEstimator's
+    __getstate__ writes sklearn.base.__version__ into every estimator's state)."""
+    import sklearn.base
+    monkeypatch.setattr(sklearn.base, "__version__", version)
+
+
+def test_lda_before_0_21_normalises_one_vs_rest(tmp_path, monkeypatch):
+    """sklearn < 0.21 (before PR 11796): multiclass probabilities were the logistic of each
+    decision, normalised to sum 1."""
+    X, y = _data(3, 3)
+    est = LinearDiscriminantAnalysis().fit(X, y)
+    _pickled_as(monkeypatch, "0.20.3")
+    d = est.decision_function(X[:50])
+    p = 1.0 / (1.0 + np.exp(-d))
+    p /= p.sum(axis=1, keepdims=True)
+    _check(est, X[:50], tmp_path, TOL_LDA, {"predict_proba": p})
+
+
+def test_lda_in_a_pipeline(tmp_path):
+    X, y = _data(4, 3)
+    est = make_pipeline(StandardScaler(), LinearDiscriminantAnalysis()).fit(X, y)
+    _check(est, X[:80], tmp_path, TOL_LDA)
+
+
+# ---- AdaBoostClassifier ----------------------------------------------------------------------
+
+ADA_CASES = [
+    ("samme.r-binary", 2, dict(algorithm="SAMME.R", n_estimators=30), False),
+    ("samme.r-3", 3, dict(algorithm="SAMME.R", n_estimators=25), True),
+    ("samme.r-5-deep", 5, dict(algorithm="SAMME.R", n_estimators=15,
+                               estimator=DecisionTreeClassifier(max_depth=3)), False),
+    ("samme-binary", 2, dict(algorithm="SAMME", n_estimators=40), True),
+    ("samme-4", 4, dict(algorithm="SAMME", n_estimators=30, learning_rate=0.5), False),
+    ("samme-extra-trees", 3, dict(algorithm="SAMME", n_estimators=20,
+                                  estimator=ExtraTreeClassifier(max_depth=2)), False),
+]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("name,k,kw,text", ADA_CASES, ids=[c[0] for c in ADA_CASES])
+def test_adaboost_matches_sklearn(tmp_path, name, k, kw, text, seed):
+    X, y = _data(seed, k, text=text)
+    est = AdaBoostClassifier(random_state=seed, **kw).fit(X, y)
+    rng = np.random.RandomState(70 + seed)
+    # rows from the training data (thresholds lie between them) and far-out rows
+    Xt = np.r_[X[:80], rng.normal(scale=3.0, size=(20, X.shape[1]))]
+    meta = _check(est, Xt, tmp_path, TOL_ADA)
+    assert meta["kind"] == "tree_ensemble" and len(est.estimators_) >= 2
+    assert meta["model"].get("temperature", 1.0) == (1.0 if k == 2 else k - 1)
+
+
+def test_adaboost_perfect_first_tree(tmp_path):
+    """Boosting stops when a tree fits perfectly (weight 1, the rest of estimator_weights_ 0)."""
+    X, y = _data(5, 2)
+    y = (X[:, 0] > 0).astype(int)
+    est = AdaBoostClassifier(n_estimators=10, algorithm="SAMME", random_state=0).fit(X, y)
+    assert len(est.estimators_) < 10
+    _check(est, X[:50], tmp_path, TOL_ADA)
+
+
+def _samme_1_3(est, X):
+    """AdaBoostClassifier.decision_function and predict_proba of sklearn >= 1.3 (PR 26521) for
+    algorithm='SAMME': the predicted class gets w, the others -w / (k - 1)."""
+    k = est.n_classes_
+    classes = est.classes_[:, np.newaxis]
+    pred = sum(np.where((e.predict(X) == classes).T, w, -1 / (k - 1) * w)
+               for e, w in zip(est.estimators_, est.estimator_weights_))
+    pred /= est.estimator_weights_.sum()
+    if k == 2:
+        pred[:, 0] *= -1
+        d = pred.sum(axis=1)
+        z = np.vstack([-d, d]).T / 2
+    else:
+        d = pred
+        z = d / (k - 1)
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return d, z / z.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("k", [2, 4])
+def test_adaboost_samme_from_sklearn_1_3(tmp_path, monkeypatch, k):
+    X, y = _data(6, k)
+    est = AdaBoostClassifier(algorithm="SAMME", n_estimators=20, random_state=1).fit(X, y)
+    _pickled_as(monkeypatch, "1.3.2")
+    d, p = _samme_1_3(est, X[:60])
+    assert not np.allclose(d, est.decision_function(X[:60]))  # the versions differ here
+    _check(est, X[:60], tmp_path, TOL_ADA, {"decision_function": d, "predict_proba": p})
+
+
+def test_adaboost_refusals(tmp_path, monkeypatch):
+    X, y = _data(7, 3)
+    cases = [
+        (AdaBoostClassifier(estimator=LogisticRegression(), n_estimators=3).fit(X, y),
+         "only decision trees", None),
+        (AdaBoostRegressor(n_estimators=5).fit(X, X[:, 0]), "weighted median", None),
+        (AdaBoostClassifier(algorithm="SAMME", n_estimators=5).fit(X, y), "< 0.22", "0.21.3"),
+    ]
+    for i, (est, why, version) in enumerate(cases):
+        if version:
+            _pickled_as(monkeypatch, version)
+        src = tmp_path / ("r%d.pkl" % i)
+        joblib.dump(est, src)
+        r = convert(src, tmp_path / ("r%d.trove" % i))
+        assert r.returncode != 0
+        assert why in r.stderr, r.stderr
+        assert not (tmp_path / ("r%d.trove" % i)).exists()
+
+
+def test_damaged_adaboost_refused(tmp_path):
+    X, y = _data(8, 3)
+    est = AdaBoostClassifier(n_estimators=5).fit(X, y)
+    for attr, value, why in (("estimator_weights_", np.array([1.0]), "estimator_weights_"),
+                             ("estimator_weights_", np.zeros(5), "sum to 0"),
+                             ("estimators_", [], "estimators_"),
+                             ("algorithm", "SAMME.X", "algorithm")):
+        bad = pickle.loads(pickle.dumps(est))
+        setattr(bad, attr, value)
+        src = tmp_path / "bad.pkl"
+        with open(src, "wb") as f:
+            pickle.dump(bad, f)
+        r = convert(src, tmp_path / "bad.trove")
+        assert r.returncode != 0 and why in r.stderr, (attr, r.stderr)
