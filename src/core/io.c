@@ -11,12 +11,18 @@
 
 #include "core/internal.h"
 
+/* Large writes go to the kernel 256 KiB at a time. Measured on the reference VM (a 1 GiB push
+ * writing 4 MiB blobs from a buffer): one 4 MiB write() per blob cost 1.7-2.4 s of CPU more
+ * in about half the runs, depending on what earlier processes left in memory (the kernel's copy
+ * into large page-cache folios); 64-256 KiB steps were steady. The extra system calls cost
+ * nothing measurable (4096 per GiB). */
+#define WRITE_STEP ((size_t)256 << 10)
+
 int trove__write_all(int fd, const void *p, size_t n, trove_error *err, const char *what)
 {
     const unsigned char *b = p;
     while (n > 0) {
-        /* Linux writes at most 0x7ffff000 bytes per call; ask for no more. */
-        size_t step = n < ((size_t)1 << 30) ? n : ((size_t)1 << 30);
+        size_t step = n < WRITE_STEP ? n : WRITE_STEP;
         ssize_t w = write(fd, b, step);
         if (w < 0) {
             if (errno == EINTR)
@@ -59,7 +65,7 @@ int trove__pwrite_all(int fd, const void *p, size_t n, uint64_t off, trove_error
 {
     const unsigned char *b = p;
     while (n > 0) {
-        size_t step = n < ((size_t)1 << 30) ? n : ((size_t)1 << 30);
+        size_t step = n < WRITE_STEP ? n : WRITE_STEP;
         ssize_t r = pwrite(fd, b, step, (off_t)off);
         if (r < 0) {
             if (errno == EINTR)

@@ -88,20 +88,6 @@ static bool kernel_cannot_copy(int e)
     return e == EXDEV || e == EINVAL || e == EOPNOTSUPP || e == ENOSYS || e == EBADF || e == EPERM;
 }
 
-/* Blob bytes are written in steps of this size. Measured on the reference VM (1 GiB push,
- * 4 MiB blobs): one 4 MiB write() per blob cost 1.7-2.4 s of CPU more in about half the runs,
- * depending on what earlier processes left in memory (the kernel's copy into large page-cache
- * folios); 64-256 KiB steps were steady. */
-#define WRITE_STEP ((size_t)256 << 10)
-
-static int write_steps(int fd, const uint8_t *p, size_t n, trove_error *err)
-{
-    int rc = TROVE_OK;
-    for (size_t o = 0; o < n && rc == TROVE_OK; o += WRITE_STEP)
-        rc = trove__write_all(fd, p + o, n - o < WRITE_STEP ? n - o : WRITE_STEP, err, "a blob");
-    return rc;
-}
-
 static int fs_put(trove__blobstore *bs, const uint8_t id[TROVE__BLOB_ID], const void *p,
                   size_t n, int *existed, trove_error *err)
 {
@@ -127,7 +113,7 @@ static int fs_put(trove__blobstore *bs, const uint8_t id[TROVE__BLOB_ID], const 
         return rc;
     }
     fchmod(fd, (mode_t)s->file_mode); /* exact policy, whatever the umask */
-    rc = write_steps(fd, p, n, err);
+    rc = trove__write_all(fd, p, n, err, "a blob"); /* in 256 KiB steps: see core/io.c */
     /* Writeback starts now, from the flusher's thread; sync() waits for it with fsync, many
      * files at once. */
     if (rc == TROVE_OK && s->sync)

@@ -311,8 +311,8 @@ static int fjobs_alloc(fjobs *f, const trove_allocator *a, unsigned threads, tro
     f->buf_bytes = (size_t)((f->group * ((uint64_t)f->env->chunk + TAG) + 4095) & ~UINT64_C(4095));
     bool need_out = f->out_fd >= 0 || !f->decrypt;
     for (unsigned t = 0; t < threads; t++) {
-        f->ibuf[t] = trove__malloc_aligned(a, f->buf_bytes, 4096);
-        f->obuf[t] = need_out ? trove__malloc_aligned(a, f->buf_bytes, 4096) : NULL;
+        f->ibuf[t] = trove__malloc_io(a, f->buf_bytes);
+        f->obuf[t] = need_out ? trove__malloc_io(a, f->buf_bytes) : NULL;
         if (!f->ibuf[t] || (need_out && !f->obuf[t]))
             return trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
         if (plain_side(f, t))
