@@ -7,9 +7,11 @@
  * names (StandardScaler.std_); tree node records with or without missing_go_to_left; tree values
  * as counts or fractions (normalised the way predict_proba does); gradient boosting with the
  * old _gb_losses or the new _loss objects. Anything else is refused naming the class. */
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -23,6 +25,7 @@ typedef struct sk {
     trove_error *err;
     trove__model_out *m;   /* the model being built (tensors) */
     int rc;                /* sticky: first metadata-building failure */
+    bool want_transform;   /* mapping a pipeline step before the last, or a column part */
 } sk;
 
 /* ---- errors ------------------------------------------------------------------------------ */
@@ -1694,7 +1697,10 @@ static int map_pipeline(sk *s, const pk_obj *est, const char *prefix, int depth,
         char sub[512];
         snprintf(sub, sizeof sub, "%ssteps/%zu/", prefix, k);
         trove_value *child = NULL;
+        bool saved = s->want_transform;
+        s->want_transform = i + 1 < n;
         int rc = map_estimator(s, se, sub, depth + 1, &child);
+        s->want_transform = saved;
         if (rc) {
             trove_value_free(arr);
             char msg[256];
@@ -1889,7 +1895,11 @@ static int map_columns(sk *s, const pk_obj *est, const char *prefix, int depth,
         } else {
             char sub[512];
             snprintf(sub, sizeof sub, "%stransformers/%zu/", prefix, k);
-            if ((rc = map_estimator(s, te, sub, depth + 1, &child))) {
+            bool saved = s->want_transform;
+            s->want_transform = true;
+            rc = map_estimator(s, te, sub, depth + 1, &child);
+            s->want_transform = saved;
+            if (rc) {
                 char msg[256];
                 snprintf(msg, sizeof msg, "%s", s->err->message);
                 rc = trove__fail(s->err, rc, s->err->offset, "ColumnTransformer part '%.*s': %s",
@@ -1916,6 +1926,152 @@ static int map_columns(sk *s, const pk_obj *est, const char *prefix, int depth,
     mset(s, m, "task", vstr(s, "transform"));
     mset(s, m, "n_features", trove_value_int(s->alloc, nf));
     mset(s, m, "transformers", arr);
+    return TROVE_OK;
+}
+
+/* ---- feature selection --------------------------------------------------------------------- */
+
+typedef struct scored {
+    double score;
+    size_t index;
+} scored;
+
+/* Ascending by score, ties by index: numpy's stable argsort (kind="mergesort"). */
+static int scored_cmp(const void *a, const void *b)
+{
+    const scored *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score < y->score ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* The columns a fitted selector keeps, as its _get_support_mask computes them:
+ * VarianceThreshold variances_ > threshold; SelectKBest the k best scores_ (NaN scores count as
+ * the lowest, ties to the later column: numpy's stable argsort, last k); RFE/RFECV support_. */
+static int selector_mask(sk *s, const pk_obj *est, const char *cname, int64_t nf, bool *keep)
+{
+    pk_array a;
+    int rc;
+    if (!strcmp(cname, "VarianceThreshold")) {
+        double thr;
+        if (!pk_as_float(pk_attr(est, "threshold"), &thr))
+            return fail(s, TROVE_E_MODEL, est, "%s: threshold is not a number", cname);
+        if ((rc = get_array(s, est, cname, "variances_", &a)))
+            return rc;
+        if (a.count != (uint64_t)nf)
+            return fail(s, TROVE_E_MODEL, est, "%s.variances_ has %llu entries for %lld "
+                        "features", cname, (unsigned long long)a.count, (long long)nf);
+        for (int64_t j = 0; j < nf; j++)
+            keep[j] = pk_array_f64(&a, (uint64_t)j) > thr;
+        return TROVE_OK;
+    }
+    if (!strcmp(cname, "SelectKBest")) {
+        const pk_obj *ko = pk_attr(est, "k");
+        int64_t k;
+        if (pk_text_eq(ko, "all"))
+            k = nf;
+        else if (!pk_as_int(ko, &k) || k < 0)
+            return fail(s, TROVE_E_MODEL, est, "%s: k is neither 'all' nor a count", cname);
+        if ((rc = get_array(s, est, cname, "scores_", &a)))
+            return rc;
+        if (a.count != (uint64_t)nf)
+            return fail(s, TROVE_E_MODEL, est, "%s.scores_ has %llu entries for %lld features",
+                        cname, (unsigned long long)a.count, (long long)nf);
+        scored *v = pk_alloc(s->a, (size_t)nf * sizeof *v);
+        if (!v)
+            return nomem(s);
+        for (int64_t j = 0; j < nf; j++) {
+            double x = pk_array_f64(&a, (uint64_t)j);
+            v[j] = (scored){isnan(x) ? -DBL_MAX : x, (size_t)j};
+        }
+        qsort(v, (size_t)nf, sizeof *v, scored_cmp);
+        for (int64_t j = 0; j < nf; j++)
+            keep[v[j].index] = j >= nf - (k < nf ? k : nf);
+        return TROVE_OK;
+    }
+    /* RFE, RFECV */
+    if ((rc = get_array(s, est, cname, "support_", &a)))
+        return rc;
+    if (a.count != (uint64_t)nf)
+        return fail(s, TROVE_E_MODEL, est, "%s.support_ has %llu entries for %lld features",
+                    cname, (unsigned long long)a.count, (long long)nf);
+    for (int64_t j = 0; j < nf; j++)
+        keep[j] = pk_array_i64(&a, (uint64_t)j) != 0;
+    return TROVE_OK;
+}
+
+/* A feature selector is a column_transformer with one passthrough part (the kept columns, in
+ * order). RFE/RFECV outside a transform position also predict: a pipeline of that selection
+ * and their fitted estimator_. */
+static int map_selector(sk *s, const pk_obj *est, const char *cname, const char *prefix,
+                        int depth, trove_value *node, trove_value *m)
+{
+    int64_t nf;
+    int rc;
+    pk_array probe;
+    const char *arr_attr = !strcmp(cname, "VarianceThreshold") ? "variances_"
+                           : !strcmp(cname, "SelectKBest")      ? "scores_"
+                                                                : "support_";
+    if ((rc = get_array(s, est, cname, arr_attr, &probe)) ||
+        (rc = n_features_of(s, est, cname, (int64_t)probe.count, &nf)))
+        return rc;
+    bool *keep = pk_alloc(s->a, (size_t)nf * sizeof *keep);
+    if (!keep)
+        return nomem(s);
+    if ((rc = selector_mask(s, est, cname, nf, keep)))
+        return rc;
+    trove_value *cols = trove_value_array(s->alloc), *part = trove_value_map(s->alloc),
+                *parts = trove_value_array(s->alloc);
+    size_t kept = 0;
+    for (int64_t j = 0; j < nf; j++)
+        if (keep[j]) {
+            apush(s, cols, trove_value_int(s->alloc, j));
+            kept++;
+        }
+    mset(s, part, "name", vstr(s, "selected"));
+    mset(s, part, "passthrough", trove_value_bool(s->alloc, 1));
+    mset(s, part, "columns", cols);
+    apush(s, parts, part);
+    if (kept == 0) {
+        trove_value_free(parts);
+        return fail(s, TROVE_E_MODEL, est, "%s selects no feature: nothing to pass on", cname);
+    }
+    bool predicts = (!strcmp(cname, "RFE") || !strcmp(cname, "RFECV")) && !s->want_transform;
+    trove_value *ct = predicts ? trove_value_map(s->alloc) : node;
+    trove_value *ctm = predicts ? trove_value_map(s->alloc) : m;
+    mset(s, ct, "kind", vstr(s, "column_transformer"));
+    mset(s, ctm, "task", vstr(s, "transform"));
+    mset(s, ctm, "n_features", trove_value_int(s->alloc, nf));
+    mset(s, ctm, "transformers", parts);
+    if (!predicts)
+        return TROVE_OK;
+    mset(s, ct, "kind_version", trove_value_int(s->alloc, 1));
+    mset(s, ct, "name", vstr(s, "support"));
+    mset(s, ct, "model", ctm);
+    char sub[512];
+    snprintf(sub, sizeof sub, "%ssteps/1/", prefix);
+    trove_value *inner = NULL;
+    if ((rc = map_estimator(s, pk_attr(est, "estimator_"), sub, depth + 1, &inner))) {
+        trove_value_free(ct);
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s", s->err->message);
+        return trove__fail(s->err, rc, s->err->offset, "%s.estimator_: %s", cname, msg);
+    }
+    int64_t inner_nf = -1;
+    if (trove_value_get_int(trove_value_path(inner, "model.n_features"), &inner_nf) ||
+        inner_nf != (int64_t)kept) {
+        trove_value_free(ct);
+        trove_value_free(inner);
+        return fail(s, TROVE_E_MODEL, est, "%s: estimator_ takes %lld features, the support "
+                    "keeps %zu", cname, (long long)inner_nf, kept);
+    }
+    mset(s, inner, "name", vstr(s, "estimator"));
+    trove_value *steps = trove_value_array(s->alloc);
+    apush(s, steps, ct);
+    apush(s, steps, inner);
+    mset(s, node, "kind", vstr(s, "pipeline"));
+    mset(s, m, "n_features", trove_value_int(s->alloc, nf));
+    mset(s, m, "steps", steps);
     return TROVE_OK;
 }
 
@@ -2599,6 +2755,9 @@ static int map_estimator(sk *s, const pk_obj *est, const char *prefix, int depth
         rc = map_knn(s, est, cname, prefix, node, m);
     else if (!strcmp(cname, "LabelEncoder"))
         rc = map_label_encoder(s, est, cname, node, m);
+    else if (!strcmp(cname, "VarianceThreshold") || !strcmp(cname, "SelectKBest") ||
+             !strcmp(cname, "RFE") || !strcmp(cname, "RFECV"))
+        rc = map_selector(s, est, cname, prefix, depth, node, m);
     else
         rc = fail(s, TROVE_E_UNSUPPORTED, est, "%s: not supported by trove's model kinds yet "
                   "(%s)", full, refusal_reason(cname));

@@ -211,3 +211,81 @@ def test_damaged_adaboost_refused(tmp_path):
             pickle.dump(bad, f)
         r = convert(src, tmp_path / "bad.trove")
         assert r.returncode != 0 and why in r.stderr, (attr, r.stderr)
+
+
+# ---- feature selection (a column_transformer passing the kept columns) -----------------------
+
+from sklearn.feature_selection import (RFE, RFECV, SelectKBest, VarianceThreshold,  # noqa: E402
+                                       chi2, f_classif)
+from sklearn.svm import SVC  # noqa: E402
+
+
+def _selection_data(seed):
+    X, y = _data(seed, 3, n=200, d=9)
+    X[:, 2] = 1.5                      # constant: variance 0, f_classif score NaN
+    X[:, 5] = X[:, 4]                  # a duplicate: tied scores
+    X[:, 7] = np.round(X[:, 7]) * 0.1  # low variance
+    return np.abs(X), y                # chi2 needs non-negative features
+
+
+SEL_CASES = [
+    ("variance", lambda: VarianceThreshold()),
+    ("variance-0.05", lambda: VarianceThreshold(threshold=0.05)),
+    ("kbest-f-3", lambda: SelectKBest(f_classif, k=3)),
+    ("kbest-f-5-ties", lambda: SelectKBest(f_classif, k=5)),
+    ("kbest-chi2-all", lambda: SelectKBest(chi2, k="all")),
+    ("kbest-chi2-8", lambda: SelectKBest(chi2, k=8)),
+    ("rfe", lambda: RFE(LogisticRegression(max_iter=500), n_features_to_select=4)),
+    ("rfecv", lambda: RFECV(DecisionTreeClassifier(max_depth=3, random_state=0), cv=3)),
+]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("name,make", SEL_CASES, ids=[c[0] for c in SEL_CASES])
+def test_selectors_in_a_pipeline(tmp_path, name, make, seed):
+    """As a step before a classifier: trove's pipeline must see exactly sklearn's columns."""
+    import warnings
+    X, y = _selection_data(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # f_classif on a constant feature
+        est = make_pipeline(make(), StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y)
+    meta = _check(est, X[:80], tmp_path, TOL_LDA)
+    sel = meta["model"]["steps"][0]
+    assert sel["kind"] == "column_transformer"
+    kept = est.steps[0][1].get_support(indices=True).tolist()
+    assert sel["model"]["transformers"][0]["columns"] == kept
+
+
+@pytest.mark.parametrize("name,make", SEL_CASES[2:], ids=[c[0] for c in SEL_CASES[2:]])
+def test_selectors_transform(tmp_path, name, make):
+    import warnings
+    X, y = _selection_data(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = make().fit(X, y)
+    for model in _converted(est, tmp_path):
+        if name.startswith("rfe"):  # on its own, RFE predicts with its estimator
+            assert same_labels(labels(model, X[:50], tmp_path), est.predict(X[:50]))
+        else:
+            assert np.array_equal(predict(model, X[:50], tmp_path, "transform"),
+                                  est.transform(X[:50]))
+
+
+def test_selector_refusals(tmp_path):
+    X, y = _selection_data(4)
+    est = VarianceThreshold(threshold=0.0).fit(X, y)
+    est.threshold = 1e9  # keeps nothing
+    src = tmp_path / "none.pkl"
+    joblib.dump(est, src)
+    r = convert(src, tmp_path / "none.trove")
+    assert r.returncode != 0 and "selects no feature" in r.stderr, r.stderr
+    est = SelectKBest(chi2, k=3).fit(X, y)
+    est.scores_ = est.scores_[:4]
+    joblib.dump(est, src)
+    r = convert(src, tmp_path / "none.trove")
+    assert r.returncode != 0 and "scores_ has 4 entries" in r.stderr, r.stderr
+    est = RFE(SVC(kernel="linear"), n_features_to_select=3).fit(X, y)
+    est.support_ = est.support_[:-1]
+    joblib.dump(est, src)
+    r = convert(src, tmp_path / "none.trove")
+    assert r.returncode != 0 and "support_" in r.stderr, r.stderr
