@@ -1945,6 +1945,17 @@ static int scored_cmp(const void *a, const void *b)
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
+/* get_array, and the array must hold exactly n values. */
+static int get_array_n(sk *s, const pk_obj *est, const char *cname, const char *attr, uint64_t n,
+                       pk_array *a)
+{
+    int rc = get_array(s, est, cname, attr, a);
+    if (!rc && a->count != n)
+        rc = fail(s, TROVE_E_MODEL, est, "%s.%s has %llu entries for %llu features", cname, attr,
+                  (unsigned long long)a->count, (unsigned long long)n);
+    return rc;
+}
+
 /* The columns a fitted selector keeps, as its _get_support_mask computes them:
  * VarianceThreshold variances_ > threshold; SelectKBest the k best scores_ (NaN scores count as
  * the lowest, ties to the later column: numpy's stable argsort, last k); RFE/RFECV support_. */
@@ -1956,11 +1967,8 @@ static int selector_mask(sk *s, const pk_obj *est, const char *cname, int64_t nf
         double thr;
         if (!pk_as_float(pk_attr(est, "threshold"), &thr))
             return fail(s, TROVE_E_MODEL, est, "%s: threshold is not a number", cname);
-        if ((rc = get_array(s, est, cname, "variances_", &a)))
+        if ((rc = get_array_n(s, est, cname, "variances_", (uint64_t)nf, &a)))
             return rc;
-        if (a.count != (uint64_t)nf)
-            return fail(s, TROVE_E_MODEL, est, "%s.variances_ has %llu entries for %lld "
-                        "features", cname, (unsigned long long)a.count, (long long)nf);
         for (int64_t j = 0; j < nf; j++)
             keep[j] = pk_array_f64(&a, (uint64_t)j) > thr;
         return TROVE_OK;
@@ -1972,11 +1980,8 @@ static int selector_mask(sk *s, const pk_obj *est, const char *cname, int64_t nf
             k = nf;
         else if (!pk_as_int(ko, &k) || k < 0)
             return fail(s, TROVE_E_MODEL, est, "%s: k is neither 'all' nor a count", cname);
-        if ((rc = get_array(s, est, cname, "scores_", &a)))
+        if ((rc = get_array_n(s, est, cname, "scores_", (uint64_t)nf, &a)))
             return rc;
-        if (a.count != (uint64_t)nf)
-            return fail(s, TROVE_E_MODEL, est, "%s.scores_ has %llu entries for %lld features",
-                        cname, (unsigned long long)a.count, (long long)nf);
         scored *v = pk_alloc(s->a, (size_t)nf * sizeof *v);
         if (!v)
             return nomem(s);
@@ -1990,11 +1995,8 @@ static int selector_mask(sk *s, const pk_obj *est, const char *cname, int64_t nf
         return TROVE_OK;
     }
     /* RFE, RFECV */
-    if ((rc = get_array(s, est, cname, "support_", &a)))
+    if ((rc = get_array_n(s, est, cname, "support_", (uint64_t)nf, &a)))
         return rc;
-    if (a.count != (uint64_t)nf)
-        return fail(s, TROVE_E_MODEL, est, "%s.support_ has %llu entries for %lld features",
-                    cname, (unsigned long long)a.count, (long long)nf);
     for (int64_t j = 0; j < nf; j++)
         keep[j] = pk_array_i64(&a, (uint64_t)j) != 0;
     return TROVE_OK;
