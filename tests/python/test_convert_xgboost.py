@@ -1,0 +1,375 @@
+"""`trove convert` on XGBoost models trained and saved here, at test time, with Debian's xgboost
+(Booster.save_model as JSON and as UBJSON): `trove predict` must reproduce xgboost's own
+predict / predict_proba / output_margin. XGBoost sums leaf values in float32 and trove in float64,
+so values agree to float32 precision (docs/CODECS.md): margins within 2e-5 x max(1, |margin|),
+probabilities within 2e-6; labels are identical except where xgboost's float32 margin is within
+float32 rounding of the decision boundary (counted, and required to be none here)."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from convert_helpers import convert, metadata, predict, run
+
+xgb = pytest.importorskip("xgboost")
+
+MARGIN_RTOL = 2e-5
+PROBA_ATOL = 2e-6
+
+
+def _data(kind, nan, seed=0, n=300, nf=6):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, nf)
+    if kind == "binary":
+        y = (X[:, 0] + 0.5 * X[:, 1] - X[:, 2] * X[:, 3] > 0).astype(int)
+    elif kind == "multi":
+        y = (np.digitize(X[:, 0] + X[:, 1], [-0.8, 0.0, 0.8])).astype(int)  # 4 classes
+    elif kind == "positive":
+        y = np.exp(0.3 * X[:, 0] + 0.2 * X[:, 1]) + 0.01
+    elif kind == "counts":
+        y = rng.poisson(np.exp(0.5 * X[:, 0])).astype(float)
+    elif kind == "unit":
+        y = 1.0 / (1.0 + np.exp(-X[:, 0] - X[:, 1]))
+    else:
+        y = X[:, 0] * 2 + np.sin(X[:, 1] * 3) + 0.1 * rng.randn(n)
+    if nan:
+        X[rng.rand(*X.shape) < 0.15] = np.nan  # NaN in training: default_left matters
+    return X, y
+
+
+def _test_rows(X, seed=1):
+    """Training rows, fresh rows with NaN in other places, and all-NaN rows."""
+    rng = np.random.RandomState(seed)
+    T = rng.randn(200, X.shape[1]) * 1.5
+    T[rng.rand(*T.shape) < 0.2] = np.nan
+    return np.vstack([X[:100], T, np.full((3, X.shape[1]), np.nan)])
+
+
+def _save(model, tmp_path, name, fmt):
+    path = tmp_path / ("%s.%s" % (name, fmt))
+    model.save_model(str(path))
+    return path
+
+
+def _convert(path, tmp_path):
+    out = tmp_path / (path.name + ".trove")
+    r = convert(path, out)
+    assert r.returncode == 0, r.stderr
+    return str(out)
+
+
+def _margin(model, X):
+    return np.asarray(model.predict(X, output_margin=True), dtype=np.float64).reshape(len(X), -1)
+
+
+def _check_margin(got, want):
+    got = np.asarray(got, dtype=np.float64).reshape(want.shape)
+    err = np.abs(got - want) / np.maximum(1.0, np.abs(want))
+    assert float(err.max()) <= MARGIN_RTOL, "margin: max rel err %.3g" % float(err.max())
+    return float(np.abs(got - want).max())
+
+
+def _ambiguous(margin_rows):
+    """Rows whose xgboost decision sits within float32 rounding of a tie (label may differ)."""
+    m = np.asarray(margin_rows, dtype=np.float64)
+    if m.shape[1] == 1:
+        return np.abs(m[:, 0]) < 1e-5
+    s = np.sort(m, axis=1)
+    return (s[:, -1] - s[:, -2]) < 1e-5
+
+
+CLASSIFIERS = [
+    ("binary", "binary", dict(objective="binary:logistic")),
+    ("binary_logitraw", "binary", dict(objective="binary:logitraw", base_score=0.3)),
+    ("softprob", "multi", dict(objective="multi:softprob")),
+    ("softmax", "multi", dict(objective="multi:softmax")),
+    ("binary_dart", "binary", dict(booster="dart", rate_drop=0.3, skip_drop=0.0,
+                                   one_drop=True)),
+    ("softprob_dart", "multi", dict(booster="dart", rate_drop=0.2, one_drop=True)),
+    ("binary_lossguide", "binary", dict(tree_method="hist", grow_policy="lossguide",
+                                        max_leaves=12, max_depth=0)),
+    ("binary_exact", "binary", dict(tree_method="exact", gamma=2.0)),  # pruned: deleted nodes
+    ("binary_rf", "binary", dict(num_parallel_tree=3, subsample=0.8, colsample_bynode=0.7)),
+]
+
+
+@pytest.mark.parametrize("fmt", ["json", "ubj"])
+@pytest.mark.parametrize("nan", [False, True], ids=["dense", "nan"])
+@pytest.mark.parametrize("name,kind,params", CLASSIFIERS, ids=[c[0] for c in CLASSIFIERS])
+def test_classifier(tmp_path, name, kind, params, nan, fmt):
+    X, y = _data(kind, nan)
+    p = dict(n_estimators=15, max_depth=4, learning_rate=0.3, random_state=0)
+    p.update(params)
+    model = xgb.XGBClassifier(**p).fit(X, y)
+    out = _convert(_save(model, tmp_path, name, fmt), tmp_path)
+    meta = metadata(out)
+    assert meta["kind"] == "tree_ensemble"
+    assert meta["producer"]["name"] == "xgboost"
+    K = len(np.unique(y))
+    assert meta["model"]["classes"] == list(range(K))
+    T = _test_rows(X)
+    want_m = _margin(model, T)
+    _check_margin(predict(out, T, tmp_path, "decision"), want_m)
+    if params.get("objective") != "binary:logitraw":
+        pr = predict(out, T, tmp_path, "proba")
+        want_p = model.predict_proba(T).astype(np.float64)
+        assert pr.shape == want_p.shape
+        err = float(np.abs(pr - want_p).max())
+        assert err <= PROBA_ATOL, "proba: max abs err %.3g" % err
+    lab = predict(out, T, tmp_path)[:, 0]
+    want_l = np.asarray(model.predict(T), dtype=np.float64).reshape(-1)
+    if params.get("objective") == "binary:logitraw":
+        # XGBClassifier thresholds the raw margin at 0.5 as if it were a probability; the
+        # classes of the margin are margin > 0, i.e. the logistic probability > 0.5
+        want_l = (want_m[:, 0] > 0).astype(np.float64)
+    amb = _ambiguous(want_m)
+    assert np.array_equal(lab[~amb], want_l[~amb])
+    assert amb.sum() == 0
+
+
+REGRESSORS = [
+    ("squarederror", "real", dict()),
+    ("absoluteerror", "real", dict(objective="reg:absoluteerror")),
+    ("pseudohuber", "real", dict(objective="reg:pseudohubererror")),
+    ("logistic", "unit", dict(objective="reg:logistic")),
+    ("poisson", "counts", dict(objective="count:poisson")),
+    ("gamma", "positive", dict(objective="reg:gamma")),
+    ("tweedie", "positive", dict(objective="reg:tweedie", tweedie_variance_power=1.3)),
+    ("dart", "real", dict(booster="dart", rate_drop=0.3, one_drop=True)),
+    ("base_score", "real", dict(base_score=1.75)),
+    ("depth1", "real", dict(max_depth=1, n_estimators=40)),
+]
+
+
+@pytest.mark.parametrize("fmt", ["json", "ubj"])
+@pytest.mark.parametrize("nan", [False, True], ids=["dense", "nan"])
+@pytest.mark.parametrize("name,kind,params", REGRESSORS, ids=[r[0] for r in REGRESSORS])
+def test_regressor(tmp_path, name, kind, params, nan, fmt):
+    X, y = _data(kind, nan)
+    p = dict(n_estimators=20, max_depth=4, learning_rate=0.3, random_state=0)
+    p.update(params)
+    model = xgb.XGBRegressor(**p).fit(X, y)
+    out = _convert(_save(model, tmp_path, name, fmt), tmp_path)
+    T = _test_rows(X)
+    got = predict(out, T, tmp_path)[:, 0]
+    want = model.predict(T).astype(np.float64)
+    err = np.abs(got - want) / np.maximum(1.0, np.abs(want))
+    assert float(err.max()) <= MARGIN_RTOL, "predict: max rel err %.3g" % float(err.max())
+
+
+def test_multi_target_regressor(tmp_path):
+    X, y = _data("real", True)
+    Xf = np.nan_to_num(X)
+    Y = np.c_[y, Xf[:, 2] - Xf[:, 3], Xf[:, 0]]
+    model = xgb.XGBRegressor(n_estimators=10, max_depth=3, tree_method="hist").fit(X, Y)
+    out = _convert(_save(model, tmp_path, "mt", "ubj"), tmp_path)
+    T = _test_rows(X)
+    got = predict(out, T, tmp_path)
+    want = model.predict(T).astype(np.float64).reshape(len(T), -1)
+    assert got.shape == want.shape == (len(T), 3)
+    assert float((np.abs(got - want) / np.maximum(1, np.abs(want))).max()) <= MARGIN_RTOL
+
+
+@pytest.mark.parametrize("kind,obj", [("real", "reg:squarederror"),
+                                      ("binary", "binary:logistic"),
+                                      ("multi", "multi:softprob")])
+def test_gblinear(tmp_path, kind, obj):
+    X, y = _data(kind, False)
+    cls = xgb.XGBClassifier if kind != "real" else xgb.XGBRegressor
+    model = cls(booster="gblinear", n_estimators=30, objective=obj).fit(X, y)
+    out = _convert(_save(model, tmp_path, "lin", "json"), tmp_path)
+    assert metadata(out)["kind"] == "linear"
+    T = _test_rows(X)
+    T = np.nan_to_num(T)  # gblinear skips missing values; the linear kind has none (CODECS.md)
+    if kind == "real":
+        got = predict(out, T, tmp_path)[:, 0]
+        want = model.predict(T).astype(np.float64)
+        assert float((np.abs(got - want) / np.maximum(1, np.abs(want))).max()) <= MARGIN_RTOL
+    else:
+        got = predict(out, T, tmp_path, "proba")
+        assert float(np.abs(got - model.predict_proba(T)).max()) <= PROBA_ATOL
+
+
+def _thresholds(model):
+    """Every (feature, threshold) of the booster, from its own JSON dump."""
+    out = []
+    for t in model.get_booster().get_dump(dump_format="json"):
+        stack = [json.loads(t)]
+        while stack:
+            n = stack.pop()
+            if "split" in n:
+                out.append((int(str(n["split"]).lstrip("f")), np.float32(n["split_condition"])))
+                stack.extend(n["children"])
+    return out
+
+
+@pytest.mark.parametrize("fmt", ["json", "ubj"])
+def test_inputs_exactly_at_thresholds(tmp_path, fmt):
+    """XGBoost goes left when x < t: rows with x == t exactly (and the float32 neighbours of t)
+    must take xgboost's branches, which a <= comparison on t would not."""
+    X, y = _data("real", True, nf=4)
+    model = xgb.XGBRegressor(n_estimators=1, max_depth=6, learning_rate=1.0,
+                             random_state=0).fit(X, y)
+    out = _convert(_save(model, tmp_path, "thr", fmt), tmp_path)
+    th = _thresholds(model)
+    assert th
+    rows = {"at": [], "below": [], "above": []}
+    rng = np.random.RandomState(3)
+    for f, t in th:
+        for key, v in (("at", t), ("below", np.nextafter(t, np.float32(-np.inf))),
+                       ("above", np.nextafter(t, np.float32(np.inf)))):
+            for _ in range(8):
+                r = X[rng.randint(len(X))].copy()
+                r[f] = float(v)
+                rows[key].append(r)
+    A, B = np.array(rows["at"]), np.array(rows["below"])
+    xa, xb = model.predict(A), model.predict(B)
+    assert np.any(xa != xb), "the rows do not sit on the thresholds"
+    for key in rows:
+        R = np.array(rows[key])
+        got = predict(out, R, tmp_path)[:, 0]
+        want = model.predict(R).astype(np.float64)
+        # one tree: the value is one float32 leaf (plus base_score); a wrong branch gives
+        # another leaf, far beyond this bound
+        assert np.allclose(got, want, rtol=1e-6, atol=1e-6), key
+
+
+def test_feature_names_and_metadata(tmp_path):
+    X, y = _data("binary", False)
+    d = xgb.DMatrix(X, label=y, feature_names=["a%d" % i for i in range(X.shape[1])])
+    bst = xgb.train({"objective": "binary:logistic", "max_depth": 3}, d, num_boost_round=5)
+    path = tmp_path / "named.json"
+    bst.save_model(str(path))
+    out = _convert(path, tmp_path)
+    meta = metadata(out)
+    assert meta["signature"]["inputs"]["names"] == ["a%d" % i for i in range(X.shape[1])]
+    assert meta["estimator"] == "xgboost.core.Booster"
+    assert meta["lineage"]["source"]["format"] == "XGBoost JSON"
+    got = predict(out, X, tmp_path, "proba")[:, 1]
+    assert float(np.abs(got - bst.predict(d)).max()) <= PROBA_ATOL
+
+
+def test_checkpoint_layout(tmp_path):
+    """Booster.save_raw("json") (what pickling a 1.x Booster holds): {"Config", "Model"}."""
+    X, y = _data("real", True)
+    d = xgb.DMatrix(X, label=y)
+    bst = xgb.train({"max_depth": 3}, d, num_boost_round=5)
+    path = tmp_path / "raw.json"
+    path.write_bytes(bytes(bst.save_raw("json")))
+    doc = json.loads(path.read_text())
+    out = _convert(path, tmp_path)
+    got = predict(out, X, tmp_path)[:, 0]
+    assert ("Model" in doc) or ("learner" in doc)
+    assert float(np.abs(got - bst.predict(d)).max()) <= MARGIN_RTOL * 10
+
+
+def _refused(tmp_path, name, data, *needles):
+    path = tmp_path / name
+    path.write_bytes(data)
+    r = convert(path, tmp_path / (name + ".trove"))
+    assert r.returncode != 0, "accepted: %s" % name
+    assert not os.path.exists(tmp_path / (name + ".trove"))
+    for n in needles:
+        assert n in r.stderr, (n, r.stderr)
+    return r.stderr
+
+
+def _small_model_doc(tmp_path):
+    X, y = _data("binary", True)
+    model = xgb.XGBClassifier(n_estimators=3, max_depth=3).fit(X, y)
+    path = _save(model, tmp_path, "small", "json")
+    return json.loads(path.read_text())
+
+
+def test_hostile_json(tmp_path):
+    doc = _small_model_doc(tmp_path)
+    trees = doc["learner"]["gradient_booster"]["model"]["trees"]
+
+    def mutate(fn):
+        d = json.loads(json.dumps(doc))
+        fn(d["learner"]["gradient_booster"]["model"]["trees"][0], d)
+        return json.dumps(d).encode()
+
+    n = len(trees[0]["left_children"])
+
+    def cycle(t, d):
+        t["left_children"][1] = 0
+    _refused(tmp_path, "cycle.json", mutate(cycle), "reached twice")
+
+    def self_loop(t, d):
+        t["right_children"][0] = 0
+    _refused(tmp_path, "self.json", mutate(self_loop), "reached twice")
+
+    def oob(t, d):
+        t["left_children"][0] = n + 5
+    _refused(tmp_path, "oob.json", mutate(oob), "out of range")
+
+    def feat(t, d):
+        t["split_indices"][0] = 10 ** 6
+    _refused(tmp_path, "feat.json", mutate(feat), "splits on feature")
+
+    def count(t, d):
+        t["tree_param"]["num_nodes"] = str(n + 1)
+    _refused(tmp_path, "count.json", mutate(count), "entries for")
+
+    def huge(t, d):
+        t["tree_param"]["num_nodes"] = "99999999999"
+    _refused(tmp_path, "huge.json", mutate(huge), "num_nodes")
+
+    def categorical(t, d):
+        t["split_type"][0] = 1
+    _refused(tmp_path, "cat.json", mutate(categorical), "categorical")
+
+    def objective(t, d):
+        d["learner"]["objective"]["name"] = "binary:hinge"
+    _refused(tmp_path, "hinge.json", mutate(objective), "binary:hinge")
+
+    def vector_leaf(t, d):
+        t["tree_param"]["size_leaf_vector"] = "3"
+    _refused(tmp_path, "vl.json", mutate(vector_leaf), "vector leaves")
+
+    def booster(t, d):
+        d["learner"]["gradient_booster"]["name"] = "gbfoo"
+    _refused(tmp_path, "gbfoo.json", mutate(booster), "gbfoo")
+
+    def base(t, d):
+        d["learner"]["learner_model_param"]["base_score"] = "2E0"
+    _refused(tmp_path, "base.json", mutate(base), "base_score")
+
+    deep = b'{"learner": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    _refused(tmp_path, "deep.json", deep)
+    raw = json.dumps(doc).encode()
+    _refused(tmp_path, "trunc.json", raw[: len(raw) // 2], "XGBoost JSON")
+
+
+def test_hostile_ubjson(tmp_path):
+    X, y = _data("multi", True)
+    model = xgb.XGBClassifier(n_estimators=2, max_depth=3).fit(X, y)
+    raw = _save(model, tmp_path, "m", "ubj").read_bytes()
+    # every truncation point in the first 2 KB and a sample after: refused, never a crash
+    cuts = list(range(1, min(len(raw), 2048))) + list(range(2048, len(raw), 97))
+    paths = []
+    for c in cuts[::7]:
+        p = tmp_path / ("t%d.ubj" % c)
+        p.write_bytes(raw[:c])
+        paths.append(p)
+    for p in paths:
+        r = convert(p, str(p) + ".trove")
+        assert r.returncode != 0 and "trove convert" in r.stderr or r.stderr, p
+        assert r.returncode != 0
+    # bit flips: refused cleanly or accepted as a model that validates (a flip in a float)
+    rng = np.random.RandomState(0)
+    for i in range(60):
+        b = bytearray(raw)
+        j = rng.randint(1, len(b))
+        b[j] ^= 1 << rng.randint(8)
+        p = tmp_path / ("f%d.ubj" % i)
+        p.write_bytes(bytes(b))
+        r = convert(p, str(p) + ".trove")
+        assert r.returncode in (0, 1), (j, r.returncode, r.stderr)
+    # an absurd count: a typed array claiming 2^62 elements
+    absurd = b"{L\x00\x00\x00\x00\x00\x00\x00\x07learner[$d#L" + b"\x40" + b"\x00" * 7
+    _refused(tmp_path, "absurd.ubj", absurd, "exceeds")
+    deep = b"{L\x00\x00\x00\x00\x00\x00\x00\x01a" + b"[" * 200 + b"]" * 200 + b"}"
+    _refused(tmp_path, "deep.ubj", deep, "nested deeper")
