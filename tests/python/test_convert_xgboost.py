@@ -373,3 +373,29 @@ def test_hostile_ubjson(tmp_path):
     _refused(tmp_path, "absurd.ubj", absurd, "exceeds")
     deep = b"{L\x00\x00\x00\x00\x00\x00\x00\x01a" + b"[" * 200 + b"]" * 200 + b"}"
     _refused(tmp_path, "deep.ubj", deep, "nested deeper")
+
+
+@pytest.mark.parametrize("how", ["pickle", "joblib_booster"])
+def test_pickled_xgboost_refused_with_advice(tmp_path, how):
+    """A pickled XGBoost object is a Python object that only xgboost can rebuild: refused (exit
+    1, nothing written) with the way out: save_model and convert that file."""
+    import pickle
+
+    import joblib
+    X, y = _data("binary", False)
+    model = xgb.XGBClassifier(n_estimators=2, max_depth=2).fit(X, y)
+    path = tmp_path / "m.pkl"
+    if how == "pickle":
+        with open(path, "wb") as f:
+            pickle.dump(model, f)
+    else:
+        joblib.dump(model.get_booster(), path)
+    r = convert(path, tmp_path / "m.trove")
+    assert r.returncode == 1
+    assert not (tmp_path / "m.trove").exists()
+    assert 'save_model("model.json")' in r.stderr and "model.ubj" in r.stderr, r.stderr
+    # and the advice works
+    model.save_model(str(tmp_path / "model.json"))
+    out = _convert(tmp_path / "model.json", tmp_path)
+    assert float(np.abs(predict(out, X, tmp_path, "proba") - model.predict_proba(X)).max()) \
+        <= PROBA_ATOL
