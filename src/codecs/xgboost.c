@@ -398,6 +398,70 @@ static int ub_parse(pk_arena *a, const uint8_t *buf, size_t len, xv **root, trov
 }
 
 /* ---- JSON (jansson) into the same tree ------------------------------------------------------ */
+/* XGBoost's JSON writer prints non-finite floats as NaN, Infinity, -Infinity (and some versions
+ * inf/-inf, nan), which jansson refuses. Outside strings, at token boundaries, they are rewritten
+ * (in a copy) to doubles that no float32 can be, and mapped back after parsing. */
+#define JS_NAN 1.5e-300
+#define JS_PINF 2.5e-300
+#define JS_NINF -2.5e-300
+
+static bool js_delim(uint8_t c)
+{
+    return c == ',' || c == ']' || c == '}' || c == ':' || c == '[' || c == ' ' || c == '\n' ||
+           c == '\r' || c == '\t';
+}
+
+/* Number of non-finite tokens in buf; when out is not NULL, the rewritten text goes there
+ * (at most len + 16 per token bytes). */
+static size_t js_nonfinite(const uint8_t *buf, size_t len, char *out, size_t *out_len)
+{
+    static const struct { const char *tok; const char *rep; } T[] = {
+        {"-Infinity", "-2.5e-300"}, {"Infinity", "2.5e-300"}, {"NaN", "1.5e-300"},
+        {"-inf", "-2.5e-300"}, {"inf", "2.5e-300"}, {"nan", "1.5e-300"}, {"-nan", "1.5e-300"},
+    };
+    size_t n = 0, o = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < len; i++) {
+        uint8_t c = buf[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if ((c == 'N' || c == 'I' || c == 'i' || c == 'n' || c == '-') &&
+                   (i == 0 || js_delim(buf[i - 1]))) {
+            for (size_t k = 0; k < sizeof T / sizeof T[0]; k++) {
+                size_t tl = strlen(T[k].tok);
+                if (len - i >= tl && !memcmp(buf + i, T[k].tok, tl) &&
+                    (i + tl == len || js_delim(buf[i + tl]))) {
+                    n++;
+                    if (out) {
+                        size_t rl = strlen(T[k].rep);
+                        memcpy(out + o, T[k].rep, rl);
+                        o += rl;
+                    }
+                    i += tl - 1;
+                    c = 0;
+                    break;
+                }
+            }
+            if (!c)
+                continue;
+        }
+        if (out)
+            out[o++] = (char)buf[i];
+    }
+    if (out_len)
+        *out_len = o;
+    return n;
+}
+
+static double js_real(double d)
+{
+    return d == JS_NAN ? NAN : d == JS_PINF ? INFINITY : d == JS_NINF ? -INFINITY : d;
+}
 static int js_conv(pk_arena *a, const json_t *j, int depth, xv **out, trove_error *err)
 {
     if (depth > XV_MAX_DEPTH)
@@ -434,7 +498,8 @@ static int js_conv(pk_arena *a, const json_t *j, int depth, xv **out, trove_erro
                 break;
             for (i = 0; i < n; i++) {
                 const json_t *e = json_array_get(j, i);
-                d[i] = json_is_boolean(e) ? (json_is_true(e) ? 1.0 : 0.0) : json_number_value(e);
+                d[i] = json_is_boolean(e) ? (json_is_true(e) ? 1.0 : 0.0)
+                                          : js_real(json_number_value(e));
             }
             v->et = 'n';
             v->u.ta.p = (const uint8_t *)d;
@@ -465,7 +530,7 @@ static int js_conv(pk_arena *a, const json_t *j, int depth, xv **out, trove_erro
         break;
     case JSON_REAL:
         if ((v = xv_new(a, XV_REAL, TROVE_NO_OFFSET)))
-            v->u.d = json_real_value(j);
+            v->u.d = js_real(json_real_value(j));
         break;
     case JSON_TRUE: case JSON_FALSE:
         if ((v = xv_new(a, XV_BOOL, TROVE_NO_OFFSET)))
@@ -482,10 +547,21 @@ static int js_conv(pk_arena *a, const json_t *j, int depth, xv **out, trove_erro
     return TROVE_OK;
 }
 
-static int js_parse(pk_arena *a, const uint8_t *buf, size_t len, xv **root, trove_error *err)
+static int js_parse(pk_arena *a, const trove_allocator *alloc, const uint8_t *buf, size_t len,
+                    xv **root, trove_error *err)
 {
     json_error_t je;
+    char *copy = NULL;
+    size_t nf = js_nonfinite(buf, len, NULL, NULL);
+    if (nf) { /* each token grows by at most 6 bytes */
+        if (nf > (SIZE_MAX - len) / 8 || !(copy = trove__malloc(alloc, len + 8 * nf)))
+            return trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "XGBoost JSON: out of "
+                               "memory");
+        js_nonfinite(buf, len, copy, &len);
+        buf = (const uint8_t *)copy;
+    }
     json_t *j = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &je);
+    trove__free(alloc, copy);
     if (!j)
         return trove__fail(err, TROVE_E_CORRUPT, (uint64_t)je.position, "XGBoost JSON: %s (line "
                            "%d, column %d, byte %d)", je.text, je.line, je.column, je.position);
@@ -774,6 +850,7 @@ typedef struct learner {
     size_t n_out;
     double base[4096];              /* margin space */
     int64_t version[3];
+    int64_t best_iteration;         /* >= 0: the trees were cut after this round */
 } learner;
 
 typedef struct tree_in {
@@ -879,7 +956,48 @@ static int read_tree(xg *g, const xv *tv, size_t t, int64_t nf, tree_in *ti)
     return TROVE_OK;
 }
 
-static int map_trees(xg *g, const learner *L, trove_value *m)
+/* The scikit-learn wrapper predicts with the rounds up to its best_iteration (early stopping;
+ * without it XGBoost 1.x records the last round, 2.x nothing): *nt becomes the trees of those
+ * rounds, from iteration_indptr (2.x) or rounds x num_parallel_tree x output groups. */
+static int best_rounds(xg *g, learner *L, const xv *model, size_t *nt)
+{
+    const xv *at = get(L->learner, "attributes"), *bi = get(at, "best_iteration");
+    double b;
+    L->best_iteration = -1;
+    if (!get(at, "scikit_learn") || !bi)
+        return TROVE_OK;
+    if (!num_of(bi, &b) || b != floor(b) || b < 0 || b > (double)INT32_MAX)
+        return xfail(g, TROVE_E_MODEL, bi, "attributes.best_iteration is not a round number");
+    size_t rounds = (size_t)b + 1, keep;
+    const xv *ip = get(model, "iteration_indptr");
+    if (ip) {
+        double *d;
+        size_t k;
+        int rc = nums_of(g, ip, "iteration_indptr", 0, &d, &k);
+        if (rc)
+            return rc;
+        if (rounds >= k)
+            return TROVE_OK; /* all rounds */
+        keep = d[rounds] >= 0 && d[rounds] <= (double)*nt ? (size_t)d[rounds] : 0;
+    } else {
+        int64_t npt;
+        int rc = int_of(g, get(model, "gbtree_model_param"), "num_parallel_tree",
+                        "gbtree_model_param", 1, INT32_MAX, 1, false, &npt);
+        if (rc)
+            return rc;
+        uint64_t per = (uint64_t)npt * L->n_out, kk;
+        if (!trove__mul_ok(per, rounds, &kk) || kk >= *nt)
+            return TROVE_OK;
+        keep = (size_t)kk;
+    }
+    if (keep == 0)
+        return xfail(g, TROVE_E_MODEL, bi, "best_iteration %g selects no tree", b);
+    L->best_iteration = (int64_t)b;
+    *nt = keep;
+    return TROVE_OK;
+}
+
+static int map_trees(xg *g, learner *L, trove_value *m)
 {
     const xv *gb = L->gb, *model;
     const xv *wd = NULL;
@@ -923,12 +1041,14 @@ static int map_trees(xg *g, const learner *L, trove_value *m)
             return xfail(g, TROVE_E_MODEL, wd, "dart weight_drop has %zu entries for %zu trees",
                          k, nt);
     }
+    if ((rc = best_rounds(g, L, model, &nt)))
+        return rc;
     tree_in *ti = pk_alloc(g->a, nt * sizeof *ti);
     if (!ti)
         return xnomem(g);
     uint64_t total = 0;
     size_t t = 0;
-    for (const xv *tv = trees->u.c.first; tv; tv = tv->next, t++) {
+    for (const xv *tv = trees->u.c.first; tv && t < nt; tv = tv->next, t++) {
         if ((rc = read_tree(g, tv, t, L->nf, &ti[t])))
             return rc;
         if (info && !(info[t] >= 0 && info[t] < (double)L->n_out && info[t] == floor(info[t])))
@@ -1156,6 +1276,7 @@ static int build(xg *g, const xv *root, const trove__source_info *src, trove__mo
     if (!L)
         return xnomem(g);
     memset(L, 0, sizeof *L);
+    L->best_iteration = -1;
     int rc = read_learner(g, root, L);
     if (rc)
         return rc;
@@ -1193,6 +1314,8 @@ static int build(xg *g, const xv *root, const trove__source_info *src, trove__mo
     trove_value *params = trove_value_map(g->alloc);
     mset(g, params, "objective", vstr(g, L->obj.name));
     mset(g, params, "booster", vstr(g, L->booster));
+    if (L->best_iteration >= 0)
+        mset(g, params, "best_iteration", trove_value_int(g->alloc, L->best_iteration));
     mset(g, node, "params", params);
     mset(g, node, "model", m);
     /* producer */
@@ -1282,7 +1405,7 @@ int trove__xgb_map(pk_arena *a, const trove_allocator *alloc, const uint8_t *buf
     *n_models = 0;
     xv *root = NULL;
     int rc = kind == TROVE__XGB_UBJSON ? ub_parse(a, buf, len, &root, err)
-                                       : js_parse(a, buf, len, &root, err);
+                                       : js_parse(a, alloc, buf, len, &root, err);
     if (rc)
         return rc;
     trove__model_out *out = trove__calloc(alloc, 1, sizeof *out);

@@ -399,3 +399,22 @@ def test_pickled_xgboost_refused_with_advice(tmp_path, how):
     out = _convert(tmp_path / "model.json", tmp_path)
     assert float(np.abs(predict(out, X, tmp_path, "proba") - model.predict_proba(X)).max()) \
         <= PROBA_ATOL
+
+
+@pytest.mark.parametrize("kind", ["binary", "multi"])
+def test_early_stopping_best_iteration(tmp_path, kind):
+    """An XGBClassifier trained with early stopping predicts with the rounds up to
+    best_iteration; the file keeps every tree: the converted model uses the same rounds."""
+    X, y = _data(kind, True, n=600)
+    Xv, yv = _data(kind, True, seed=5, n=300)
+    rng = np.random.RandomState(0)
+    y = np.where(rng.rand(len(y)) < 0.3, rng.randint(0, y.max() + 1, len(y)), y)  # noisy: stops
+    model = xgb.XGBClassifier(n_estimators=200, max_depth=5, learning_rate=0.5,
+                              early_stopping_rounds=5).fit(X, y, eval_set=[(Xv, yv)],
+                                                           verbose=False)
+    assert model.best_iteration < 150
+    out = _convert(_save(model, tmp_path, "es", "ubj"), tmp_path)
+    assert metadata(out)["params"]["best_iteration"] == model.best_iteration
+    T = _test_rows(X)
+    assert float(np.abs(predict(out, T, tmp_path, "proba") - model.predict_proba(T)).max()) \
+        <= PROBA_ATOL

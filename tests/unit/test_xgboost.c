@@ -4,6 +4,7 @@
  * follow XGBoost's rules (x < t goes left, NaN follows default_left); truncated, bit-flipped and
  * hostile inputs are refused cleanly; every allocation failure is survived without a leak. The
  * comparisons with xgboost itself are in tests/python/test_convert_xgboost.py. */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -441,9 +442,9 @@ static void json_hostile(void)
         CHECK(ok);
     }
     size_t n = strlen(MODEL_JSON);
-    for (size_t k = 1; k < n; k += 3) /* truncated JSON */
-        CHECK(refused(MODEL_JSON, k, TROVE_E_CORRUPT, "XGBoost JSON") ||
-              trove__xgb_probe((const uint8_t *)MODEL_JSON, k) == 0);
+    for (size_t k = 1; k < n; k += 3) /* truncated JSON (short prefixes lack "learner") */
+        CHECK(trove__xgb_probe((const uint8_t *)MODEL_JSON, k) == 0 ||
+              refused(MODEL_JSON, k, TROVE_E_CORRUPT, "XGBoost JSON"));
     char deep[4200];
     size_t d = (size_t)snprintf(deep, sizeof deep, "{\"learner\": ");
     for (int i = 0; i < 2000; i++)
@@ -451,8 +452,39 @@ static void json_hostile(void)
     for (int i = 0; i < 2000; i++)
         deep[d++] = ']';
     deep[d++] = '}';
-    CHECK(refused(deep, d, TROVE_E_CORRUPT, "XGBoost JSON") ||
-          refused(deep, d, TROVE_E_LIMIT, "nested"));
+    CHECK(refused(deep, d, TROVE_E_LIMIT, "XGBoost JSON: nested deeper than 64"));
+}
+
+/* XGBoost writes non-finite floats as NaN / Infinity / -Infinity, which strict JSON has not. */
+static void json_nonfinite(void)
+{
+    /* in an array trove does not read: converted */
+    char *s = json_with("\"categories\": []", "\"loss_changes\": [NaN, Infinity,-Infinity],"
+                        "\"sum_hessian\":[inf, -inf, nan], \"categories\": [], \"x\": \"NaN, inf\"");
+    CHECK(s != NULL);
+    trove__conversion c;
+    trove_error err;
+    int rc = trove__convert_buffer(NULL, (const uint8_t *)s, strlen(s), "x", 0, &c, &err);
+    free(s);
+    CHECK_OK(rc);
+    trove__conversion_free(&c);
+    /* a NaN leaf is refused as such */
+    s = json_with("[0.5, -0.4, 0.6], \"split_indices\"", "[0.5, NaN, 0.6], \"split_indices\"");
+    CHECK(s != NULL);
+    int ok = refused(s, strlen(s), TROVE_E_MODEL, "leaf 1 has a non-finite value");
+    free(s);
+    CHECK(ok);
+    /* an infinite threshold: every finite float32 goes left (x < inf) */
+    s = json_with("[0.5, -0.4, 0.6], \"split_indices\"",
+                  "[Infinity, -0.4, 0.6], \"split_indices\"");
+    CHECK(s != NULL);
+    rc = trove__convert_buffer(NULL, (const uint8_t *)s, strlen(s), "x", 0, &c, &err);
+    free(s);
+    CHECK_OK(rc);
+    const trove__tensor_out *thr = find(&c.models[0], "trees/threshold");
+    ok = thr && ((const double *)thr->data)[0] == (double)FLT_MAX;
+    trove__conversion_free(&c);
+    CHECK(ok);
 }
 
 static void oom_torture(void)
@@ -497,4 +529,4 @@ static void budget(void)
 }
 
 TEST_MAIN(T(same_tensors), T(predictions_follow_xgboost), T(ubj_truncated_and_flipped),
-          T(ubj_hostile), T(json_hostile), T(oom_torture), T(budget))
+          T(ubj_hostile), T(json_hostile), T(json_nonfinite), T(oom_torture), T(budget))
