@@ -552,6 +552,10 @@ static int js_parse(pk_arena *a, const trove_allocator *alloc, const uint8_t *bu
 {
     json_error_t je;
     char *copy = NULL;
+    if (len >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF) {
+        buf += 3; /* a UTF-8 byte order mark (an editor's) */
+        len -= 3;
+    }
     size_t nf = js_nonfinite(buf, len, NULL, NULL);
     if (nf) { /* each token grows by at most 6 bytes */
         if (nf > (SIZE_MAX - len) / 8 || !(copy = trove__malloc(alloc, len + 8 * nf)))

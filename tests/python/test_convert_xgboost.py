@@ -418,3 +418,114 @@ def test_early_stopping_best_iteration(tmp_path, kind):
     T = _test_rows(X)
     assert float(np.abs(predict(out, T, tmp_path, "proba") - model.predict_proba(T)).max()) \
         <= PROBA_ATOL
+
+
+def _ubj(v, typed=True):
+    """A UBJSON encoder (big-endian, keys without markers, as XGBoost writes): typed float/int
+    arrays when typed, otherwise plain arrays of markers; objects counted or ']'-terminated."""
+    import struct
+    if isinstance(v, dict):
+        out = b"{"
+        for k, x in v.items():
+            kb = k.encode()
+            out += b"L" + struct.pack(">q", len(kb)) + kb + _ubj(x, typed)
+        return out + b"}"
+    if isinstance(v, list):
+        if typed and v and all(isinstance(x, float) for x in v):
+            return b"[$d#L" + struct.pack(">q", len(v)) + b"".join(struct.pack(">f", x)
+                                                                 for x in v)
+        if typed and v and all(isinstance(x, int) and not isinstance(x, bool) for x in v):
+            return b"[$l#L" + struct.pack(">q", len(v)) + b"".join(struct.pack(">i", x)
+                                                                 for x in v)
+        return b"[#I" + struct.pack(">h", len(v)) + b"".join(_ubj(x, typed) for x in v)
+    if isinstance(v, bool):
+        return b"T" if v else b"F"
+    if isinstance(v, int):
+        return (b"i" + struct.pack(">b", v)) if -128 <= v < 128 else b"L" + struct.pack(">q", v)
+    if isinstance(v, float):
+        return b"D" + struct.pack(">d", v)
+    if v is None:
+        return b"Z"
+    b = str(v).encode()
+    return b"S" + (b"U" + bytes([len(b)]) if len(b) < 256 else b"L" + struct.pack(">q", len(b))) + b
+
+
+def _variants(doc, K):
+    """The same model as other XGBoost versions write it (docs/CODECS.md, version differences)."""
+    import copy
+
+    def v(fn):
+        d = copy.deepcopy(doc)
+        fn(d)
+        return d
+    L = lambda d: d["learner"]  # noqa: E731
+    M = lambda d: d["learner"]["gradient_booster"]["model"]  # noqa: E731
+    bs = doc["learner"]["learner_model_param"]["base_score"]
+    yield "base_score_vector_3x", v(lambda d: L(d)["learner_model_param"].update(
+        base_score="[%s]" % bs))
+    if K > 2:
+        yield "base_score_per_class", v(lambda d: L(d)["learner_model_param"].update(
+            base_score="[" + ",".join([bs] * K) + "]"))
+    yield "base_score_number", v(lambda d: L(d)["learner_model_param"].update(
+        base_score=float(bs)))
+    yield "ints_not_strings", v(lambda d: [L(d)["learner_model_param"].update(
+        num_class=int(L(d)["learner_model_param"]["num_class"]),
+        num_feature=int(L(d)["learner_model_param"]["num_feature"])),
+        [t["tree_param"].update(num_nodes=int(t["tree_param"]["num_nodes"]))
+         for t in M(d)["trees"]]])
+    yield "bool_default_left", v(lambda d: [t.update(default_left=[bool(x) for x in
+                                                                   t["default_left"]])
+                                            for t in M(d)["trees"]])
+    yield "no_split_type_1_0", v(lambda d: [[t.pop(k, None) for k in (
+        "split_type", "categories", "categories_nodes", "categories_segments",
+        "categories_sizes")] for t in M(d)["trees"]] and L(d)["learner_model_param"].pop(
+        "num_target", None))
+
+    def indptr(d):
+        n = len(M(d)["trees"])
+        per = max(1, K if K > 2 else 1)
+        M(d)["iteration_indptr"] = list(range(0, n + 1, per))
+        L(d)["learner_model_param"]["num_target"] = "1"
+    yield "iteration_indptr_2x", v(indptr)
+
+    def shuffled(d):  # children stored before parents: a valid XGBoost tree in any order
+        for t in M(d)["trees"]:
+            n = len(t["left_children"])
+            perm = [0] + list(range(n - 1, 0, -1))  # new position of old node i
+            inv = {p: i for i, p in enumerate(perm)}
+            for key in ("left_children", "right_children", "split_indices", "split_conditions",
+                        "default_left", "base_weights", "parents", "loss_changes",
+                        "sum_hessian", "split_type"):
+                if key in t and len(t[key]) == n:
+                    t[key] = [t[key][inv[j]] for j in range(n)]
+            for key in ("left_children", "right_children"):
+                t[key] = [c if c < 0 else perm[c] for c in t[key]]
+    yield "nodes_reordered", v(shuffled)
+
+
+@pytest.mark.parametrize("kind", ["binary", "multi", "real"])
+def test_version_variants(tmp_path, kind):
+    """One model, rewritten the ways XGBoost 1.0 ... 3.x write it, as JSON and as UBJSON (typed
+    and plain arrays): every variant predicts what xgboost predicts."""
+    X, y = _data(kind, True)
+    cls = xgb.XGBRegressor if kind == "real" else xgb.XGBClassifier
+    model = cls(n_estimators=6, max_depth=3, random_state=0).fit(X, y)
+    doc = json.loads(_save(model, tmp_path, "base", "json").read_text())
+    K = len(np.unique(y)) if kind != "real" else 1
+    T = _test_rows(X)
+    want = _margin(model, T)
+    n = 0
+    for name, d in _variants(doc, K):
+        for enc, data in (("json", json.dumps(d).encode()), ("ubj", _ubj(d)),
+                          ("ubj_plain", _ubj(d, typed=False))):
+            p = tmp_path / ("%s_%s.bin" % (name, enc))
+            p.write_bytes(data)
+            out = _convert(p, tmp_path)
+            op = "decision" if kind != "real" else None
+            got = predict(out, T, tmp_path, op)
+            try:
+                _check_margin(got, want)
+            except AssertionError as e:
+                raise AssertionError("%s/%s: %s" % (name, enc, e))
+            n += 1
+    assert n >= 21
