@@ -20,7 +20,8 @@ static void one(const uint8_t *data, size_t size, int kind)
     trove__model_out *models = NULL;
     size_t n = 0;
     trove_error err;
-    int rc = trove__xgb_map(a, NULL, data, size, kind, NULL, &models, &n, &err);
+    int rc = trove__xgb_map(a, NULL, data, size, kind, UINT64_C(64) << 20, NULL, &models, &n,
+                            &err);
     clean(rc, &err);
     if (rc == TROVE_OK) {
         check(n == 1 && models[0].meta != NULL);

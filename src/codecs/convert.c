@@ -59,8 +59,8 @@ static int convert_buffer(const trove_allocator *alloc, const uint8_t *buf, size
         if (!out->arena)
             rc = trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
         else
-            rc = trove__xgb_map(out->arena, alloc, buf, len, xk, src_in, &out->models,
-                                &out->n_models, err);
+            rc = trove__xgb_map(out->arena, alloc, buf, len, xk, max_bytes, src_in,
+                                &out->models, &out->n_models, err);
         if (rc)
             goto fail;
         return TROVE_OK;

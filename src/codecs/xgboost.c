@@ -412,17 +412,20 @@ static bool js_delim(uint8_t c)
 }
 
 /* Number of non-finite tokens in buf; when out is not NULL, the rewritten text goes there
- * (at most len + 16 per token bytes). */
-static size_t js_nonfinite(const uint8_t *buf, size_t len, char *out, size_t *out_len)
+ * (at most len + 8 bytes per token). *values (may be NULL): an upper bound of the values. */
+static size_t js_nonfinite(const uint8_t *buf, size_t len, char *out, size_t *out_len,
+                           size_t *values)
 {
     static const struct { const char *tok; const char *rep; } T[] = {
         {"-Infinity", "-2.5e-300"}, {"Infinity", "2.5e-300"}, {"NaN", "1.5e-300"},
         {"-inf", "-2.5e-300"}, {"inf", "2.5e-300"}, {"nan", "1.5e-300"}, {"-nan", "1.5e-300"},
     };
-    size_t n = 0, o = 0;
+    size_t n = 0, o = 0, nv = 1;
     bool in_str = false;
     for (size_t i = 0; i < len; i++) {
         uint8_t c = buf[i];
+        if (!in_str && (c == ',' || c == '[' || c == '{'))
+            nv++;
         if (in_str) {
             if (c == '\\')
                 i++;
@@ -455,6 +458,8 @@ static size_t js_nonfinite(const uint8_t *buf, size_t len, char *out, size_t *ou
     }
     if (out_len)
         *out_len = o;
+    if (values)
+        *values = nv;
     return n;
 }
 
@@ -547,8 +552,12 @@ static int js_conv(pk_arena *a, const json_t *j, int depth, xv **out, trove_erro
     return TROVE_OK;
 }
 
+/* What jansson allocates per value, about (a json_t, its malloc header, an array slot): it does
+ * not allocate through trove's allocator, so its memory is bounded before it runs. */
+#define JS_BYTES_PER_VALUE 96
+
 static int js_parse(pk_arena *a, const trove_allocator *alloc, const uint8_t *buf, size_t len,
-                    xv **root, trove_error *err)
+                    uint64_t max_bytes, xv **root, trove_error *err)
 {
     json_error_t je;
     char *copy = NULL;
@@ -556,12 +565,19 @@ static int js_parse(pk_arena *a, const trove_allocator *alloc, const uint8_t *bu
         buf += 3; /* a UTF-8 byte order mark (an editor's) */
         len -= 3;
     }
-    size_t nf = js_nonfinite(buf, len, NULL, NULL);
+    size_t nv;
+    size_t nf = js_nonfinite(buf, len, NULL, NULL, &nv);
+    if ((uint64_t)nv > max_bytes / JS_BYTES_PER_VALUE)
+        return trove__fail(err, TROVE_E_LIMIT, TROVE_NO_OFFSET, "XGBoost JSON: %zu values would "
+                           "take about %llu MiB to parse, over the importer's limit (%llu MiB): "
+                           "save the model as UBJSON (.ubj), which is read in place", nv,
+                           (unsigned long long)((uint64_t)nv * JS_BYTES_PER_VALUE >> 20),
+                           (unsigned long long)(max_bytes >> 20));
     if (nf) { /* each token grows by at most 6 bytes */
         if (nf > (SIZE_MAX - len) / 8 || !(copy = trove__malloc(alloc, len + 8 * nf)))
             return trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "XGBoost JSON: out of "
                                "memory");
-        js_nonfinite(buf, len, copy, &len);
+        js_nonfinite(buf, len, copy, &len, NULL);
         buf = (const uint8_t *)copy;
     }
     json_t *j = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &je);
@@ -1399,8 +1415,8 @@ int trove__xgb_probe(const uint8_t *buf, size_t len)
 }
 
 int trove__xgb_map(pk_arena *a, const trove_allocator *alloc, const uint8_t *buf, size_t len,
-                   int kind, const trove__source_info *src, trove__model_out **models,
-                   size_t *n_models, trove_error *err)
+                   int kind, uint64_t max_bytes, const trove__source_info *src,
+                   trove__model_out **models, size_t *n_models, trove_error *err)
 {
     trove_error local;
     if (!err)
@@ -1409,7 +1425,9 @@ int trove__xgb_map(pk_arena *a, const trove_allocator *alloc, const uint8_t *buf
     *n_models = 0;
     xv *root = NULL;
     int rc = kind == TROVE__XGB_UBJSON ? ub_parse(a, buf, len, &root, err)
-                                       : js_parse(a, alloc, buf, len, &root, err);
+                                       : js_parse(a, alloc, buf, len,
+                                                  max_bytes ? max_bytes : PK_DEFAULT_MAX_BYTES,
+                                                  &root, err);
     if (rc)
         return rc;
     trove__model_out *out = trove__calloc(alloc, 1, sizeof *out);

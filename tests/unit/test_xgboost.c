@@ -526,6 +526,13 @@ static void budget(void)
     if (rc == TROVE_OK)
         trove__conversion_free(&c);
     CHECK(rc == TROVE_E_LIMIT || rc == TROVE_E_NOMEM);
+    /* JSON: jansson's memory is bounded before it runs, from the count of values */
+    CHECK(refused(MODEL_JSON, strlen(MODEL_JSON), TROVE_OK, NULL)); /* accepted by default */
+    rc = trove__convert_buffer(NULL, (const uint8_t *)MODEL_JSON, strlen(MODEL_JSON), "x", 4096,
+                               &c, &err);
+    if (rc == TROVE_OK)
+        trove__conversion_free(&c);
+    CHECK(rc == TROVE_E_LIMIT && strstr(err.message, "save the model as UBJSON"));
 }
 
 TEST_MAIN(T(same_tensors), T(predictions_follow_xgboost), T(ubj_truncated_and_flipped),
