@@ -13,7 +13,9 @@
  * bools (or absent: right), the checkpoint layout {"Config", "Model": {"learner"}}, deleted
  * (unreachable) nodes, trees in any node order. Refused with a message: categorical splits,
  * vector leaves (multi_strategy="multi_output_tree"), objectives without a model-kind link. */
+#include <float.h>
 #include <jansson.h>
+#include <locale.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -592,6 +594,28 @@ static int js_parse(pk_arena *a, const trove_allocator *alloc, const uint8_t *bu
     return rc;
 }
 
+/* ---- numbers ------------------------------------------------------------------------------- */
+/* double -> float32 without the undefined behaviour of an out-of-range conversion. */
+static float f32(double d)
+{
+    if (d > (double)FLT_MAX)
+        return INFINITY;
+    if (d < -(double)FLT_MAX)
+        return -INFINITY;
+    return (float)d;
+}
+
+/* strtod in the C locale, whatever the host program set ("6.3E-1" under a comma locale). */
+static double c_strtod(const char *s, char **end)
+{
+    locale_t c = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+    if (!c)
+        return strtod(s, end);
+    double d = strtod_l(s, end, c);
+    freelocale(c);
+    return d;
+}
+
 /* ---- reading the tree ---------------------------------------------------------------------- */
 typedef struct xg {
     pk_arena *a;
@@ -651,7 +675,7 @@ static bool num_of(const xv *v, double *d)
         char *end;
         if (!v->u.s.n || v->u.s.n > 64)
             return false;
-        *d = strtod(s, &end);
+        *d = c_strtod(s, &end);
         while (*end == ' ')
             end++;
         return end != s && *end == 0 && (size_t)(end - s) == v->u.s.n;
@@ -743,7 +767,7 @@ static int base_scores(xg *g, const xv *v, double *out, size_t cap, size_t *n)
             char *end;
             if (*n == cap)
                 return xfail(g, TROVE_E_MODEL, v, "base_score has more than %zu values", cap);
-            out[*n] = strtod(p, &end);
+            out[*n] = c_strtod(p, &end);
             if (end == p)
                 break;
             (*n)++;
@@ -948,7 +972,7 @@ static int read_tree(xg *g, const xv *tv, size_t t, int64_t nf, tree_in *ti)
         ti->order[m++] = i;
         double l = ti->left[i], r = ti->right[i];
         if (l == -1 && r == -1) {
-            if (!isfinite(ti->cond[i]))
+            if (!isfinite(f32(ti->cond[i])))
                 return xfail(g, TROVE_E_MODEL, tv, "tree %zu: leaf %d has a non-finite value", t,
                              i);
             continue;
@@ -1107,14 +1131,14 @@ static int map_trees(xg *g, learner *L, trove_value *m)
                 thr[o] = 0.0;
                 dl[o] = 0;
                 /* XGBoost keeps leaf values as float32 and scales dart trees by weight_drop */
-                val[o] = (double)(float)T->cond[i] * T->weight;
+                val[o] = (double)f32(T->cond[i]) * T->weight;
             } else {
                 left[o] = T->newidx[(size_t)T->left[i]];
                 right[o] = T->newidx[(size_t)T->right[i]];
                 feat[o] = (int32_t)T->feat[i];
                 /* XGBoost goes left when x < c (float32): for float32 x that is x <= the next
                  * float32 below c, the kind's comparison with compare = "float32" */
-                thr[o] = (double)nextafterf((float)T->cond[i], -INFINITY);
+                thr[o] = (double)nextafterf(f32(T->cond[i]), -INFINITY);
                 dl[o] = T->dl && T->dl[i] != 0 ? 1 : 0;
                 val[o] = 0.0;
             }
@@ -1247,7 +1271,7 @@ static int read_learner(xg *g, const xv *root, learner *L)
     for (size_t c = 0; c < L->n_out; c++) {
         double b = L->base[nb == 1 ? 0 : c];
         /* XGBoost stores base_score as a float32 in output space (ProbToMargin at load) */
-        float f = (float)b;
+        float f = f32(b);
         if (L->obj.base == XB_LOGIT) {
             if (!(f > 0.0f && f < 1.0f))
                 return xfail(g, TROVE_E_MODEL, bs, "base_score %g is not a probability in (0, "
