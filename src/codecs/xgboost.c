@@ -429,10 +429,13 @@ static size_t js_nonfinite(const uint8_t *buf, size_t len, char *out, size_t *ou
         if (!in_str && (c == ',' || c == '[' || c == '{'))
             nv++;
         if (in_str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
+            if (c == '\\' && i + 1 < len) { /* an escape: both bytes as they are */
+                if (out)
+                    out[o++] = (char)c;
+                c = buf[++i];
+            } else if (c == '"') {
                 in_str = false;
+            }
         } else if (c == '"') {
             in_str = true;
         } else if ((c == 'N' || c == 'I' || c == 'i' || c == 'n' || c == '-') &&
