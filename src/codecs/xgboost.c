@@ -1275,16 +1275,20 @@ static int read_learner(xg *g, const xv *root, learner *L)
         double b = L->base[nb == 1 ? 0 : c];
         /* XGBoost stores base_score as a float32 in output space (ProbToMargin at load) */
         float f = f32(b);
+        /* the degenerate intercepts XGBoost >= 3 accepts (every label equal: base_score 0 or 1,
+         * a margin of -inf or +inf in float32) become -FLT_MAX / FLT_MAX: the same
+         * probabilities and exp-link predictions (0 or 1), a finite decision */
         if (L->obj.base == XB_LOGIT) {
-            if (!(f > 0.0f && f < 1.0f))
-                return xfail(g, TROVE_E_MODEL, bs, "base_score %g is not a probability in (0, "
-                             "1) (objective %s)", b, oname);
-            b = (double)-logf(1.0f / f - 1.0f);
+            if (!(f >= 0.0f && f <= 1.0f))
+                return xfail(g, TROVE_E_MODEL, bs, "base_score %g is not a probability in [0, "
+                             "1] (objective %s)", b, oname);
+            b = f == 0.0f ? -(double)FLT_MAX : f == 1.0f ? (double)FLT_MAX
+                                                          : (double)-logf(1.0f / f - 1.0f);
         } else if (L->obj.base == XB_LOG) {
-            if (!(f > 0.0f))
-                return xfail(g, TROVE_E_MODEL, bs, "base_score %g is not positive (objective "
-                             "%s)", b, oname);
-            b = (double)logf(f);
+            if (!(f >= 0.0f) || isinf(f))
+                return xfail(g, TROVE_E_MODEL, bs, "base_score %g is not a finite value >= 0 "
+                             "(objective %s)", b, oname);
+            b = f == 0.0f ? -(double)FLT_MAX : (double)logf(f);
         } else {
             b = (double)f;
         }

@@ -482,6 +482,16 @@ static void json_nonfinite(void)
     int same = n0 && n1 && !strcmp(n0, "a\"NaN") && !strcmp(n1, "b\\");
     trove__conversion_free(&c);
     CHECK(same);
+    /* a degenerate intercept (every label 0: XGBoost >= 3 keeps base_score 0, margin -inf) */
+    s = json_with("\"[3E-1]\"", "\"0E0\"");
+    CHECK(s != NULL);
+    rc = trove__convert_buffer(NULL, (const uint8_t *)s, strlen(s), "x", 0, &c, &err);
+    free(s);
+    CHECK_OK(rc);
+    const trove__tensor_out *bs = find(&c.models[0], "base_score");
+    same = bs && ((const double *)bs->data)[0] == -(double)FLT_MAX;
+    trove__conversion_free(&c);
+    CHECK(same);
     /* a NaN leaf is refused as such */
     s = json_with("[0.5, -0.4, 0.6], \"split_indices\"", "[0.5, NaN, 0.6], \"split_indices\"");
     CHECK(s != NULL);
