@@ -18,6 +18,8 @@ static void usage(FILE *out)
             "checked by binding its model kind (--no-validate skips that).\n"
             "A Keras model saved as HDF5 (.h5: Dense/Dropout/Activation/BatchNormalization chains,\n"
             "Keras 1-3) becomes an mlp; libhdf5 reads it in a sandboxed child process.\n"
+            "An XGBoost model saved with save_model (.json or .ubj; gbtree, dart, gblinear)\n"
+            "becomes a tree_ensemble (or linear) model; a pickled XGBoost object is refused.\n"
             "safetensors, .npy and .npz files become trove files of plain tensors (--name NAME\n"
             "names a .npy's tensor, default \"array\"), so do torch.save files (.pt/.pth, zip or\n"
             "legacy: state_dicts and checkpoints, nested keys joined with '.', other values under\n"

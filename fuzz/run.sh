@@ -115,6 +115,7 @@ if command -v llvm-profdata-14 >/dev/null && command -v llvm-cov-14 >/dev/null; 
             cbor) files="src/format/cbor.c src/format/value.c src/format/json.c src/core/utf8.c" ;;
             envelope) files="src/security/crypt.c" ;;
             torch) files="src/codecs/torch.c src/codecs/pickle.c" ;;
+            xgboost) files="src/codecs/xgboost.c" ;;
             signature) files="src/security/sign.c src/format/cbor.c src/format/value.c" ;;
             *) files="src/format/reader.c src/format/cbor.c src/format/digest.c src/format/json.c
                       src/core/utf8.c src/core/dtype.c" ;;

@@ -59,6 +59,19 @@ int trove__keras_h5_map(pk_arena *a, const trove_allocator *alloc, const uint8_t
                         size_t len, uint64_t max_bytes, const trove__source_info *src,
                         trove__model_out **models, size_t *n_models, trove_error *err);
 
+/* ---- xgboost.c ----------------------------------------------------------------------------- */
+#define TROVE__XGB_JSON 1
+#define TROVE__XGB_UBJSON 2
+/* XGBoost's native model files: TROVE__XGB_JSON ('{' then a '"' key, and "learner" somewhere),
+ * TROVE__XGB_UBJSON ('{' then a UBJSON length marker or container header), or 0. */
+int trove__xgb_probe(const uint8_t *buf, size_t len);
+/* Map an XGBoost model (kind from trove__xgb_probe) to tree_ensemble (gbtree, dart) or linear
+ * (gblinear): same contract as trove__sklearn_map (one model; tensors in the arena). max_bytes
+ * (0 = PK_DEFAULT_MAX_BYTES) also bounds jansson's memory for JSON (TROVE_E_LIMIT). */
+int trove__xgb_map(pk_arena *a, const trove_allocator *alloc, const uint8_t *buf, size_t len,
+                   int kind, uint64_t max_bytes, const trove__source_info *src,
+                   trove__model_out **models, size_t *n_models, trove_error *err);
+
 /* ---- convert.c ----------------------------------------------------------------------------- */
 /* Everything up to (not including) writing: container, VM, mapping. For tests and fuzzing. */
 typedef struct trove__conversion {

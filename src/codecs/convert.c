@@ -1,6 +1,7 @@
 /* convert.c: `trove convert`: foreign model file -> container -> inert pickle VM -> sklearn
- * mapping (or HDF5 -> Keras mapping) -> trove file(s), plain or encrypted (convert_out.c),
- * written atomically and checked by binding their model kind. */
+ * mapping (or HDF5 -> Keras mapping, or XGBoost JSON/UBJSON -> xgboost.c) -> trove file(s),
+ * plain or encrypted (convert_out.c), written atomically and checked by binding their model
+ * kind. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -45,6 +46,21 @@ static int convert_buffer(const trove_allocator *alloc, const uint8_t *buf, size
         else
             rc = trove__keras_h5_map(out->arena, alloc, buf, len, max_bytes, src_in,
                                      &out->models, &out->n_models, err);
+        if (rc)
+            goto fail;
+        return TROVE_OK;
+    }
+    int xk = trove__xgb_probe(buf, len);
+    if (xk) { /* XGBoost JSON / UBJSON (xgboost.c) */
+        out->format = xk == TROVE__XGB_UBJSON ? "XGBoost UBJSON" : "XGBoost JSON";
+        if (fmt)
+            *fmt = out->format;
+        out->arena = pk_arena_new(alloc, max_bytes);
+        if (!out->arena)
+            rc = trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+        else
+            rc = trove__xgb_map(out->arena, alloc, buf, len, xk, max_bytes, src_in,
+                                &out->models, &out->n_models, err);
         if (rc)
             goto fail;
         return TROVE_OK;

@@ -2681,7 +2681,10 @@ static int map_estimator(sk *s, const pk_obj *est, const char *prefix, int depth
         if (cls && !strcmp(cls->u.g.module, "__main__"))
             why = "a custom class defined in the producer's own script";
         else if (cls && !strncmp(cls->u.g.module, "xgboost", 7))
-            why = "an XGBoost model: no XGBoost importer yet";
+            /* the pickle holds XGBoost's own binary buffer, only rebuilt by running xgboost */
+            return fail(s, TROVE_E_UNSUPPORTED, est, "%s: a pickled XGBoost model is not read "
+                        "(only xgboost can rebuild it): save it with model.save_model(\"model."
+                        "json\") (or \"model.ubj\") and convert that file", full);
         else if (cls && (!strncmp(cls->u.g.module, "keras", 5) ||
                          !strncmp(cls->u.g.module, "tensorflow", 10)))
             why = "a Keras model pickled whole: rebuilt by running Keras code";

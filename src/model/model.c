@@ -1049,6 +1049,11 @@ static int run_node(const trove_model *m, const mnode *n, trove_model_op op, con
         if (n->task == TASK_REGRESSION && n->link == LINK_EXP)
             for (size_t i = 0; i < R * n->n_raw; i++)
                 out[i] = exp(out[i]);
+        if (n->task == TASK_REGRESSION && n->link == LINK_LOGISTIC) { /* XGBoost reg:logistic */
+            const double T = n->temperature > 0 ? n->temperature : 1.0; /* as for classifiers */
+            for (size_t i = 0; i < R * n->n_raw; i++)
+                out[i] = expit(out[i] / T);
+        }
         return TROVE_OK;
     }
     if (n->kind >= K_SVM && n->task == TASK_CLASSIFICATION) {

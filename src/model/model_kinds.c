@@ -321,8 +321,9 @@ int trove__bind_trees(bindctx *c, const trove_value *cfg, mnode *n)
             return trove__model_fail(c, "model.link with %zu outputs and %zu classes: need "
                                         "none/softmax with one output per class or logistic "
                                         "with 1 output and 2 classes", n->n_raw, n->n_classes);
-    } else if (n->link != LINK_IDENTITY && n->link != LINK_EXP) {
-        return trove__model_fail(c, "model.link: a tree regressor takes identity or exp");
+    } else if (n->link != LINK_IDENTITY && n->link != LINK_EXP && n->link != LINK_LOGISTIC) {
+        return trove__model_fail(c, "model.link: a tree regressor takes identity, exp or "
+                                    "logistic");
     }
 
     /* Views of the file's arrays: nothing is copied but the packed nodes and leaf values. */
