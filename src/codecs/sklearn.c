@@ -894,6 +894,8 @@ typedef struct flat_trees {
     uint64_t at;
     uint64_t width;
     double leaf_w;            /* LEAF_SAMME*: this tree's estimator weight */
+    const pk_array *feat_map; /* bagging: the tree's feature i is input column feat_map[i] */
+    const pk_array *cls_map;  /* bagging: the tree's class column c is class cls_map[c] */
 } flat_trees;
 
 static int flat_alloc(sk *s, const char *prefix, tree_view *tvs, size_t nt, uint64_t width,
@@ -969,7 +971,15 @@ static int flat_add(sk *s, flat_trees *f, size_t t, const tree_view *tv, enum le
     uint64_t base = f->at;
     uint64_t no = tv->values.shape[1], nc = tv->values.shape[2];
     bool ada = mode == LEAF_SAMME_R || mode == LEAF_SAMME || mode == LEAF_SAMME_OLD;
-    if (((mode == LEAF_PROBA || ada) && (no != 1 || nc < k)) ||
+    const pk_array *cm = f->cls_map;
+    if (cm && (mode != LEAF_PROBA || no != 1 || cm->count != nc || nc > k))
+        return fail(s, TROVE_E_MODEL, NULL, "tree %zu: %llu class columns for %llu classes", t,
+                    (unsigned long long)nc, (unsigned long long)(cm ? cm->count : 0));
+    for (uint64_t c = 0; cm && c < nc; c++)
+        if (pk_array_i64(cm, c) < 0 || (uint64_t)pk_array_i64(cm, c) >= k)
+            return fail(s, TROVE_E_MODEL, NULL, "tree %zu: class index %lld out of range", t,
+                        (long long)pk_array_i64(cm, c));
+    if (((mode == LEAF_PROBA || ada) && !cm && (no != 1 || nc < k)) ||
         (mode == LEAF_REGRESSION && (nc != 1 || no != f->width)) ||
         (mode == LEAF_GB && (no != 1 || nc != 1)))
         return fail(s, TROVE_E_MODEL, NULL, "tree %zu: values of shape [%llu, %llu, %llu] do not "
@@ -988,6 +998,15 @@ static int flat_add(sk *s, flat_trees *f, size_t t, const tree_view *tv, enum le
                         "range", t, (unsigned long long)i);
         f->left[base + i] = (int32_t)l;
         f->right[base + i] = (int32_t)r;
+        if (!leaf && f->feat_map) {
+            if (ft < 0 || (uint64_t)ft >= f->feat_map->count ||
+                pk_array_i64(f->feat_map, (uint64_t)ft) < 0 ||
+                pk_array_i64(f->feat_map, (uint64_t)ft) > INT32_MAX)
+                return fail(s, TROVE_E_MODEL, NULL, "tree %zu node %llu: feature %lld is not one "
+                            "of the tree's %llu features", t, (unsigned long long)i,
+                            (long long)ft, (unsigned long long)f->feat_map->count);
+            ft = pk_array_i64(f->feat_map, (uint64_t)ft);
+        }
         f->feature[base + i] = leaf ? 0 : (int32_t)ft;
         f->threshold[base + i] = pk_field_f64(&tv->nodes, (uint32_t)tv->f_thr, i);
         if (f->default_left)
@@ -995,13 +1014,16 @@ static int flat_add(sk *s, flat_trees *f, size_t t, const tree_view *tv, enum le
                 tv->f_miss >= 0 && pk_field_i64(&tv->nodes, (uint32_t)tv->f_miss, i) ? 1 : 0;
         double *out = f->value + (base + i) * f->width;
         if (mode == LEAF_PROBA) {
-            for (uint64_t c = 0; c < k; c++)
+            const uint64_t kt = cm ? nc : k; /* the tree's own classes */
+            for (uint64_t c = 0; c < kt; c++)
                 row[c] = pk_array_f64(&tv->values, i * nc + c);
-            double sum = trove__np_sum(row, (size_t)k);
+            double sum = trove__np_sum(row, (size_t)kt);
             if (sum == 0.0)
                 sum = 1.0;
-            for (uint64_t c = 0; c < k; c++)
-                out[c] = row[c] / sum;
+            if (cm)
+                memset(out, 0, (size_t)k * sizeof *out);
+            for (uint64_t c = 0; c < kt; c++)
+                out[cm ? (uint64_t)pk_array_i64(cm, c) : c] = row[c] / sum;
         } else if (ada) {
             for (uint64_t c = 0; c < k; c++)
                 row[c] = pk_array_f64(&tv->values, i * nc + c);
@@ -1017,6 +1039,19 @@ static int flat_add(sk *s, flat_trees *f, size_t t, const tree_view *tv, enum le
     }
     f->at += tv->n;
     f->offsets[t + 1] = (int64_t)f->at;
+    return TROVE_OK;
+}
+
+/* classes_ into model.classes; at least two of them. */
+static int class_labels(sk *s, const pk_obj *est, const char *cname, trove_value *m, size_t *k)
+{
+    trove_value *classes;
+    int rc = labels_value(s, est, cname, "classes_", &classes, k);
+    if (rc)
+        return rc;
+    mset(s, m, "classes", classes);
+    if (*k < 2)
+        return fail(s, TROVE_E_MODEL, est, "%s: fewer than 2 classes", cname);
     return TROVE_OK;
 }
 
@@ -1084,12 +1119,8 @@ static int map_trees(sk *s, const pk_obj *est, const char *cname, const char *pr
         if (n_outputs != 1)
             return fail(s, TROVE_E_UNSUPPORTED, est, "multi-output %s: not supported by trove's "
                         "model kinds yet", cname);
-        trove_value *classes;
-        if ((rc = labels_value(s, est, cname, "classes_", &classes, &k)))
+        if ((rc = class_labels(s, est, cname, m, &k)))
             return rc;
-        mset(s, m, "classes", classes);
-        if (k < 2)
-            return fail(s, TROVE_E_MODEL, est, "%s: fewer than 2 classes", cname);
         width = k;
     } else {
         if (n_outputs < 1 || n_outputs > (int64_t)TROVE_MODEL_MAX_WIDTH)
@@ -1166,13 +1197,9 @@ static int map_adaboost(sk *s, const pk_obj *est, const char *cname, const char 
     pk_as_int(pk_item(t0 ? t0->u.o.args : NULL, 0), &nf_tree);
     if ((rc = n_features_of(s, est, cname, nf_tree, &nf)))
         return rc;
-    trove_value *classes;
     size_t k;
-    if ((rc = labels_value(s, est, cname, "classes_", &classes, &k)))
+    if ((rc = class_labels(s, est, cname, m, &k)))
         return rc;
-    mset(s, m, "classes", classes);
-    if (k < 2)
-        return fail(s, TROVE_E_MODEL, est, "%s: fewer than 2 classes", cname);
     const uint64_t width = k == 2 ? 1 : k;
     flat_trees f;
     if ((rc = flat_alloc(s, prefix, tvs, nt, width, has_miss, &f)))
@@ -1186,6 +1213,81 @@ static int map_adaboost(sk *s, const pk_obj *est, const char *cname, const char 
     if (k > 2)
         mset(s, m, "temperature", trove_value_float(s->alloc, (double)(k - 1)));
     mset(s, m, "task", vstr(s, "classification"));
+    return TROVE_OK;
+}
+
+/* BaggingClassifier / BaggingRegressor over decision trees: a forest (mean of the trees'
+ * probabilities or predictions, divided by n_estimators as sklearn does) whose trees read the
+ * input columns estimators_features_[t]; a bagged classifier tree that saw fewer classes adds
+ * its probabilities to the classes it knows (its classes_ are indices into the bag's). */
+static int map_bagging(sk *s, const pk_obj *est, const char *cname, const char *prefix,
+                       trove_value *node, trove_value *m)
+{
+    const bool clf = !strcmp(cname, "BaggingClassifier");
+    const pk_obj *list = pk_attr(est, "estimators_"), *feats = pk_attr(est, "estimators_features_");
+    if (!list || (list->kind != PK_LIST && list->kind != PK_TUPLE) || list->u.seq.n == 0)
+        return fail(s, TROVE_E_MODEL, est, "%s: estimators_ is not a non-empty list", cname);
+    const size_t nt = list->u.seq.n;
+    int64_t ne;
+    if (pk_len(feats) != nt || (attr_int(est, "n_estimators", &ne) && ne != (int64_t)nt))
+        return fail(s, TROVE_E_MODEL, est, "%s: %zu trees, %zu feature lists, n_estimators "
+                    "disagrees or is missing", cname, nt, pk_len(feats));
+    int64_t nf;
+    int rc;
+    if ((rc = n_features_of(s, est, cname, 0, &nf)))
+        return rc;
+    tree_view *tvs = pk_alloc(s->a, nt * sizeof *tvs);
+    pk_array *fa = pk_alloc(s->a, nt * sizeof *fa), *ca = pk_alloc(s->a, nt * sizeof *ca);
+    if (!tvs || !fa || !ca)
+        return nomem(s);
+    bool has_miss = false;
+    trove_error e2;
+    for (size_t i = 0; i < nt; i++) {
+        const pk_obj *mem = list->u.seq.v[i];
+        const char *tn = cls_name(mem);
+        if (!tn || (clf ? strcmp(tn, "DecisionTreeClassifier") && strcmp(tn, "ExtraTreeClassifier")
+                        : strcmp(tn, "DecisionTreeRegressor") && strcmp(tn, "ExtraTreeRegressor")))
+            return fail(s, TROVE_E_UNSUPPORTED, est, "%s over %s: only decision trees as base "
+                        "estimators are supported by trove's model kinds", cname,
+                        tn ? tn : "a non-estimator");
+        if ((rc = tree_of(s, mem, cname, &tvs[i])))
+            return rc;
+        has_miss |= tvs[i].f_miss >= 0;
+        if ((rc = pk_array_of(s->a, pk_item(feats, i), &fa[i], &e2)) || fa[i].rank != 1 ||
+            fa[i].count == 0)
+            return fail(s, TROVE_E_MODEL, est, "%s: estimators_features_[%zu] is not a list of "
+                        "columns%s%s", cname, i, rc ? ": " : "", rc ? e2.message : "");
+        for (uint64_t j = 0; j < fa[i].count; j++)
+            if (pk_array_i64(&fa[i], j) < 0 || pk_array_i64(&fa[i], j) >= nf)
+                return fail(s, TROVE_E_MODEL, est, "%s: estimators_features_[%zu] names column "
+                            "%lld of %lld", cname, i, (long long)pk_array_i64(&fa[i], j),
+                            (long long)nf);
+        if (clf && (rc = get_array(s, mem, tn, "classes_", &ca[i])))
+            return rc;
+    }
+    uint64_t width;
+    size_t k = 0;
+    if (clf) {
+        if ((rc = class_labels(s, est, cname, m, &k)))
+            return rc;
+        width = k;
+    } else {
+        width = tvs[0].values.shape[1];
+        if (width == 0 || width > TROVE_MODEL_MAX_WIDTH)
+            return fail(s, TROVE_E_MODEL, est, "%s: trees with %llu outputs", cname,
+                        (unsigned long long)width);
+    }
+    flat_trees f;
+    if ((rc = flat_alloc(s, prefix, tvs, nt, width, has_miss, &f)))
+        return rc;
+    for (size_t i = 0; i < nt; i++) {
+        f.feat_map = &fa[i];
+        f.cls_map = clf ? &ca[i] : NULL;
+        if ((rc = flat_add(s, &f, i, &tvs[i], clf ? LEAF_PROBA : LEAF_REGRESSION, k)))
+            return rc;
+    }
+    tree_meta(s, node, m, nf, width, "mean", 1.0, clf ? "none" : "identity");
+    mset(s, m, "task", vstr(s, clf ? "classification" : "regression"));
     return TROVE_OK;
 }
 
@@ -2730,6 +2832,8 @@ static int map_estimator(sk *s, const pk_obj *est, const char *prefix, int depth
         rc = map_gb(s, est, cname, prefix, node, m);
     else if (!strcmp(cname, "AdaBoostClassifier"))
         rc = map_adaboost(s, est, cname, prefix, node, m);
+    else if (!strcmp(cname, "BaggingClassifier") || !strcmp(cname, "BaggingRegressor"))
+        rc = map_bagging(s, est, cname, prefix, node, m);
     else if (!strcmp(cname, "HistGradientBoostingClassifier") ||
              !strcmp(cname, "HistGradientBoostingRegressor"))
         rc = map_hgb(s, est, cname, prefix, node, m);

@@ -217,7 +217,7 @@ def test_damaged_adaboost_refused(tmp_path):
 
 from sklearn.feature_selection import (RFE, RFECV, SelectKBest, VarianceThreshold,  # noqa: E402
                                        chi2, f_classif)
-from sklearn.svm import SVC  # noqa: E402
+from sklearn.svm import SVC, SVR  # noqa: E402
 
 
 def _selection_data(seed):
@@ -289,3 +289,73 @@ def test_selector_refusals(tmp_path):
     joblib.dump(est, src)
     r = convert(src, tmp_path / "none.trove")
     assert r.returncode != 0 and "support_" in r.stderr, r.stderr
+
+
+# ---- bagging over trees (a forest reading each tree's feature subset) --------------------------
+
+from sklearn.ensemble import BaggingClassifier, BaggingRegressor  # noqa: E402
+from sklearn.tree import DecisionTreeRegressor  # noqa: E402
+
+BAG_CASES = [
+    ("clf-default", BaggingClassifier, dict(n_estimators=10), 3),
+    ("clf-features", BaggingClassifier,
+     dict(estimator=DecisionTreeClassifier(max_depth=4), n_estimators=12, max_features=0.5,
+          bootstrap_features=True), 4),
+    ("clf-rare-class", BaggingClassifier, dict(n_estimators=15, max_samples=0.1), 5),
+    ("clf-binary-extra", BaggingClassifier,
+     dict(estimator=ExtraTreeClassifier(), n_estimators=8, max_features=3), 2),
+    ("reg-default", BaggingRegressor, dict(n_estimators=10), 0),
+    ("reg-features", BaggingRegressor,
+     dict(estimator=DecisionTreeRegressor(max_depth=5), n_estimators=9, max_features=0.6), 0),
+]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("name,cls,kw,k", BAG_CASES, ids=[c[0] for c in BAG_CASES])
+def test_bagging_matches_sklearn(tmp_path, name, cls, kw, k, seed):
+    if k:
+        X, y = _data(seed, k, text=seed == 1)
+        if name == "clf-rare-class":  # a class so rare that some bags never see it
+            y = np.asarray(y, dtype=object)
+            y[:3] = "rare"
+            y = y.astype(str)
+    else:
+        X, _ = _data(seed, 3)
+        y = X[:, 0] * 2.0 - np.sin(X[:, 1]) + 0.1 * X[:, 2] ** 2
+    est = cls(random_state=seed, **kw).fit(X, y)
+    if name == "clf-rare-class":
+        # trees are fitted with bootstrap counts as weights, so they know every class; a base
+        # estimator fitted on rows without the rare class (as bagging does for estimators
+        # without sample weights) knows fewer: sklearn maps its columns through its classes_
+        feats = est.estimators_features_[0]
+        codes = np.searchsorted(est.classes_, y)
+        rows = codes != list(est.classes_).index("rare")
+        est.estimators_[0] = DecisionTreeClassifier(random_state=0).fit(X[rows][:, feats],
+                                                                         codes[rows])
+        assert len(est.estimators_[0].classes_) < len(est.classes_)
+    rng = np.random.RandomState(90 + seed)
+    Xt = np.r_[X[:80], rng.normal(scale=3.0, size=(20, X.shape[1]))]
+    for model in _converted(est, tmp_path):
+        if k:
+            assert same_labels(labels(model, Xt, tmp_path), est.predict(Xt)), model.name
+            assert_close(predict(model, Xt, tmp_path, "proba"), est.predict_proba(Xt), 1e-12)
+        else:
+            assert_close(predict(model, Xt, tmp_path), est.predict(Xt), 1e-12)
+
+
+def test_bagging_refusals(tmp_path):
+    X, y = _data(9, 3)
+    for i, (est, why) in enumerate([
+            (BaggingClassifier(LogisticRegression(), n_estimators=3).fit(X, y),
+             "only decision trees"),
+            (BaggingRegressor(SVR(), n_estimators=3).fit(X, X[:, 0]), "only decision trees")]):
+        src = tmp_path / ("b%d.pkl" % i)
+        joblib.dump(est, src)
+        r = convert(src, tmp_path / "b.trove")
+        assert r.returncode != 0 and why in r.stderr, r.stderr
+    est = BaggingClassifier(n_estimators=3, max_features=2).fit(X, y)
+    est.estimators_features_[1] = np.array([0, 99])
+    src = tmp_path / "bad.pkl"
+    joblib.dump(est, src)
+    r = convert(src, tmp_path / "b.trove")
+    assert r.returncode != 0 and "column 99" in r.stderr, r.stderr
