@@ -1935,6 +1935,15 @@ static int ct_columns(sk *s, const pk_obj *est, const pk_obj *spec, const trove_
     return TROVE_OK;
 }
 
+/* The model entries of a column_transformer over nf inputs with the given parts (taken). */
+static void ct_meta(sk *s, trove_value *node, trove_value *m, int64_t nf, trove_value *parts)
+{
+    mset(s, node, "kind", vstr(s, "column_transformer"));
+    mset(s, m, "task", vstr(s, "transform"));
+    mset(s, m, "n_features", trove_value_int(s->alloc, nf));
+    mset(s, m, "transformers", parts);
+}
+
 static int map_columns(sk *s, const pk_obj *est, const char *prefix, int depth,
                        trove_value *node, trove_value *m)
 {
@@ -2024,10 +2033,7 @@ static int map_columns(sk *s, const pk_obj *est, const char *prefix, int depth,
         trove_value_free(arr);
         return rc;
     }
-    mset(s, node, "kind", vstr(s, "column_transformer"));
-    mset(s, m, "task", vstr(s, "transform"));
-    mset(s, m, "n_features", trove_value_int(s->alloc, nf));
-    mset(s, m, "transformers", arr);
+    ct_meta(s, node, m, nf, arr);
     return TROVE_OK;
 }
 
@@ -2143,10 +2149,7 @@ static int map_selector(sk *s, const pk_obj *est, const char *cname, const char 
     bool predicts = (!strcmp(cname, "RFE") || !strcmp(cname, "RFECV")) && !s->want_transform;
     trove_value *ct = predicts ? trove_value_map(s->alloc) : node;
     trove_value *ctm = predicts ? trove_value_map(s->alloc) : m;
-    mset(s, ct, "kind", vstr(s, "column_transformer"));
-    mset(s, ctm, "task", vstr(s, "transform"));
-    mset(s, ctm, "n_features", trove_value_int(s->alloc, nf));
-    mset(s, ctm, "transformers", parts);
+    ct_meta(s, ct, ctm, nf, parts);
     if (!predicts)
         return TROVE_OK;
     mset(s, ct, "kind_version", trove_value_int(s->alloc, 1));
@@ -2728,6 +2731,75 @@ static int map_knn(sk *s, const pk_obj *est, const char *cname, const char *pref
     return TROVE_OK;
 }
 
+/* OrdinalEncoder: one label_encoder per column in a column_transformer (the code of each value
+ * among categories_[j], an unknown value an error as in sklearn). Categories must be in the
+ * sorted order sklearn finds (numbers) or distinct (text); handle_unknown='use_encoded_value',
+ * NaN categories and infrequent categories are refused. */
+static int map_ordinal(sk *s, const pk_obj *est, const char *cname, trove_value *node,
+                       trove_value *m)
+{
+    const pk_obj *hu = pk_attr(est, "handle_unknown");
+    if (!pk_is_none(hu) && !pk_text_eq(hu, "error"))
+        return fail(s, TROVE_E_UNSUPPORTED, est, "%s(handle_unknown='use_encoded_value'): not "
+                    "supported by trove's model kinds yet (unknown values are errors)", cname);
+    if (attr_bool(est, "_infrequent_enabled", false))
+        return fail(s, TROVE_E_UNSUPPORTED, est, "%s with infrequent categories: not supported "
+                    "by trove's model kinds yet", cname);
+    const pk_obj *cats = pk_attr(est, "categories_");
+    const size_t n = pk_len(cats);
+    int64_t nf;
+    int rc;
+    if ((rc = n_features_of(s, est, cname, (int64_t)n, &nf)))
+        return rc;
+    if (n != (size_t)nf)
+        return fail(s, TROVE_E_MODEL, est, "%s: %zu category lists for %lld features", cname, n,
+                    (long long)nf);
+    trove_value *parts = trove_value_array(s->alloc);
+    if (!parts)
+        return nomem(s);
+    for (size_t j = 0; j < n; j++) {
+        char what[48];
+        snprintf(what, sizeof what, "categories_[%zu]", j);
+        trove_value *cls;
+        size_t k;
+        if ((rc = labels_of(s, pk_item(cats, j), cname, what, &cls, &k)))
+            break;
+        for (size_t q = 1; q < k; q++) {
+            double a, b;
+            if (!trove_value_get_float(trove_value_at(cls, q - 1), &a) &&
+                !trove_value_get_float(trove_value_at(cls, q), &b) && !(a < b)) {
+                rc = fail(s, TROVE_E_UNSUPPORTED, est, "%s.%s is not in increasing order (given "
+                          "categories): not supported by trove's model kinds yet", cname, what);
+                break;
+            }
+        }
+        if (rc || k == 0) {
+            trove_value_free(cls);
+            if (!rc)
+                rc = fail(s, TROVE_E_MODEL, est, "%s.%s is empty", cname, what);
+            break;
+        }
+        trove_value *part = trove_value_map(s->alloc), *pm = trove_value_map(s->alloc),
+                    *cols = trove_value_array(s->alloc);
+        mset(s, pm, "classes", cls);
+        mset(s, pm, "task", vstr(s, "transform"));
+        mset(s, pm, "n_features", trove_value_int(s->alloc, 1));
+        apush(s, cols, trove_value_int(s->alloc, (int64_t)j));
+        mset(s, part, "kind", vstr(s, "label_encoder"));
+        mset(s, part, "kind_version", trove_value_int(s->alloc, 1));
+        mset(s, part, "model", pm);
+        mset(s, part, "columns", cols);
+        mset(s, part, "name", vstr(s, what));
+        apush(s, parts, part);
+    }
+    if (rc) {
+        trove_value_free(parts);
+        return rc;
+    }
+    ct_meta(s, node, m, nf, parts);
+    return TROVE_OK;
+}
+
 static int map_label_encoder(sk *s, const pk_obj *est, const char *cname, trove_value *node,
                              trove_value *m)
 {
@@ -2864,6 +2936,8 @@ static int map_estimator(sk *s, const pk_obj *est, const char *prefix, int depth
         rc = map_knn(s, est, cname, prefix, node, m);
     else if (!strcmp(cname, "LabelEncoder"))
         rc = map_label_encoder(s, est, cname, node, m);
+    else if (!strcmp(cname, "OrdinalEncoder"))
+        rc = map_ordinal(s, est, cname, node, m);
     else if (!strcmp(cname, "VarianceThreshold") || !strcmp(cname, "SelectKBest") ||
              !strcmp(cname, "RFE") || !strcmp(cname, "RFECV"))
         rc = map_selector(s, est, cname, prefix, depth, node, m);
