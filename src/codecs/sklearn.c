@@ -2037,6 +2037,90 @@ static int map_columns(sk *s, const pk_obj *est, const char *prefix, int depth,
     return TROVE_OK;
 }
 
+/* ---- PolynomialFeatures ------------------------------------------------------------------- */
+
+/* Next index tuple of length d over 0..n-1 in itertools order: nondecreasing
+ * (combinations_with_replacement) or, interaction_only, increasing (combinations). */
+static bool next_comb(int64_t *c, int64_t d, int64_t n, bool strict)
+{
+    for (int64_t i = d - 1; i >= 0; i--) {
+        int64_t top = strict ? n - (d - i) : n - 1;
+        if (c[i] < top) {
+            c[i]++;
+            for (int64_t q = i + 1; q < d; q++)
+                c[q] = strict ? c[q - 1] + 1 : c[i];
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The powers_ matrix sklearn computes (it is a property, never pickled) from n_features_in_,
+ * the degree range, interaction_only and include_bias: the bias, then every degree from the
+ * lowest kept to the highest, each in itertools order. */
+static int map_poly(sk *s, const pk_obj *est, const char *cname, const char *prefix,
+                    trove_value *node, trove_value *m)
+{
+    int64_t nf, lo, hi, nin = 0;
+    int rc;
+    attr_int(est, "n_input_features_", &nin); /* sklearn < 1.0 */
+    if ((rc = n_features_of(s, est, cname, nin, &nf)))
+        return rc;
+    if (!attr_int(est, "_max_degree", &hi)) { /* sklearn < 1.0: degree is an int */
+        if (!attr_int(est, "degree", &hi))
+            return fail(s, TROVE_E_MODEL, est, "%s: degree is not an integer", cname);
+        lo = 0;
+    } else if (!attr_int(est, "_min_degree", &lo)) {
+        return fail(s, TROVE_E_MODEL, est, "%s: _min_degree missing", cname);
+    }
+    const bool strict = attr_bool(est, "interaction_only", false);
+    const bool bias = attr_bool(est, "include_bias", true);
+    if (lo < 0 || hi < lo || hi > 64)
+        return fail(s, TROVE_E_MODEL, est, "%s: degrees %lld..%lld out of range (0..64)", cname,
+                    (long long)lo, (long long)hi);
+    /* count the outputs first: refuse before allocating an absurd table */
+    uint64_t count = bias ? 1 : 0;
+    int64_t *c = pk_alloc(s->a, (size_t)(hi + 1) * sizeof *c);
+    if (!c)
+        return nomem(s);
+    for (int pass = 0; pass < 2; pass++) {
+        int16_t *pw = NULL;
+        uint64_t row = 0;
+        if (pass == 1) {
+            if (!(pw = tensor(s, prefix, "powers", TROVE_INT16, 2, count, (uint64_t)nf)))
+                return nomem(s);
+            memset(pw, 0, (size_t)(count * (uint64_t)nf) * sizeof *pw);
+            row = bias ? 1 : 0;
+        }
+        for (int64_t d = lo > 1 ? lo : 1; d <= hi; d++) {
+            if (strict && d > nf)
+                break;
+            for (int64_t i = 0; i < d; i++)
+                c[i] = strict ? i : 0;
+            do {
+                if (pass == 0 && ++count > TROVE_MODEL_MAX_WIDTH)
+                    return fail(s, TROVE_E_LIMIT, est, "%s: more than %u output columns", cname,
+                                TROVE_MODEL_MAX_WIDTH);
+                if (pass == 1) {
+                    for (int64_t i = 0; i < d; i++)
+                        pw[row * (uint64_t)nf + (uint64_t)c[i]]++;
+                    row++;
+                }
+            } while (next_comb(c, d, nf, strict));
+        }
+    }
+    if (count == 0)
+        return fail(s, TROVE_E_MODEL, est, "%s: no output column", cname);
+    int64_t nout;
+    if (attr_int(est, "n_output_features_", &nout) && (uint64_t)nout != count)
+        return fail(s, TROVE_E_MODEL, est, "%s: n_output_features_ is %lld, its parameters give "
+                    "%llu", cname, (long long)nout, (unsigned long long)count);
+    mset(s, node, "kind", vstr(s, "polynomial"));
+    mset(s, m, "task", vstr(s, "transform"));
+    mset(s, m, "n_features", trove_value_int(s->alloc, nf));
+    return TROVE_OK;
+}
+
 /* ---- feature selection --------------------------------------------------------------------- */
 
 typedef struct scored {
@@ -2938,6 +3022,8 @@ static int map_estimator(sk *s, const pk_obj *est, const char *prefix, int depth
         rc = map_label_encoder(s, est, cname, node, m);
     else if (!strcmp(cname, "OrdinalEncoder"))
         rc = map_ordinal(s, est, cname, node, m);
+    else if (!strcmp(cname, "PolynomialFeatures"))
+        rc = map_poly(s, est, cname, prefix, node, m);
     else if (!strcmp(cname, "VarianceThreshold") || !strcmp(cname, "SelectKBest") ||
              !strcmp(cname, "RFE") || !strcmp(cname, "RFECV"))
         rc = map_selector(s, est, cname, prefix, depth, node, m);

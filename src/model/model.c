@@ -467,6 +467,7 @@ static int bind_node(bindctx *c, const trove_value *meta, mnode **out,
         {"naive_bayes", K_NB, TASK_REGRESSION}, {"knn", K_KNN, TASK_REGRESSION},
         {"label_encoder", K_LABEL, TASK_TRANSFORM}, {"column_transformer", K_COLUMNS, TASK_TRANSFORM},
         {"kmeans", K_KMEANS, TASK_TRANSFORM}, {"decomposition", K_DECOMP, TASK_TRANSFORM},
+        {"polynomial", K_POLY, TASK_TRANSFORM},
     };
     size_t ki = 0;
     while (ki < sizeof kinds / sizeof kinds[0] && strcmp(kinds[ki].name, kind))
@@ -551,6 +552,7 @@ static int bind_node(bindctx *c, const trove_value *meta, mnode **out,
     case K_COLUMNS: rc = bind_columns(c, cfg, n); break;
     case K_KMEANS: rc = trove__bind_kmeans(c, cfg, n); break;
     case K_DECOMP: rc = trove__bind_decomp(c, cfg, n); break;
+    case K_POLY: rc = trove__bind_poly(c, cfg, n); break;
     }
     if (rc == 0 && n->kind == K_ONEHOT)
         rc = trove__bind_vocab(c, cfg, n);

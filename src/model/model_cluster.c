@@ -1,5 +1,6 @@
-/* model_cluster.c: the kmeans and decomposition kinds (docs/MODELS.md 2): schema validation and
- * evaluation in scikit-learn's operation order (KMeans/MiniBatchKMeans, PCA/TruncatedSVD). */
+/* model_cluster.c: the kmeans, decomposition and polynomial kinds (docs/MODELS.md 2): schema
+ * validation and evaluation in scikit-learn's operation order (KMeans/MiniBatchKMeans,
+ * PCA/TruncatedSVD, PolynomialFeatures). */
 #include <math.h>
 #include <string.h>
 
@@ -159,10 +160,77 @@ static void run_decomp(const mnode *n, const double *in, size_t R, double *out)
 
 /* ---- dispatch ------------------------------------------------------------------------------ */
 
+/* ---- polynomial ---------------------------------------------------------------------------- */
+
+/* Products of at most this many factors (degree): sklearn's PolynomialFeatures goes as high as
+ * memory allows; a model past this is refused rather than evaluated slowly. */
+#define POLY_MAX_DEGREE 64
+
+int trove__bind_poly(bindctx *c, const trove_value *cfg, mnode *n)
+{
+    (void)cfg;
+    static const trove_dtype INT[] = {TROVE_INT64, TROVE_INT32, TROVE_INT16, TROVE_UINT8};
+    size_t ps[2] = {ANY, n->n_in};
+    tview pw;
+    int rc = trove__tensor_view(c, "powers", 1, 2, ps, INT, 4, &pw);
+    if (rc)
+        return rc;
+    const size_t k = ps[0], d = n->n_in;
+    if (k == 0 || k > TROVE_MODEL_MAX_WIDTH)
+        return trove__model_fail(c, "tensor 'powers' has %zu rows: need 1..%u output columns", k,
+                                 TROVE_MODEL_MAX_WIDTH);
+    size_t total = 0;
+    for (size_t j = 0; j < k; j++) {
+        int64_t deg = 0;
+        for (size_t i = 0; i < d; i++) {
+            int64_t p = tview_i(&pw, j * d + i);
+            if (p < 0 || p > POLY_MAX_DEGREE || (deg += p) > POLY_MAX_DEGREE)
+                return trove__model_fail(c, "tensor 'powers' row %zu: powers must be >= 0 and "
+                                            "sum to at most %d", j, POLY_MAX_DEGREE);
+        }
+        total += (size_t)deg;
+    }
+    n->u.poly.off = trove__malloc(c->a, (k + 1) * sizeof(size_t));
+    n->u.poly.fac = trove__malloc(c->a, (total ? total : 1) * sizeof(uint32_t));
+    if (!n->u.poly.off || !n->u.poly.fac)
+        return nomem(c);
+    /* the factors from the highest column down: sklearn builds a degree-d term as
+     * x[i0] * (term of degree d-1 over columns >= i0), so the lowest column multiplies last */
+    size_t at = 0;
+    for (size_t j = 0; j < k; j++) {
+        n->u.poly.off[j] = at;
+        for (size_t i = d; i-- > 0;)
+            for (int64_t p = tview_i(&pw, j * d + i); p > 0; p--)
+                n->u.poly.fac[at++] = (uint32_t)i;
+    }
+    n->u.poly.off[k] = at;
+    n->n_raw = k;
+    return TROVE_OK;
+}
+
+static void run_poly(const mnode *n, const double *in, size_t R, double *out)
+{
+    const size_t k = n->n_raw, d = n->n_in;
+    const uint32_t *fac = n->u.poly.fac;
+    const size_t *off = n->u.poly.off;
+    for (size_t r = 0; r < R; r++) {
+        const double *x = in + r * d;
+        double *o = out + r * k;
+        for (size_t j = 0; j < k; j++) {
+            double v = 1.0; /* the bias column; 1 * x is exact */
+            for (size_t q = off[j]; q < off[j + 1]; q++)
+                v *= x[fac[q]];
+            o[j] = v;
+        }
+    }
+}
+
 int trove__run_raw_cluster(const mnode *n, const double *in, size_t R, double *out)
 {
     if (n->kind == K_KMEANS)
         run_kmeans(n, in, R, out);
+    else if (n->kind == K_POLY)
+        run_poly(n, in, R, out);
     else
         run_decomp(n, in, R, out);
     return TROVE_OK;
@@ -177,5 +245,8 @@ void trove__node_free_cluster(const trove_allocator *a, mnode *n)
         trove__free(a, n->u.dec.comp);
         trove__free(a, n->u.dec.mean);
         trove__free(a, n->u.dec.sd);
+    } else if (n->kind == K_POLY) {
+        trove__free(a, n->u.poly.fac);
+        trove__free(a, n->u.poly.off);
     }
 }

@@ -8,7 +8,7 @@
 
 typedef enum {
     K_LINEAR, K_SCALER, K_IMPUTER, K_ONEHOT, K_TREES, K_MLP, K_PIPELINE, K_SVM, K_NB, K_KNN,
-    K_LABEL, K_COLUMNS, K_KMEANS, K_DECOMP
+    K_LABEL, K_COLUMNS, K_KMEANS, K_DECOMP, K_POLY
 } mkind;
 typedef enum { TASK_REGRESSION, TASK_CLASSIFICATION, TASK_TRANSFORM } mtask;
 /* LINK_PROBA: the raw values already are class probabilities (forests). */
@@ -93,6 +93,10 @@ struct mnode {
         struct {
             double *comp, *mean, *sd; /* [n_out, n_in]; [n_in] or NULL; sqrt(variance) or NULL */
         } dec;
+        struct {
+            uint32_t *fac;      /* output j multiplies x[fac[off[j]]] .. x[fac[off[j+1]-1]] */
+            size_t *off;        /* n_out + 1 */
+        } poly;
         struct {
             double *X, *y;                  /* [n, n_in]; [n] class index or [n, n_raw] */
             size_t n, k;
@@ -187,6 +191,7 @@ enum { NB_GAUSSIAN, NB_MULTINOMIAL, NB_COMPLEMENT, NB_BERNOULLI, NB_CATEGORICAL 
 /* kmeans and decomposition (model_cluster.c). */
 int trove__bind_kmeans(bindctx *c, const trove_value *cfg, mnode *n);
 int trove__bind_decomp(bindctx *c, const trove_value *cfg, mnode *n);
+int trove__bind_poly(bindctx *c, const trove_value *cfg, mnode *n);
 int trove__run_raw_cluster(const mnode *n, const double *in, size_t R, double *out);
 /* kmeans PREDICT: the index of the nearest centre of each row (tmp: n_raw doubles per row). */
 void trove__kmeans_labels(const mnode *n, const double *in, size_t R, double *out, double *tmp);

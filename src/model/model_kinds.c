@@ -895,7 +895,7 @@ int trove__run_raw(const mnode *n, const double *in, size_t R, double *out, doub
     case K_SVM: case K_NB: case K_KNN: case K_LABEL:
         return trove__run_raw_more(n, in, R, out, tmp, row0, err);
     case K_COLUMNS: break;
-    case K_KMEANS: case K_DECOMP: return trove__run_raw_cluster(n, in, R, out);
+    case K_KMEANS: case K_DECOMP: case K_POLY: return trove__run_raw_cluster(n, in, R, out);
     }
     return trove__fail(err, TROVE_E_INVALID, TROVE_NO_OFFSET, "internal: pipeline in run_raw");
 }
@@ -942,6 +942,6 @@ void trove__node_free_kind(const trove_allocator *a, mnode *n)
     case K_PIPELINE: break;
     case K_SVM: case K_NB: case K_KNN: case K_LABEL: trove__node_free_more(a, n); break;
     case K_COLUMNS: break;
-    case K_KMEANS: case K_DECOMP: trove__node_free_cluster(a, n); break;
+    case K_KMEANS: case K_DECOMP: case K_POLY: trove__node_free_cluster(a, n); break;
     }
 }

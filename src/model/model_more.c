@@ -896,7 +896,7 @@ size_t trove__outputs_more(const mnode *n, int op)
         return op == 3 ? 1 : 0;
     if (n->kind == K_KMEANS) /* the nearest centre, or the distances to every centre */
         return op == OP_PREDICT ? 1 : op == 3 ? n->n_raw : 0;
-    if (n->kind == K_DECOMP)
+    if (n->kind == K_DECOMP || n->kind == K_POLY)
         return op == 3 ? n->n_raw : 0;
     if (n->task == TASK_REGRESSION)
         return op == OP_PREDICT ? n->n_raw : 0;

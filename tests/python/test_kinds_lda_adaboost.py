@@ -414,3 +414,60 @@ def test_ordinal_encoder_refusals(tmp_path):
         joblib.dump(est, src)
         r = convert(src, tmp_path / "o.trove")
         assert r.returncode != 0 and why in r.stderr, r.stderr
+
+
+# ---- PolynomialFeatures (the polynomial kind) ---------------------------------------------------
+
+from sklearn.linear_model import LinearRegression, Ridge  # noqa: E402
+from sklearn.preprocessing import PolynomialFeatures  # noqa: E402
+
+POLY_CASES = [dict(degree=2), dict(degree=3), dict(degree=2, include_bias=False),
+              dict(degree=3, interaction_only=True), dict(degree=(2, 3)),
+              dict(degree=(2, 4), include_bias=False, interaction_only=True), dict(degree=1),
+              dict(degree=(0, 2))]
+
+
+@pytest.mark.parametrize("d", [1, 3, 5])
+@pytest.mark.parametrize("kw", POLY_CASES, ids=[str(sorted(k.items())) for k in POLY_CASES])
+def test_polynomial_features(tmp_path, kw, d):
+    rng = np.random.RandomState(d)
+    X = rng.normal(scale=2.0, size=(60, d))
+    X[:5] = np.round(X[:5])  # exact small integers: products must be exact too
+    est = PolynomialFeatures(**kw).fit(X)
+    want = est.transform(X)
+    if want.shape[1] == 0:  # e.g. interactions of a single feature: nothing to compute
+        joblib.dump(est, tmp_path / "empty.pkl")
+        r = convert(tmp_path / "empty.pkl", tmp_path / "empty.trove")
+        assert r.returncode != 0 and "no output column" in r.stderr, r.stderr
+        return
+    for model in _converted(est, tmp_path):
+        got = predict(model, X, tmp_path, "transform")
+        assert got.shape == want.shape
+        # degree <= 2: the same products bit for bit; higher degrees in sklearn's order too
+        assert np.array_equal(got, want), float(np.max(np.abs(got - want)))
+
+
+def test_polynomial_regression_pipeline(tmp_path):
+    rng = np.random.RandomState(7)
+    X = rng.uniform(-3, 3, size=(120, 2))
+    y = 1.5 * X[:, 0] ** 3 - X[:, 0] * X[:, 1] + 0.5 + rng.normal(scale=0.1, size=120)
+    for est in (make_pipeline(PolynomialFeatures(3), LinearRegression()).fit(X, y),
+                make_pipeline(StandardScaler(), PolynomialFeatures(2, include_bias=False),
+                              Ridge(alpha=0.1)).fit(X, y)):
+        for model in _converted(est, tmp_path):
+            assert_close(predict(model, X, tmp_path), est.predict(X), 1e-12)
+
+
+def test_polynomial_refusals(tmp_path):
+    X = np.arange(12.0).reshape(6, 2)
+    est = PolynomialFeatures(2).fit(X)
+    est.n_output_features_ = 7
+    src = tmp_path / "p.pkl"
+    joblib.dump(est, src)
+    r = convert(src, tmp_path / "p.trove")
+    assert r.returncode != 0 and "n_output_features_ is 7" in r.stderr, r.stderr
+    est = PolynomialFeatures(2).fit(X)
+    est._max_degree = 1000
+    joblib.dump(est, src)
+    r = convert(src, tmp_path / "p.trove")
+    assert r.returncode != 0 and "out of range" in r.stderr, r.stderr

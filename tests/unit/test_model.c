@@ -302,6 +302,43 @@ static void test_model__tree_temperature(void)
     }
 }
 
+/* polynomial: out_j = prod x_i^powers[j][i], multiplied from the highest column down (as
+ * sklearn's PolynomialFeatures builds its terms); bad powers are refused. */
+static void test_model__polynomial(void)
+{
+    trove_error err;
+    const char *p = test_path("poly.trove");
+    /* columns: 1, x0, x1, x0^2, x0 x1, x1^2, x0^2 x1 */
+    int16_t pw[] = {0, 0, 1, 0, 0, 1, 2, 0, 1, 1, 0, 2, 2, 1};
+    tensor_def t[] = {{"powers", TROVE_INT16, 2, {7, 2}, pw}};
+    CHECK(write_model(p, node("polynomial", cfg_new(2, "transform")), t, 1) == 0);
+    trove_model *m = NULL;
+    CHECK_OK(bind_path(p, &m, &err));
+    double X[] = {3, -2, 0.1, 0.7, 1e200, 1e200}, out[21];
+    CHECK_OK(trove_model_transform(m, TROVE_FLOAT64, X, 3, 2, out, 21, &err));
+    for (int r = 0; r < 3; r++) {
+        const double a = X[2 * r], b = X[2 * r + 1], *o = out + 7 * r;
+        CHECK(o[0] == 1 && o[1] == a && o[2] == b && o[3] == a * a && o[4] == a * b &&
+              o[5] == b * b && o[6] == a * (a * b));
+    }
+    CHECK(isinf(out[14 + 3])); /* overflow is IEEE's, as in numpy */
+    trove_model_free(m);
+    const struct { int16_t v; size_t at; const char *why; } bad[] = {
+        {-1, 3, "powers must be >= 0"}, {65, 0, "at most 64"}, {63, 13, "at most 64"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int16_t b2[14];
+        memcpy(b2, pw, sizeof pw);
+        b2[bad[i].at] = bad[i].v;
+        tensor_def tb[] = {{"powers", TROVE_INT16, 2, {7, 2}, b2}};
+        CHECK(write_model(p, node("polynomial", cfg_new(2, "transform")), tb, 1) == 0);
+        CHECK_RC(bind_path(p, &m, &err), TROVE_E_MODEL);
+        CHECK(m == NULL && strstr(err.message, bad[i].why) != NULL);
+    }
+    tensor_def tw[] = {{"powers", TROVE_INT16, 2, {7, 2}, pw}};
+    CHECK(write_model(p, node("polynomial", cfg_new(3, "transform")), tw, 1) == 0);
+    CHECK_RC(bind_path(p, &m, &err), TROVE_E_MODEL); /* 2 columns of powers for 3 features */
+}
+
 static void expect_refused(const tree_spec *s, const char *needle)
 {
     trove_error err;
@@ -714,7 +751,7 @@ static void test_model__nesting_limit(void)
 
 TEST_MAIN(T(test_model__linear_predicts_its_definition), T(test_model__linear_shapes_disagree),
           T(test_model__plain_file_and_versions), T(test_model__tree_predicts_and_missing_values),
-          T(test_model__tree_temperature),
+          T(test_model__tree_temperature), T(test_model__polynomial),
           T(test_model__hostile_trees_refused), T(test_model__hostile_shapes_and_classes),
           T(test_model__pipeline), T(test_model__concurrent_predicts),
           T(test_model__oom_torture), T(test_model__mutated_tensors),
