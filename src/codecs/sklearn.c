@@ -840,6 +840,76 @@ static int map_onehot(sk *s, const pk_obj *est, const char *cname, const char *p
     return TROVE_OK;
 }
 
+/* LabelBinarizer (0/1 labels): the onehot of its one input over classes_; two classes keep only
+ * the column of classes_[1] (drop index 0), as sklearn returns one column; an unknown label
+ * encodes as zeros, as label_binarize does. Multilabel and other neg/pos labels refused. */
+static int map_label_binarizer(sk *s, const pk_obj *est, const char *cname, const char *prefix,
+                               trove_value *node, trove_value *m)
+{
+    int64_t neg = 0, pos = 1;
+    attr_int(est, "neg_label", &neg);
+    attr_int(est, "pos_label", &pos);
+    if (neg != 0 || pos != 1 || attr_bool(est, "sparse_output", false))
+        return fail(s, TROVE_E_UNSUPPORTED, est, "%s(neg_label=%lld, pos_label=%lld, sparse "
+                    "output): only 0/1 dense labels are supported by trove's model kinds yet",
+                    cname, (long long)neg, (long long)pos);
+    const pk_obj *yt = pk_attr(est, "y_type_");
+    if (!pk_is_none(yt) && !pk_text_eq(yt, "binary") && !pk_text_eq(yt, "multiclass"))
+        return fail(s, TROVE_E_UNSUPPORTED, est, "%s of multilabel or continuous targets: not "
+                    "supported by trove's model kinds yet", cname);
+    trove_value *classes;
+    size_t k;
+    int rc = labels_value(s, est, cname, "classes_", &classes, &k);
+    if (rc)
+        return rc;
+    size_t ntext = 0;
+    for (size_t q = 0; q < k; q++)
+        ntext += trove_value_type_of(trove_value_at(classes, q)) == TROVE_VALUE_STRING;
+    if (k < 2 || (ntext && ntext != k)) {
+        trove_value_free(classes);
+        return fail(s, k < 2 ? TROVE_E_MODEL : TROVE_E_UNSUPPORTED, est, "%s: %zu classes%s",
+                    cname, k, k < 2 ? " (at least 2 needed)" : " mixing text and numbers");
+    }
+    double *c = tensor(s, prefix, "categories", TROVE_FLOAT64, 1, k, 0);
+    int64_t *o = tensor(s, prefix, "offsets", TROVE_INT64, 1, 2, 0);
+    if (!c || !o) {
+        trove_value_free(classes);
+        return nomem(s);
+    }
+    for (size_t q = 0; q < k; q++) {
+        if (ntext)
+            c[q] = (double)q;
+        else
+            (void)trove_value_get_float(trove_value_at(classes, q), &c[q]);
+        if (q && !(c[q - 1] < c[q])) {
+            trove_value_free(classes);
+            return fail(s, TROVE_E_MODEL, est, "%s.classes_ is not sorted", cname);
+        }
+    }
+    o[0] = 0;
+    o[1] = (int64_t)k;
+    if (k == 2) {
+        int64_t *d = tensor(s, prefix, "drop", TROVE_INT64, 1, 1, 0);
+        if (!d) {
+            trove_value_free(classes);
+            return nomem(s);
+        }
+        d[0] = 0;
+    }
+    if (ntext) {
+        trove_value *vocab = trove_value_array(s->alloc);
+        apush(s, vocab, classes);
+        mset(s, m, "vocabulary", vocab);
+    } else {
+        trove_value_free(classes);
+    }
+    mset(s, node, "kind", vstr(s, "onehot"));
+    mset(s, m, "task", vstr(s, "transform"));
+    mset(s, m, "n_features", trove_value_int(s->alloc, 1));
+    mset(s, m, "handle_unknown", vstr(s, "ignore"));
+    return TROVE_OK;
+}
+
 /* ---- trees -------------------------------------------------------------------------------- */
 typedef struct tree_view {
     pk_array nodes, values;
@@ -3022,6 +3092,8 @@ static int map_estimator(sk *s, const pk_obj *est, const char *prefix, int depth
         rc = map_label_encoder(s, est, cname, node, m);
     else if (!strcmp(cname, "OrdinalEncoder"))
         rc = map_ordinal(s, est, cname, node, m);
+    else if (!strcmp(cname, "LabelBinarizer"))
+        rc = map_label_binarizer(s, est, cname, prefix, node, m);
     else if (!strcmp(cname, "PolynomialFeatures"))
         rc = map_poly(s, est, cname, prefix, node, m);
     else if (!strcmp(cname, "VarianceThreshold") || !strcmp(cname, "SelectKBest") ||

@@ -471,3 +471,34 @@ def test_polynomial_refusals(tmp_path):
     joblib.dump(est, src)
     r = convert(src, tmp_path / "p.trove")
     assert r.returncode != 0 and "out of range" in r.stderr, r.stderr
+
+
+# ---- LabelBinarizer (the onehot kind over one input) -----------------------------------------
+
+from sklearn.preprocessing import LabelBinarizer  # noqa: E402
+
+
+@pytest.mark.parametrize("labels_", [[3, 1, 2, 3, 7], [0, 1, 1, 0], ["spam", "ham", "eggs", "ham"],
+                                     ["yes", "no", "no"], [1.0, 2.0, 5.0, 2.0]])
+def test_label_binarizer(tmp_path, labels_):
+    y = np.asarray(labels_)
+    est = LabelBinarizer().fit(y)
+    unseen = np.array(["unseen"] if y.dtype.kind in "US" else [99], dtype=y.dtype)
+    yt = np.r_[y, y[::-1]]
+    for model in _converted(est, tmp_path):
+        # an unknown label alone: a row of zeros (in a batch of known ones sklearn's width
+        # would follow the batch's own type of target, which a model cannot)
+        for batch in (yt, unseen):
+            got = predict(model, batch.reshape(-1, 1), tmp_path, "transform")
+            assert np.array_equal(got, est.transform(batch)), (got, est.transform(batch))
+
+
+def test_label_binarizer_refusals(tmp_path):
+    for i, (est, why) in enumerate([
+            (LabelBinarizer(neg_label=-1).fit([0, 1, 2]), "only 0/1"),
+            (LabelBinarizer().fit([[0, 1], [1, 1]]), "multilabel"),
+            (LabelBinarizer().fit([4, 4]), "at least 2")]):
+        src = tmp_path / ("lb%d.pkl" % i)
+        joblib.dump(est, src)
+        r = convert(src, tmp_path / "lb.trove")
+        assert r.returncode != 0 and why in r.stderr, r.stderr
