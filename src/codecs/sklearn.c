@@ -840,6 +840,39 @@ static int map_onehot(sk *s, const pk_obj *est, const char *cname, const char *p
     return TROVE_OK;
 }
 
+/* Normalizer (rows scaled to unit l1/l2/max norm) and Binarizer (x > threshold): stateless
+ * scaler ops; their width is n_features_in_ (recorded by fit from sklearn 0.24/1.0 on). */
+static int map_row_scaler(sk *s, const pk_obj *est, const char *cname, trove_value *node,
+                          trove_value *m)
+{
+    int64_t nf;
+    int rc = n_features_of(s, est, cname, 0, &nf);
+    if (rc)
+        return rc;
+    mset(s, node, "kind", vstr(s, "scaler"));
+    mset(s, m, "task", vstr(s, "transform"));
+    mset(s, m, "n_features", trove_value_int(s->alloc, nf));
+    if (!strcmp(cname, "Normalizer")) {
+        const pk_obj *no = pk_attr(est, "norm");
+        const char *norm = pk_is_none(no) || pk_text_eq(no, "l2") ? "l2"
+                           : pk_text_eq(no, "l1")                ? "l1"
+                           : pk_text_eq(no, "max")               ? "max"
+                                                                 : NULL;
+        if (!norm)
+            return fail(s, TROVE_E_MODEL, est, "%s: norm is not 'l1', 'l2' or 'max'", cname);
+        mset(s, m, "op", vstr(s, "normalize"));
+        mset(s, m, "norm", vstr(s, norm));
+        return TROVE_OK;
+    }
+    double thr = 0.0;
+    const pk_obj *to = pk_attr(est, "threshold");
+    if (!pk_is_none(to) && (!pk_as_float(to, &thr) || isnan(thr)))
+        return fail(s, TROVE_E_MODEL, est, "%s: threshold is not a number", cname);
+    mset(s, m, "op", vstr(s, "binarize"));
+    mset(s, m, "threshold", trove_value_float(s->alloc, thr));
+    return TROVE_OK;
+}
+
 /* LabelBinarizer (0/1 labels): the onehot of its one input over classes_; two classes keep only
  * the column of classes_[1] (drop index 0), as sklearn returns one column; an unknown label
  * encodes as zeros, as label_binarize does. Multilabel and other neg/pos labels refused. */
@@ -3092,6 +3125,8 @@ static int map_estimator(sk *s, const pk_obj *est, const char *prefix, int depth
         rc = map_label_encoder(s, est, cname, node, m);
     else if (!strcmp(cname, "OrdinalEncoder"))
         rc = map_ordinal(s, est, cname, node, m);
+    else if (!strcmp(cname, "Normalizer") || !strcmp(cname, "Binarizer"))
+        rc = map_row_scaler(s, est, cname, node, m);
     else if (!strcmp(cname, "LabelBinarizer"))
         rc = map_label_binarizer(s, est, cname, prefix, node, m);
     else if (!strcmp(cname, "PolynomialFeatures"))

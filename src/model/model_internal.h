@@ -11,6 +11,9 @@ typedef enum {
     K_LABEL, K_COLUMNS, K_KMEANS, K_DECOMP, K_POLY
 } mkind;
 typedef enum { TASK_REGRESSION, TASK_CLASSIFICATION, TASK_TRANSFORM } mtask;
+/* scaler ops (docs/MODELS.md "scaler"); normalize's norms */
+enum { SC_STANDARDIZE, SC_MINMAX, SC_NORMALIZE, SC_BINARIZE };
+enum { NORM_L1, NORM_L2, NORM_MAX };
 /* LINK_PROBA: the raw values already are class probabilities (forests). */
 /* LINK_EXP: regression on a log scale (HistGradientBoosting poisson/gamma, XGBoost count:poisson). */
 typedef enum {
@@ -46,7 +49,7 @@ struct mnode {
     size_t maxw;       /* widest intermediate row of this node (for pipelines) */
     union {
         struct { double *coef, *intercept; } lin;
-        struct { int minmax, clip; double *a, *b, lo, hi; } sc;
+        struct { int op, clip, norm; double *a, *b, lo, hi, thr; } sc; /* op: SC_* */
         struct { double *stats, missing; int miss_nan; size_t *keep; } imp;
         struct {
             double *cats;

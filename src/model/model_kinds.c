@@ -72,13 +72,17 @@ int trove__bind_scaler(bindctx *c, const trove_value *cfg, mnode *n)
     if (rc)
         return rc;
     size_t s[1] = {n->n_in};
+    n->n_raw = n->n_in;
     if (!strcmp(op, "standardize")) {
-        n->u.sc.minmax = 0;
+        n->u.sc.op = SC_STANDARDIZE;
         if ((rc = trove__tensor_f64(c, "center", 1, 1, s, 1, &n->u.sc.a)) ||
             (rc = trove__tensor_f64(c, "scale", 1, 1, s, 1, &n->u.sc.b)))
             return rc;
+        for (size_t i = 0; i < n->n_in; i++)
+            if (n->u.sc.b[i] == 0)
+                return trove__model_fail(c, "tensor 'scale'[%zu] is 0 (division by zero)", i);
     } else if (!strcmp(op, "minmax")) {
-        n->u.sc.minmax = 1;
+        n->u.sc.op = SC_MINMAX;
         if ((rc = trove__tensor_f64(c, "scale", 1, 1, s, 1, &n->u.sc.a)) ||
             (rc = trove__tensor_f64(c, "offset", 1, 1, s, 1, &n->u.sc.b)))
             return rc;
@@ -91,14 +95,51 @@ int trove__bind_scaler(bindctx *c, const trove_value *cfg, mnode *n)
                 return trove__model_fail(c, "model.clip must be [lo, hi] numbers with lo <= hi");
             n->u.sc.clip = 1;
         }
+    } else if (!strcmp(op, "normalize")) {
+        const char *norm;
+        if ((rc = trove__meta_string(c, cfg, "norm", "l2", &norm)))
+            return rc;
+        n->u.sc.op = SC_NORMALIZE;
+        if (!strcmp(norm, "l1"))
+            n->u.sc.norm = NORM_L1;
+        else if (!strcmp(norm, "l2"))
+            n->u.sc.norm = NORM_L2;
+        else if (!strcmp(norm, "max"))
+            n->u.sc.norm = NORM_MAX;
+        else
+            return trove__model_fail(c, "model.norm '%s' unknown (l1, l2 or max)", norm);
+    } else if (!strcmp(op, "binarize")) {
+        n->u.sc.op = SC_BINARIZE;
+        if ((rc = trove__meta_float(c, cfg, "threshold", 0, 0.0, &n->u.sc.thr)))
+            return rc;
+        if (isnan(n->u.sc.thr))
+            return trove__model_fail(c, "model.threshold is NaN");
     } else {
-        return trove__model_fail(c, "model.op '%s' unknown (standardize or minmax)", op);
+        return trove__model_fail(c, "model.op '%s' unknown (standardize, minmax, normalize or "
+                                    "binarize)", op);
     }
-    for (size_t i = 0; !n->u.sc.minmax && i < n->n_in; i++)
-        if (n->u.sc.b[i] == 0)
-            return trove__model_fail(c, "tensor 'scale'[%zu] is 0 (division by zero)", i);
-    n->n_raw = n->n_in;
     return TROVE_OK;
+}
+
+/* sklearn.preprocessing.normalize of one row: l1 sum |x| (numpy's pairwise sum), l2
+ * sqrt(sum x^2), max max |x|; a zero norm divides by 1. */
+static void normalize_row(int norm, const double *x, size_t d, double *y)
+{
+    double s = 0;
+    if (norm == NORM_MAX) {
+        for (size_t i = 0; i < d; i++)
+            s = fabs(x[i]) > s || isnan(x[i]) ? fabs(x[i]) : s;
+    } else {
+        for (size_t i = 0; i < d; i++)
+            y[i] = norm == NORM_L1 ? fabs(x[i]) : x[i] * x[i];
+        s = trove__np_sum(y, d);
+        if (norm == NORM_L2)
+            s = sqrt(s);
+    }
+    if (s == 0)
+        s = 1;
+    for (size_t i = 0; i < d; i++)
+        y[i] = x[i] / s;
 }
 
 static void run_scaler(const mnode *n, const double *in, size_t R, double *out)
@@ -108,13 +149,22 @@ static void run_scaler(const mnode *n, const double *in, size_t R, double *out)
     for (size_t r = 0; r < R; r++) {
         const double *x = in + r * d;
         double *y = out + r * d;
-        if (n->u.sc.minmax) {
+        switch (n->u.sc.op) {
+        case SC_MINMAX:
             for (size_t i = 0; i < d; i++)
                 y[i] = x[i] * a[i] + b[i]; /* sklearn: X *= scale_; X += min_ */
             if (n->u.sc.clip)
                 for (size_t i = 0; i < d; i++)
                     y[i] = y[i] < n->u.sc.lo ? n->u.sc.lo : y[i] > n->u.sc.hi ? n->u.sc.hi : y[i];
-        } else {
+            break;
+        case SC_NORMALIZE:
+            normalize_row(n->u.sc.norm, x, d, y);
+            break;
+        case SC_BINARIZE: /* sklearn: X > threshold -> 1, else 0 (NaN: 0) */
+            for (size_t i = 0; i < d; i++)
+                y[i] = x[i] > n->u.sc.thr ? 1.0 : 0.0;
+            break;
+        default:
             for (size_t i = 0; i < d; i++)
                 y[i] = (x[i] - a[i]) / b[i];
         }

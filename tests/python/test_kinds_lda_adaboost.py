@@ -502,3 +502,33 @@ def test_label_binarizer_refusals(tmp_path):
         joblib.dump(est, src)
         r = convert(src, tmp_path / "lb.trove")
         assert r.returncode != 0 and why in r.stderr, r.stderr
+
+
+# ---- Normalizer and Binarizer (scaler ops) ------------------------------------------------------
+
+from sklearn.preprocessing import Binarizer, Normalizer  # noqa: E402
+
+
+@pytest.mark.parametrize("est", [Normalizer(), Normalizer("l1"), Normalizer("max"), Binarizer(),
+                                 Binarizer(threshold=0.75), Binarizer(threshold=-1)],
+                         ids=["l2", "l1", "max", "bin0", "bin0.75", "bin-1"])
+def test_row_scalers(tmp_path, est):
+    rng = np.random.RandomState(13)
+    X = rng.normal(size=(50, 7))
+    X[3] = 0.0             # a zero row: divided by 1
+    X[4, :3] = 0.75        # exactly at a threshold: not above
+    X[5] = -X[5] * 1e150   # large values: squares near overflow are still finite
+    est.fit(X)
+    want = est.transform(X)
+    for model in _converted(est, tmp_path):
+        got = predict(model, X, tmp_path, "transform")
+        if isinstance(est, Binarizer) or est.norm != "l2":
+            assert np.array_equal(got, want)  # l1 sums pairwise like numpy; max and 0/1 exact
+        else:
+            assert_close(got, want, 1e-15)    # sklearn's l2 sums squares with einsum
+
+
+def test_row_scaler_in_a_pipeline(tmp_path):
+    X, y = _data(14, 3)
+    est = make_pipeline(Normalizer(), LogisticRegression(max_iter=500)).fit(X, y)
+    _check(est, X[:60], tmp_path, 1e-12)

@@ -339,6 +339,48 @@ static void test_model__polynomial(void)
     CHECK_RC(bind_path(p, &m, &err), TROVE_E_MODEL); /* 2 columns of powers for 3 features */
 }
 
+/* scaler normalize / binarize: values against their definitions, bad parameters refused */
+static void test_model__scaler_row_ops(void)
+{
+    trove_error err;
+    const char *p = test_path("rowops.trove");
+    double X[] = {3, -4, 0, 0, 0, 0, 0.5, 2, -2}, out[9];
+    const struct { const char *op, *key, *sval; double fval; double want[9]; } ok[] = {
+        {"normalize", "norm", "l2", 0, {0.6, -0.8, 0, 0, 0, 0, 0.5 / sqrt(8.25), 2 / sqrt(8.25),
+                                        -2 / sqrt(8.25)}},
+        {"normalize", "norm", "l1", 0, {3.0 / 7, -4.0 / 7, 0, 0, 0, 0, 0.5 / 4.5, 2 / 4.5,
+                                        -2 / 4.5}},
+        {"normalize", "norm", "max", 0, {0.75, -1, 0, 0, 0, 0, 0.25, 1, -1}},
+        {"binarize", "threshold", NULL, 0.5, {1, 0, 0, 0, 0, 0, 0, 1, 0}},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        trove_value *c = cfg_new(3, "transform");
+        put(c, "op", trove_value_cstring(NULL, ok[i].op));
+        put(c, ok[i].key, ok[i].sval ? trove_value_cstring(NULL, ok[i].sval)
+                                     : trove_value_float(NULL, ok[i].fval));
+        CHECK(write_model(p, node("scaler", c), NULL, 0) == 0);
+        trove_model *m = NULL;
+        CHECK_OK(bind_path(p, &m, &err));
+        CHECK_OK(trove_model_transform(m, TROVE_FLOAT64, X, 3, 3, out, 9, &err));
+        for (int k = 0; k < 9; k++)
+            CHECK(fabs(out[k] - ok[i].want[k]) <= 1e-15);
+        trove_model_free(m);
+    }
+    trove_value *c = cfg_new(3, "transform");
+    put(c, "op", trove_value_cstring(NULL, "normalize"));
+    put(c, "norm", trove_value_cstring(NULL, "l3"));
+    CHECK(write_model(p, node("scaler", c), NULL, 0) == 0);
+    trove_model *m = NULL;
+    CHECK_RC(bind_path(p, &m, &err), TROVE_E_MODEL);
+    CHECK(m == NULL && strstr(err.message, "l3") != NULL);
+    c = cfg_new(3, "transform");
+    put(c, "op", trove_value_cstring(NULL, "binarize"));
+    put(c, "threshold", trove_value_float(NULL, NAN));
+    CHECK(write_model(p, node("scaler", c), NULL, 0) == 0);
+    CHECK_RC(bind_path(p, &m, &err), TROVE_E_MODEL);
+    CHECK(m == NULL && strstr(err.message, "NaN") != NULL);
+}
+
 static void expect_refused(const tree_spec *s, const char *needle)
 {
     trove_error err;
@@ -752,6 +794,7 @@ static void test_model__nesting_limit(void)
 TEST_MAIN(T(test_model__linear_predicts_its_definition), T(test_model__linear_shapes_disagree),
           T(test_model__plain_file_and_versions), T(test_model__tree_predicts_and_missing_values),
           T(test_model__tree_temperature), T(test_model__polynomial),
+          T(test_model__scaler_row_ops),
           T(test_model__hostile_trees_refused), T(test_model__hostile_shapes_and_classes),
           T(test_model__pipeline), T(test_model__concurrent_predicts),
           T(test_model__oom_torture), T(test_model__mutated_tensors),
