@@ -10,7 +10,7 @@ FUZZ_SECONDS ?= 600
 V        ?= 0
 Q        := $(if $(filter 1,$(V)),,@)
 
-PKGS     := libzstd libxxhash libsodium sqlite3 zlib hdf5-serial jansson
+PKGS     := libzstd libxxhash libsodium sqlite3 zlib hdf5-serial jansson libzip
 WARN     := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wconversion -Wno-sign-conversion \
             -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wformat=2
 CSTD     := -std=c11 -D_GNU_SOURCE

@@ -13,7 +13,7 @@ secs=${1:-600}
 CC=${FUZZ_CC:-clang-14}
 out=build/fuzz
 mkdir -p "$out/artifacts"
-pkgs="libzstd libxxhash libsodium sqlite3 zlib hdf5-serial jansson"
+pkgs="libzstd libxxhash libsodium sqlite3 zlib hdf5-serial jansson libzip"
 cflags="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -Iinclude -Isrc $(pkg-config --cflags $pkgs)"
 san="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 libs="$(pkg-config --libs $pkgs) -lpthread -lm"

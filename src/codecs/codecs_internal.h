@@ -58,6 +58,12 @@ bool trove__h5_probe(const uint8_t *buf, size_t len);
 int trove__keras_h5_map(pk_arena *a, const trove_allocator *alloc, const uint8_t *buf,
                         size_t len, uint64_t max_bytes, const trove__source_info *src,
                         trove__model_out **models, size_t *n_models, trove_error *err);
+/* keras_zip.c: a Keras 3 .keras zip archive (its first member is metadata.json, config.json or
+ * model.weights.*, or it names model.weights.h5); same contract as trove__keras_h5_map. */
+bool trove__keras_zip_probe(const uint8_t *buf, size_t len);
+int trove__keras_zip_map(pk_arena *a, const trove_allocator *alloc, const uint8_t *buf,
+                         size_t len, uint64_t max_bytes, const trove__source_info *src,
+                         trove__model_out **models, size_t *n_models, trove_error *err);
 
 /* ---- xgboost.c ----------------------------------------------------------------------------- */
 #define TROVE__XGB_JSON 1

@@ -50,6 +50,20 @@ static int convert_buffer(const trove_allocator *alloc, const uint8_t *buf, size
             goto fail;
         return TROVE_OK;
     }
+    if (trove__keras_zip_probe(buf, len)) { /* Keras 3 .keras archive (keras_zip.c) */
+        out->format = "Keras archive (.keras)";
+        if (fmt)
+            *fmt = out->format;
+        out->arena = pk_arena_new(alloc, max_bytes);
+        if (!out->arena)
+            rc = trove__fail(err, TROVE_E_NOMEM, TROVE_NO_OFFSET, "out of memory");
+        else
+            rc = trove__keras_zip_map(out->arena, alloc, buf, len, max_bytes, src_in,
+                                      &out->models, &out->n_models, err);
+        if (rc)
+            goto fail;
+        return TROVE_OK;
+    }
     int xk = trove__xgb_probe(buf, len);
     if (xk) { /* XGBoost JSON / UBJSON (xgboost.c) */
         out->format = xk == TROVE__XGB_UBJSON ? "XGBoost UBJSON" : "XGBoost JSON";

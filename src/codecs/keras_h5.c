@@ -61,6 +61,7 @@ typedef struct op {
     size_t off[4];          /* index of each slot within its owner's weights */
     size_t seq;             /* config order (a Functional's ops are then put in chain order) */
     const char *name, *cls; /* borrowed from the JSON */
+    const char *path;       /* Keras 3 archives: where the layer's variables are stored */
 } op;
 
 typedef struct kctx {
@@ -79,6 +80,9 @@ typedef struct kctx {
     int64_t flat_w;         /* width of that input once flattened (0: unknown) */
     const json_t *in_shape; /* that input's batch shape, for the signature */
     bool oom;               /* an arena allocation failed while decoding */
+    bool k3;                /* a .keras archive: weights by saving_lib path, not by order */
+    const char *path;       /* k3: path of the layer being walked (NULL: the root model) */
+    const char *prefix;     /* of every message: "Keras HDF5" or "Keras archive (.keras)" */
 } kctx;
 
 TROVE_PRINTF(3, 4)
@@ -92,7 +96,8 @@ static int kfail(kctx *k, int code, const char *fmt, ...)
     for (char *p = why; *p; p++) /* names come from the file: no control characters */
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             *p = '?';
-    return trove__fail(k->err, code, TROVE_NO_OFFSET, "Keras HDF5: %s", why);
+    return trove__fail(k->err, code, TROVE_NO_OFFSET, "%s: %s",
+                       k->prefix ? k->prefix : "Keras HDF5", why);
 }
 
 /* ---- stream decoding ----------------------------------------------------------------------- */
@@ -389,6 +394,7 @@ static int push_op(kctx *k, op o)
         k->cap_ops = nc;
     }
     o.seq = k->n_ops;
+    o.path = k->path;
     k->ops[k->n_ops++] = o;
     return TROVE_OK;
 }
@@ -422,6 +428,94 @@ static const char *refusal(const char *c)
 }
 
 static int walk_model(kctx *k, const json_t *model, int depth, long owner, bool frozen);
+
+/* Keras's naming.to_snake_case of a class name: drop non-word characters, then
+ * re.sub("(.)([A-Z][a-z]+)", r"\1_\2"), re.sub("([a-z])([A-Z])", r"\1_\2"), lower(). */
+static char *snake(kctx *k, const char *cls)
+{
+    size_t n = strlen(cls);
+    char *a = pk_alloc(k->a, 2 * n + 1), *b = pk_alloc(k->a, 4 * n + 1);
+    if (!a || !b)
+        return NULL;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)cls[i];
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            ch == '_')
+            a[m++] = (char)ch;
+    }
+    a[m] = 0;
+#define UP(c) ((c) >= 'A' && (c) <= 'Z')
+#define LO(c) ((c) >= 'a' && (c) <= 'z')
+    size_t o = 0;
+    for (size_t i = 0; i < m;) {
+        if (i + 2 < m && UP(a[i + 1]) && LO(a[i + 2])) {
+            size_t j = i + 2;
+            while (j < m && LO(a[j]))
+                j++;
+            b[o++] = a[i];
+            b[o++] = '_';
+            for (size_t q = i + 1; q < j; q++)
+                b[o++] = a[q];
+            i = j;
+        } else {
+            b[o++] = a[i++];
+        }
+    }
+    b[o] = 0;
+    o = 0;
+    for (size_t i = 0; b[i];) {
+        if (LO(b[i]) && UP(b[i + 1])) {
+            a[o++] = b[i];
+            a[o++] = '_';
+            a[o++] = b[i + 1];
+            i += 2;
+        } else {
+            a[o++] = b[i++];
+        }
+    }
+    a[o] = 0;
+    for (size_t i = 0; i < o; i++)
+        if (UP(a[i]))
+            a[i] = (char)(a[i] - 'A' + 'a');
+#undef UP
+#undef LO
+    return a;
+}
+
+/* A .keras archive: the weights path of each of a container's layers, as saving_lib's
+ * _save_container_state names them: <model path>/layers/<snake_case class>, then _1, _2, ...
+ * for the next layers of the same class. *out = NULL when not an archive. */
+static int k3_paths(kctx *k, const json_t *layers, size_t n, const char ***out)
+{
+    *out = NULL;
+    if (!k->k3)
+        return TROVE_OK;
+    const char **sn = pk_alloc(k->a, n * sizeof *sn), **paths = pk_alloc(k->a, n * sizeof *paths);
+    if (!sn || !paths)
+        return kfail(k, TROVE_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const char *cls = jstr(json_array_get(layers, i), "class_name");
+        if (!(sn[i] = snake(k, cls ? cls : "")))
+            return kfail(k, TROVE_E_NOMEM, "out of memory");
+        size_t same = 0;
+        for (size_t j = 0; j < i; j++)
+            same += !strcmp(sn[j], sn[i]);
+        size_t len = (k->path ? strlen(k->path) + 1 : 0) + strlen(sn[i]) + 32;
+        char *p = pk_alloc(k->a, len);
+        if (!p)
+            return kfail(k, TROVE_E_NOMEM, "out of memory");
+        int w = same ? snprintf(p, len, "%s%slayers/%s_%zu", k->path ? k->path : "",
+                                k->path ? "/" : "", sn[i], same)
+                     : snprintf(p, len, "%s%slayers/%s", k->path ? k->path : "",
+                                k->path ? "/" : "", sn[i]);
+        if (w < 0 || (size_t)w >= len || (size_t)w > KH5_MAX_NAME - 24)
+            return kfail(k, TROVE_E_LIMIT, "layer paths longer than %d bytes", KH5_MAX_NAME - 24);
+        paths[i] = p;
+    }
+    *out = paths;
+    return TROVE_OK;
+}
 
 /* A Sequential's layer list, or NULL. */
 static const json_t *seq_layers(const json_t *cfg)
@@ -754,9 +848,15 @@ static int walk_functional(kctx *k, const json_t *cfg, const char *mname, int de
     /* ops of each layer in config order (the order Keras assigns weights in), then reordered
      * into the chain's order */
     size_t base = k->n_ops;
+    const char **paths, *saved = k->path;
+    if ((rc = k3_paths(k, layers, n, &paths)))
+        return rc;
     for (size_t i = 0; i < n; i++) {
         seg[i] = k->n_ops;
-        if ((rc = walk_owned(k, json_array_get(layers, i), depth, owner, frozen)))
+        k->path = paths ? paths[i] : saved;
+        rc = walk_owned(k, json_array_get(layers, i), depth, owner, frozen);
+        k->path = saved;
+        if (rc)
             return rc;
     }
     seg[n] = k->n_ops;
@@ -834,9 +934,16 @@ static int walk_model(kctx *k, const json_t *model, int depth, long owner, bool 
             ((rc = shape_width(k, json_object_get(cfg, "build_input_shape"), mname, &w)) ||
              (rc = set_input(k, w, mname))))
             return rc;
-        for (size_t i = 0; i < n; i++)
-            if ((rc = walk_owned(k, json_array_get(layers, i), depth, owner, frozen)))
+        const char **paths, *saved = k->path;
+        if ((rc = k3_paths(k, layers, n, &paths)))
+            return rc;
+        for (size_t i = 0; i < n; i++) {
+            k->path = paths ? paths[i] : saved;
+            rc = walk_owned(k, json_array_get(layers, i), depth, owner, frozen);
+            k->path = saved;
+            if (rc)
                 return rc;
+        }
         return TROVE_OK;
     }
     if (!json_is_object(cfg))
@@ -1239,23 +1346,94 @@ static int build(kctx *k, const char *estimator, const char *mname,
         mset(k, so, "file", vstr(k, src->name));
     if (src && src->sha256_hex)
         mset(k, so, "sha256", vstr(k, src->sha256_hex));
-    mset(k, so, "format", vstr(k, "HDF5 (Keras)"));
+    mset(k, so, "format", vstr(k, k->k3 ? "Keras archive (.keras)" : "HDF5 (Keras)"));
     if (src)
         mset(k, so, "bytes", trove_value_uint(k->alloc, src->size));
     mset(k, lin, "source", so);
-    mset(k, lin, "converter", vstr(k, "trove convert (Keras HDF5 importer)"));
+    mset(k, lin, "converter", vstr(k, k->k3 ? "trove convert (Keras archive importer)"
+                                          : "trove convert (Keras HDF5 importer)"));
     mset(k, node, "lineage", lin);
     snprintf(k->m->estimator, sizeof k->m->estimator, "%s", estimator);
     return k->rc ? kfail(k, TROVE_E_NOMEM, "out of memory") : TROVE_OK;
 }
 
+/* ---- Keras 3 archives: weights by path ------------------------------------------------------ */
+/* Gather, for each top-level weight owner, the arrays of its layers from their saving_lib paths
+ * (the stream's 'L' records are named by path) into the order the plan expects (op->off), so
+ * that build() sees what a legacy HDF5 file would have held. Unclaimed arrays are refused,
+ * except a SeedGenerator's state (dropout and noise layers: random state, unused at
+ * inference). */
+static int k3_assemble(kctx *k, kfile *f)
+{
+    size_t n_own = (size_t)k->n_owners;
+    kl *own = pk_alloc(k->a, (n_own ? n_own : 1) * sizeof *own);
+    bool *used = pk_alloc(k->a, f->nl ? f->nl : 1);
+    if (!own || !used)
+        return kfail(k, TROVE_E_NOMEM, "out of memory");
+    memset(own, 0, (n_own ? n_own : 1) * sizeof *own);
+    memset(used, 0, f->nl ? f->nl : 1);
+    for (size_t i = 0; i < k->n_ops; i++) {
+        const op *o = &k->ops[i];
+        if (o->nslot <= 0)
+            continue;
+        if (o->owner < 0 || (size_t)o->owner >= n_own)
+            return kfail(k, TROVE_E_MODEL, "%s '%s' has no weights in the file", o->cls, o->name);
+        own[o->owner].nw += (size_t)o->nslot;
+        if (!own[o->owner].name)
+            own[o->owner].name = o->path ? o->path : o->name;
+    }
+    for (size_t j = 0; j < n_own; j++) {
+        own[j].w = pk_alloc(k->a, (own[j].nw ? own[j].nw : 1) * sizeof *own[j].w);
+        if (!own[j].w)
+            return kfail(k, TROVE_E_NOMEM, "out of memory");
+        memset(own[j].w, 0, (own[j].nw ? own[j].nw : 1) * sizeof *own[j].w);
+    }
+    for (size_t i = 0; i < k->n_ops; i++) {
+        const op *o = &k->ops[i];
+        if (o->nslot <= 0)
+            continue;
+        size_t g = 0;
+        while (g < f->nl && (!o->path || strcmp(f->layers[g].name, o->path)))
+            g++;
+        if (g == f->nl)
+            return kfail(k, TROVE_E_MODEL, "%s '%s' has no weights in the file (no variables "
+                         "at '%.200s/vars')", o->cls, o->name, o->path ? o->path : "?");
+        if (used[g])
+            return kfail(k, TROVE_E_MODEL, "the variables at '%.200s' belong to two layers",
+                         o->path);
+        used[g] = true;
+        const kl *L = &f->layers[g];
+        if (L->nw != (size_t)o->nslot)
+            return kfail(k, TROVE_E_MODEL, "layer group '%.200s' holds %zu weight arrays, the "
+                         "config's layer needs %d", L->name, L->nw, o->nslot);
+        for (int q = 0; q < o->nslot; q++)
+            own[o->owner].w[o->off[q]] = L->w[q];
+    }
+    for (size_t g = 0; g < f->nl; g++) {
+        if (used[g] || !f->layers[g].nw)
+            continue;
+        const char *last = strrchr(f->layers[g].name, '/');
+        last = last ? last + 1 : f->layers[g].name;
+        if (!strncmp(last, "seed_generator", 14))
+            continue;
+        return kfail(k, TROVE_E_MODEL, "the weights file holds %zu arrays at '%.200s', which "
+                     "no layer of config.json has (extra weights, or the config does not match "
+                     "the weights)", f->layers[g].nw, f->layers[g].name);
+    }
+    f->layers = own;
+    f->nl = n_own;
+    return TROVE_OK;
+}
+
 /* ---- entry points -------------------------------------------------------------------------- */
-int trove__kh5_map_stream(pk_arena *a, const trove_allocator *alloc, const uint8_t *s, size_t n,
-                          const trove__source_info *src, trove__model_out **models,
-                          size_t *n_models, trove_error *err)
+static int map_impl(pk_arena *a, const trove_allocator *alloc, const uint8_t *s, size_t n,
+                    const char *k3cfg, size_t k3len, const char *k3version,
+                    const trove__source_info *src, trove__model_out **models, size_t *n_models,
+                    trove_error *err)
 {
     trove_error local;
-    kctx k = {.a = a, .alloc = alloc, .err = err ? err : &local};
+    kctx k = {.a = a, .alloc = alloc, .err = err ? err : &local, .k3 = k3cfg != NULL,
+              .prefix = k3cfg ? "Keras archive (.keras)" : "Keras HDF5"};
     kfile f;
     *models = NULL;
     *n_models = 0;
@@ -1263,6 +1441,14 @@ int trove__kh5_map_stream(pk_arena *a, const trove_allocator *alloc, const uint8
     if (rc)
         return rc;
     k.f = &f;
+    bool bad_layout = false; /* reported after the config, which may explain it better */
+    if (k3cfg) {
+        bad_layout = f.config || !f.keras3_weights;
+        f.config = k3cfg;
+        f.config_len = k3len;
+        if (k3version)
+            f.version = k3version;
+    }
     if (!f.config) {
         if (f.keras3_weights)
             return kfail(&k, TROVE_E_UNSUPPORTED, "a Keras 3 weights file (layers/<name>/vars/<i>, "
@@ -1276,13 +1462,13 @@ int trove__kh5_map_stream(pk_arena *a, const trove_allocator *alloc, const uint8
     }
     if (f.top_weights)
         return kfail(&k, TROVE_E_UNSUPPORTED, "the model object itself holds %.20s weights "
-                     "(top_level_model_weights: a subclassed model?): not supported",
-                     f.top_weights);
+                     "(%s: a subclassed model?): not supported", f.top_weights,
+                     k3cfg ? "vars at the root of model.weights.h5" : "top_level_model_weights");
     json_error_t je;
     json_t *root = json_loadb(f.config, f.config_len, JSON_REJECT_DUPLICATES, &je);
     if (!root)
-        return kfail(&k, TROVE_E_CORRUPT, "model_config is not valid JSON (line %d column %d: "
-                     "%.80s)", je.line, je.column, je.text);
+        return kfail(&k, TROVE_E_CORRUPT, "%s is not valid JSON (line %d column %d: %.80s)",
+                     k3cfg ? "config.json" : "model_config", je.line, je.column, je.text);
     trove__model_out *out = trove__calloc(alloc, 1, sizeof *out);
     if (!out) {
         json_decref(root);
@@ -1291,11 +1477,17 @@ int trove__kh5_map_stream(pk_arena *a, const trove_allocator *alloc, const uint8
     k.m = out;
     const char *cls = json_is_object(root) ? jstr(root, "class_name") : NULL;
     if (!json_is_object(root))
-        rc = kfail(&k, TROVE_E_MODEL, "model_config is not a JSON object");
+        rc = kfail(&k, TROVE_E_MODEL, "%s is not a JSON object",
+                   k3cfg ? "config.json" : "model_config");
     else
         rc = walk_model(&k, root, 0, -1, false);
     if (!rc && k.pending[0])
         rc = kfail(&k, TROVE_E_UNSUPPORTED, "%s", k.pending);
+    if (!rc && bad_layout)
+        rc = kfail(&k, TROVE_E_UNSUPPORTED, "model.weights.h5 is not in Keras 3's layout (no "
+                   "layers/<name>/vars groups)");
+    if (!rc && k.k3)
+        rc = k3_assemble(&k, &f);
     if (!rc) {
         const json_t *cfg = json_object_get(root, "config");
         const char *mname = json_is_object(cfg) ? jstr(cfg, "name") : NULL;
@@ -1310,6 +1502,21 @@ int trove__kh5_map_stream(pk_arena *a, const trove_allocator *alloc, const uint8
     *models = out;
     *n_models = 1;
     return TROVE_OK;
+}
+
+int trove__kh5_map_stream(pk_arena *a, const trove_allocator *alloc, const uint8_t *s, size_t n,
+                          const trove__source_info *src, trove__model_out **models,
+                          size_t *n_models, trove_error *err)
+{
+    return map_impl(a, alloc, s, n, NULL, 0, NULL, src, models, n_models, err);
+}
+
+int trove__kh5_map_keras3(pk_arena *a, const trove_allocator *alloc, const char *config,
+                          size_t config_len, const char *version, const uint8_t *s, size_t n,
+                          const trove__source_info *src, trove__model_out **models,
+                          size_t *n_models, trove_error *err)
+{
+    return map_impl(a, alloc, s, n, config, config_len, version, src, models, n_models, err);
 }
 
 bool trove__h5_probe(const uint8_t *buf, size_t len)

@@ -41,4 +41,33 @@ int trove__kh5_map_stream(pk_arena *a, const trove_allocator *alloc, const uint8
                           const trove__source_info *src, trove__model_out **models,
                           size_t *n_models, trove_error *err);
 
+/* The same for a .keras archive: config.json (config[0..config_len)) is the model, the stream
+ * comes from its model.weights.h5 (Keras 3 layout: weights found by saving_lib path). version:
+ * metadata.json's keras_version or NULL. */
+int trove__kh5_map_keras3(pk_arena *a, const trove_allocator *alloc, const char *config,
+                          size_t config_len, const char *version, const uint8_t *s, size_t n,
+                          const trove__source_info *src, trove__model_out **models,
+                          size_t *n_models, trove_error *err);
+
+/* ---- keras_zip.c: the .keras archive ------------------------------------------------------ */
+#define KZ_MAX_MEMBERS 10000           /* entries of the archive's central directory */
+#define KZ_MAX_METADATA (1u << 20)     /* bytes of metadata.json */
+
+typedef struct trove__kzip {
+    uint8_t *config, *metadata, *weights; /* NUL-terminated copies (trove__free); metadata may
+                                             be NULL (absent) */
+    size_t config_len, metadata_len, weights_len;
+} trove__kzip;
+
+/* Read config.json, metadata.json and model.weights.h5 from the zip archive buf[0..len) with
+ * libzip, from memory: member count, sizes (config <= KH5_MAX_CONFIG, weights <= max_bytes),
+ * compression (stored, deflate), CRC and exact lengths checked, duplicates refused. *z: caller
+ * frees with trove__kzip_free, also after a failure. */
+int trove__kzip_read(const trove_allocator *alloc, const uint8_t *buf, size_t len,
+                     uint64_t max_bytes, trove__kzip *z, trove_error *err);
+void trove__kzip_free(const trove_allocator *alloc, trove__kzip *z);
+/* metadata.json's keras_version (arena copy) or NULL; TROVE_E_CORRUPT if it is not JSON. */
+int trove__kzip_version(pk_arena *a, const trove__kzip *z, const char **version,
+                        trove_error *err);
+
 #endif /* TROVE_KERAS_H5_H */

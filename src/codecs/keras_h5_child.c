@@ -437,6 +437,145 @@ static int child_layers(child *c, hid_t mw)
     return rc;
 }
 
+/* ---- Keras 3 H5IOStore (model.weights.h5 of a .keras archive, model.save_weights) -----------
+ * Keras's saving_lib gives every saveable a path P and stores its own variables as datasets
+ * P/vars/0, P/vars/1, ... (empty P: the model itself, "vars" at the root); the layers of a
+ * model live under P/layers/<snake_case class name>[_<n>]. Keras 2.13-2.15 wrote the layer
+ * containers as "_layer_checkpoint_dependencies" (Keras 3 reads either). Every non-empty vars
+ * group below the layer container becomes an 'L' record named by its P (containers spelled
+ * "layers"), its datasets 'W' records named by their full path, in index order. */
+#define K3_OLD_ROOT "_layer_checkpoint_dependencies"
+#define K3_MAX_GROUPS (4 * KH5_MAX_LAYERS)
+
+/* Open group `path` (hard links only): its number of links, *g_out its handle; -1: error. */
+static long k3_group(child *c, hid_t f, const char *path, const char *shown, hid_t *g_out)
+{
+    *g_out = -1;
+    if (hard_path(c, f, path))
+        return -1;
+    hid_t o = H5Oopen(f, path, H5P_DEFAULT);
+    if (o < 0)
+        return cfail(c, "cannot open '%s'", shown);
+    H5G_info_t gi;
+    if (H5Iget_type(o) != H5I_GROUP) {
+        H5Oclose(o);
+        return cfail(c, "'%s' is not a group", shown);
+    }
+    if (H5Gget_info(o, &gi) < 0) {
+        H5Oclose(o);
+        return cfail(c, "cannot list group '%s'", shown);
+    }
+    if (gi.nlinks > K3_MAX_GROUPS) {
+        H5Oclose(o);
+        return cfail(c, "group '%s' has %llu members (at most %d)", shown,
+                     (unsigned long long)gi.nlinks, K3_MAX_GROUPS);
+    }
+    *g_out = o;
+    return (long)gi.nlinks;
+}
+
+static int k3_walk(child *c, hid_t f, const char *path, const char *shown, int depth,
+                   unsigned *groups)
+{
+    if (depth > 2 * KH5_MAX_DEPTH + 8)
+        return cfail(c, "'%s': groups nested deeper than %d", shown, 2 * KH5_MAX_DEPTH + 8);
+    hid_t g;
+    long n = k3_group(c, f, path, shown, &g);
+    if (n < 0)
+        return -1;
+    int rc = 0;
+    for (long i = 0; i < n && !rc && !c->dead; i++) {
+        char name[256], full[KH5_MAX_NAME + 1], show[KH5_MAX_NAME + 1];
+        ssize_t nl = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, (hsize_t)i, name,
+                                        sizeof name, H5P_DEFAULT);
+        if (nl <= 0 || (size_t)nl >= sizeof name || strchr(name, '/')) {
+            rc = cfail(c, "group '%s': a member name is empty, has a '/' or is longer than "
+                          "%zu bytes", shown, sizeof name - 1);
+            break;
+        }
+        if (++*groups > K3_MAX_GROUPS) {
+            rc = cfail(c, "more than %d groups below '%s'", K3_MAX_GROUPS, shown);
+            break;
+        }
+        int a = snprintf(full, sizeof full, "%s/%s", path, name);
+        int b = snprintf(show, sizeof show, "%s/%s", shown,
+                         strcmp(name, K3_OLD_ROOT) ? name : "layers");
+        if (a < 0 || b < 0 || (size_t)a >= KH5_MAX_NAME - 24 ||
+            (size_t)b >= KH5_MAX_NAME - 24) {
+            rc = cfail(c, "group path '%.80s...' is too long", shown);
+            break;
+        }
+        if (!strcmp(name, "vars")) {
+            hid_t vg;
+            long nv = k3_group(c, f, full, show, &vg);
+            if (nv < 0) {
+                rc = -1;
+                break;
+            }
+            H5Oclose(vg);
+            if (nv > KH5_MAX_WEIGHTS) {
+                rc = cfail(c, "'%s' holds %ld variables (at most %d)", show, nv,
+                           KH5_MAX_WEIGHTS);
+                break;
+            }
+            if (nv == 0)
+                continue;
+            cput(c, "L", 1);
+            cput_str16(c, shown);
+            cput_u(c, (uint64_t)nv, 4);
+            for (long j = 0; j < nv && !rc; j++) {
+                char dp[KH5_MAX_NAME + 32];
+                int dl = snprintf(dp, sizeof dp, "%s/%ld", full, j);
+                if (dl < 0 || (size_t)dl >= sizeof dp || send_dataset(c, f, dp))
+                    rc = -1;
+            }
+            continue;
+        }
+        if (hard_path(c, f, full)) {
+            rc = -1;
+            break;
+        }
+        hid_t o = H5Oopen(f, full, H5P_DEFAULT);
+        if (o < 0) {
+            rc = cfail(c, "cannot open '%s'", show);
+            break;
+        }
+        H5I_type_t t = H5Iget_type(o);
+        H5Oclose(o);
+        if (t == H5I_GROUP) /* a layer, a nested model's container, a sub-saveable */
+            rc = k3_walk(c, f, full, show, depth + 1, groups);
+        /* datasets outside a vars group are not Keras's: ignored */
+    }
+    H5Oclose(g);
+    return rc;
+}
+
+static int child_keras3(child *c, hid_t f)
+{
+    cput(c, "A", 1);
+    cput_str16(c, "keras3_weights");
+    cput_u(c, 1, 4);
+    cput(c, "1", 1);
+    if (H5Lexists(f, "vars", H5P_DEFAULT) > 0) { /* the model object's own variables */
+        hid_t vg;
+        long nv = k3_group(c, f, "vars", "vars", &vg);
+        if (nv < 0)
+            return -1;
+        H5Oclose(vg);
+        if (nv > 0) {
+            char num[24];
+            int nl = snprintf(num, sizeof num, "%ld", nv);
+            cput(c, "A", 1);
+            cput_str16(c, "top_level_weights");
+            cput_u(c, (uint64_t)nl, 4);
+            cput(c, num, (size_t)nl);
+        }
+    }
+    unsigned groups = 0;
+    bool k3 = H5Lexists(f, "layers", H5P_DEFAULT) > 0;
+    return k3_walk(c, f, k3 ? "layers" : K3_OLD_ROOT, "layers", 0, &groups);
+}
+
 static int child_main(child *c, const uint8_t *buf, size_t len)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
@@ -494,12 +633,10 @@ static int child_main(child *c, const uint8_t *buf, size_t len)
     }
     if (!rc && H5Aexists(f, "model_config") > 0)
         rc = child_layers(c, mw);
-    else if (!rc && H5Lexists(f, "layers", H5P_DEFAULT) > 0) { /* Keras 3 .weights.h5 */
-        cput(c, "A", 1);
-        cput_str16(c, "keras3_weights");
-        cput_u(c, 1, 4);
-        cput(c, "1", 1);
-    } else if (!rc && H5Aexists(mw, "layer_names") > 0) {
+    else if (!rc && (H5Lexists(f, "layers", H5P_DEFAULT) > 0 ||
+                     H5Lexists(f, K3_OLD_ROOT, H5P_DEFAULT) > 0)) /* Keras 3 layout */
+        rc = child_keras3(c, f);
+    else if (!rc && H5Aexists(mw, "layer_names") > 0) {
         cput(c, "A", 1);
         cput_str16(c, "layer_names");
         cput_u(c, 1, 4);

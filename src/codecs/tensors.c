@@ -6,6 +6,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "codecs/codecs_internal.h"
 #include "codecs/tensors.h"
 
 #define ST_MAX_HEADER (UINT64_C(100) << 20) /* as the safetensors reference implementation */
@@ -32,6 +33,8 @@ int trove__tensors_probe(const uint8_t *buf, size_t len)
     /* a zip whose first member is a .npy (numpy.savez); any other zip: torch.save (torch.c
      * says what it is when it is not one) */
     if (len >= 30 && !memcmp(buf, "PK\x03\x04", 4)) {
+        if (trove__keras_zip_probe(buf, len)) /* a Keras .keras archive: a model (keras_zip.c) */
+            return TROVE__TF_NONE;
         size_t nl = trove__load_le16(buf + 26);
         if (nl >= 4 && 30 + nl <= len && !memcmp(buf + 30 + nl - 4, ".npy", 4))
             return TROVE__TF_NPZ;

@@ -1,0 +1,242 @@
+/* test_keras3.c: the Keras 3 .keras archive importer. Archives in Keras 3's exact layout are
+ * written at test time by tests/python/keras3_fixtures.py (h5py + zipfile + numpy: Sequential,
+ * Functional, nested models, BatchNormalization, PReLU/LeakyReLU, tf.keras 2.13's container
+ * name, and hostile variants); each is converted in-process, the good ones predicted and
+ * compared with the numpy forward pass, the hostile ones must be refused with the reason in the
+ * message. Also: the zip reader under every truncation and random mutations, a zip member that
+ * inflates past its declared size, the OOM torture of a whole conversion without leaks. */
+#include <math.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "codecs/keras_h5.h"
+#include "convert_torture.h"
+#include "testlib.h"
+
+#define FIXTURES "tests/python/keras3_fixtures.py"
+
+static const char *fixture_dir(void)
+{
+    static char dir[512];
+    if (dir[0])
+        return dir;
+    snprintf(dir, sizeof dir, "%s", test_path("keras3"));
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s '%s'", FIXTURES, dir);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "  cannot write the Keras 3 fixtures (%s)\n", cmd);
+        dir[0] = 0;
+        return NULL;
+    }
+    return dir;
+}
+
+static double *read_f64(const char *path, size_t n)
+{
+    size_t len = 0;
+    unsigned char *p = test_read_file(path, &len);
+    if (!p || len != n * sizeof(double)) {
+        free(p);
+        return NULL;
+    }
+    return (double *)(void *)p;
+}
+
+static int exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+static void check_ok_case(const char *dir, const char *name, size_t rows, size_t nf, size_t nout)
+{
+    char in[1024], out[1024], xp[1024], yp[1024];
+    snprintf(in, sizeof in, "%s/%s.keras", dir, name);
+    snprintf(out, sizeof out, "%s/%s.trove", dir, name);
+    snprintf(xp, sizeof xp, "%s/%s.x", dir, name);
+    snprintf(yp, sizeof yp, "%s/%s.y", dir, name);
+    trove_error err;
+    trove_convert_report rep;
+    int crc = trove_convert(in, out, NULL, &rep, &err);
+    if (crc)
+        fprintf(stderr, "  %s: %s\n", name, err.message);
+    CHECK_OK(crc);
+    CHECK(!strcmp(rep.format, "Keras archive (.keras)"));
+    CHECK(!strncmp(rep.estimator, "keras.", 6));
+    trove_file *f = NULL;
+    trove_model *m = NULL;
+    CHECK_OK(trove_open(&f, out, NULL, &err));
+    int rc = trove_model_open(&m, f, NULL, &err);
+    if (rc)
+        fprintf(stderr, "  %s: %s\n", name, err.message);
+    double *X = read_f64(xp, rows * nf), *Y = read_f64(yp, rows * nout);
+    double *got = calloc(rows * nout + 1, sizeof *got);
+    int ok = !rc && X && Y && got && trove_model_n_features(m) == nf &&
+             trove_model_n_outputs(m, TROVE_MODEL_PREDICT) == nout &&
+             trove_model_predict(m, TROVE_FLOAT64, X, rows, nf, got, rows * nout, &err) == 0;
+    double worst = 0;
+    for (size_t i = 0; ok && i < rows * nout; i++) {
+        double d = fabs(got[i] - Y[i]) / fmax(1.0, fabs(Y[i]));
+        worst = d > worst ? d : worst;
+    }
+    if (!ok || worst > 1e-9)
+        fprintf(stderr, "  %s: ok=%d worst relative error %.3g\n", name, ok, worst);
+    free(X);
+    free(Y);
+    free(got);
+    trove_model_free(m);
+    trove_close(f);
+    CHECK(ok);
+    CHECK(worst <= 1e-9);
+}
+
+static void check_refused_case(const char *dir, const char *name, const char *want)
+{
+    char in[1024], out[1024];
+    snprintf(in, sizeof in, "%s/%s.keras", dir, name);
+    snprintf(out, sizeof out, "%s/%s.trove", dir, name);
+    trove_error err;
+    int rc = trove_convert(in, out, NULL, NULL, &err);
+    if (rc == TROVE_OK || !strstr(err.message, want))
+        fprintf(stderr, "  %s: rc %d, message '%s', expected '%s'\n", name, rc,
+                rc ? err.message : "", want);
+    CHECK(rc != TROVE_OK);
+    CHECK(rc != TROVE_E_NOMEM && rc != TROVE_E_IO);
+    CHECK(strstr(err.message, want) != NULL);
+    CHECK(!exists(out));
+}
+
+static void test_keras3__fixtures(void)
+{
+    const char *dir = fixture_dir();
+    CHECK(dir != NULL);
+    char mpath[1024];
+    snprintf(mpath, sizeof mpath, "%s/manifest.txt", dir);
+    FILE *fp = fopen(mpath, "r");
+    CHECK(fp != NULL);
+    char line[512];
+    int n_ok = 0, n_ref = 0, before = test_failed_checks;
+    while (fgets(line, sizeof line, fp)) {
+        line[strcspn(line, "\n")] = 0;
+        char kind[16], name[128];
+        int used = 0;
+        if (sscanf(line, "%15s %127s %n", kind, name, &used) < 2)
+            continue;
+        if (!strcmp(kind, "ok")) {
+            size_t rows, nf, nout;
+            if (sscanf(line + used, "%zu %zu %zu", &rows, &nf, &nout) == 3) {
+                check_ok_case(dir, name, rows, nf, nout);
+                n_ok++;
+            }
+        } else {
+            check_refused_case(dir, name, line + used);
+            n_ref++;
+        }
+    }
+    fclose(fp);
+    printf("  %d archives converted and matched, %d refused\n", n_ok, n_ref);
+    CHECK(test_failed_checks == before);
+    CHECK(n_ok >= 8 && n_ref >= 27);
+}
+
+static unsigned char *fixture(const char *name, size_t *len)
+{
+    const char *dir = fixture_dir();
+    if (!dir)
+        return NULL;
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s.keras", dir, name);
+    return test_read_file(p, len);
+}
+
+/* The zip reader alone (no reader process): every prefix of an archive and random byte
+ * mutations are read or refused, never crash, never leak. */
+static void test_keras3__zip_reader_truncations_and_mutations(void)
+{
+    const char *names[] = {"k3_seq", "k3_seq_deflate"};
+    for (size_t fi = 0; fi < 2; fi++) {
+        size_t len = 0;
+        unsigned char *buf = fixture(names[fi], &len);
+        CHECK(buf != NULL);
+        trove__kzip z;
+        trove_error err;
+        CHECK_OK(trove__kzip_read(NULL, buf, len, UINT64_C(1) << 30, &z, &err));
+        CHECK(z.config && z.weights && z.metadata && z.weights_len > 8);
+        CHECK(!memcmp(z.weights, "\x89HDF", 4));
+        trove__kzip_free(NULL, &z);
+        int refused = 0;
+        for (size_t cut = 0; cut < len; cut++) {
+            int rc = trove__kzip_read(NULL, buf, cut, UINT64_C(1) << 30, &z, &err);
+            refused += rc != TROVE_OK;
+            CHECK(rc == TROVE_OK || strstr(err.message, "Keras archive (.keras): "));
+            trove__kzip_free(NULL, &z);
+        }
+        CHECK(refused == (int)len); /* the central directory is at the end */
+        unsigned char *t = malloc(len);
+        CHECK(t != NULL);
+        unsigned seed = 5;
+        int counts[2] = {0, 0};
+        for (int round = 0; round < 2000; round++) {
+            memcpy(t, buf, len);
+            for (int k = 0; k < 1 + round % 3; k++) {
+                seed = seed * 1103515245u + 12345u;
+                t[(seed >> 8) % len] ^= (uint8_t)(1u << ((seed >> 4) & 7));
+            }
+            int rc = trove__kzip_read(NULL, t, len, UINT64_C(1) << 30, &z, &err);
+            counts[rc != TROVE_OK]++;
+            trove__kzip_free(NULL, &z);
+        }
+        printf("  %s: %zu truncations refused; 2000 mutations: %d read, %d refused\n",
+               names[fi], len, counts[0], counts[1]);
+        CHECK(counts[1] > 0);
+        free(t);
+        free(buf);
+    }
+}
+
+/* A deflated member whose headers declare fewer bytes than it inflates to (CRC of the declared
+ * prefix): read exactly the declared size, then refused. */
+static void test_keras3__member_larger_than_declared(void)
+{
+    size_t len = 0;
+    unsigned char *buf = fixture("k3_lying_size", &len);
+    CHECK(buf != NULL);
+    trove__kzip z;
+    trove_error err;
+    int rc = trove__kzip_read(NULL, buf, len, UINT64_C(1) << 30, &z, &err);
+    printf("  lying size: %s\n", rc ? err.message : "(read)");
+    CHECK(rc == TROVE_E_CORRUPT);
+    CHECK(strstr(err.message, "config.json") != NULL);
+    trove__kzip_free(NULL, &z);
+    free(buf);
+}
+
+static void test_keras3__oom_torture_no_leak(void)
+{
+    const char *dir = fixture_dir();
+    CHECK(dir != NULL);
+    char in[1024];
+    snprintf(in, sizeof in, "%s/k3_nested.keras", dir);
+    CHECK(test_convert_oom_torture(in, test_path("oom.trove"), 20000));
+}
+
+static void test_keras3__probe(void)
+{
+    uint8_t b[64];
+    memset(b, 0, sizeof b);
+    memcpy(b, "PK\x03\x04", 4);
+    b[26] = 13;
+    memcpy(b + 30, "metadata.json", 13);
+    CHECK(trove__keras_zip_probe(b, sizeof b));
+    CHECK(!trove__keras_zip_probe(b, 40)); /* the name is cut */
+    memcpy(b + 30, "archive/data.", 13);    /* a torch.save zip */
+    CHECK(!trove__keras_zip_probe(b, sizeof b));
+    memcpy(b + 40, "model.weights.h5", 16);
+    CHECK(trove__keras_zip_probe(b, sizeof b));
+    CHECK(!trove__keras_zip_probe(b, 55));
+}
+
+TEST_MAIN(T(test_keras3__probe), T(test_keras3__fixtures),
+          T(test_keras3__zip_reader_truncations_and_mutations),
+          T(test_keras3__member_larger_than_declared), T(test_keras3__oom_torture_no_leak))
