@@ -913,8 +913,9 @@ static int walk_model(kctx *k, const json_t *model, int depth, long owner, bool 
     if (depth > KH5_MAX_DEPTH)
         return kfail(k, TROVE_E_LIMIT, "models nested deeper than %d", KH5_MAX_DEPTH);
     if (!cls || !is_model_class(cls))
-        return kfail(k, TROVE_E_UNSUPPORTED, "model_config: class %.60s is not a Sequential or "
-                     "Functional model", cls ? cls : "(none)");
+        return kfail(k, TROVE_E_UNSUPPORTED, "%s: class %.60s is not a Sequential or "
+                     "Functional model", k->k3 ? "config.json" : "model_config",
+                     cls ? cls : "(none)");
     if (json_is_object(cfg)) {
         int rc = check_dtype(k, cfg, mname);
         if (rc)

@@ -212,6 +212,58 @@ static void test_keras3__member_larger_than_declared(void)
     free(buf);
 }
 
+static int map_k3(const trove__kzip *z, const uint8_t *s, size_t n, trove_error *err)
+{
+    pk_arena *a = pk_arena_new(NULL, 0);
+    if (!a)
+        return TROVE_E_NOMEM;
+    trove__model_out *models = NULL;
+    size_t nm = 0;
+    int rc = trove__kh5_map_keras3(a, NULL, (const char *)z->config, z->config_len, "3.0", s, n,
+                                   NULL, &models, &nm, err);
+    if (!rc && (nm != 1 || !models[0].meta || !models[0].n_tensors))
+        rc = -1000;
+    trove__models_free(NULL, models, nm);
+    pk_arena_free(a);
+    return rc;
+}
+
+/* The mapping side of an archive: the reader's stream for model.weights.h5 cut at every byte
+ * and bit-flipped: refused or mapped, never a crash or a leak. */
+static void test_keras3__stream_every_truncation_and_flips(void)
+{
+    const char *names[] = {"k3_nested", "k3_functional"};
+    for (size_t fi = 0; fi < 2; fi++) {
+        size_t len = 0, n = 0;
+        unsigned char *buf = fixture(names[fi], &len);
+        CHECK(buf != NULL);
+        trove__kzip z;
+        trove_error err;
+        uint8_t *s = NULL;
+        CHECK_OK(trove__kzip_read(NULL, buf, len, UINT64_C(1) << 30, &z, &err));
+        CHECK_OK(trove__kh5_extract(NULL, z.weights, z.weights_len, UINT64_C(1) << 30, &s, &n,
+                                    &err));
+        CHECK_OK(map_k3(&z, s, n, &err));
+        for (size_t cut = 0; cut < n; cut++)
+            CHECK(map_k3(&z, s, cut, &err) != TROVE_OK);
+        uint8_t *t = malloc(n);
+        CHECK(t != NULL);
+        unsigned seed = 3;
+        for (int round = 0; round < 3000; round++) {
+            memcpy(t, s, n);
+            for (int k = 0; k < 1 + round % 4; k++) {
+                seed = seed * 1103515245u + 12345u;
+                t[(seed >> 8) % n] ^= (uint8_t)(1u << ((seed >> 4) & 7));
+            }
+            (void)map_k3(&z, t, n, &err);
+        }
+        free(t);
+        free(s);
+        trove__kzip_free(NULL, &z);
+        free(buf);
+    }
+}
+
 static void test_keras3__oom_torture_no_leak(void)
 {
     const char *dir = fixture_dir();
@@ -239,4 +291,5 @@ static void test_keras3__probe(void)
 
 TEST_MAIN(T(test_keras3__probe), T(test_keras3__fixtures),
           T(test_keras3__zip_reader_truncations_and_mutations),
-          T(test_keras3__member_larger_than_declared), T(test_keras3__oom_torture_no_leak))
+          T(test_keras3__member_larger_than_declared),
+          T(test_keras3__stream_every_truncation_and_flips), T(test_keras3__oom_torture_no_leak))
