@@ -180,6 +180,24 @@ def build(out):
     # tf.keras 2.13-2.15 spelled the layer containers _layer_checkpoint_dependencies
     fx.ok("k3_seq_tf213", 8, seq_plan, archive(seq, seq_w, version="2.13.1",
                                                root="_layer_checkpoint_dependencies"))
+    # written to an unseekable stream (a remote path): sizes and CRCs in data descriptors
+    class Unseekable(io.RawIOBase):
+        def __init__(self):
+            self.b = bytearray()
+
+        def writable(self):
+            return True
+
+        def write(self, d):
+            self.b += d
+            return len(d)
+
+    stream = Unseekable()
+    with zipfile.ZipFile(stream, "w") as z:
+        for n, d in zipfile_members(archive(seq, seq_w)):
+            with z.open(n, "w") as f:
+                f.write(d)
+    fx.ok("k3_seq_streamed", 8, seq_plan, bytes(stream.b))
     # no metadata.json: Keras does not need it either
     no_meta = [(n, d) for n, d in zipfile_members(archive(seq, seq_w)) if n != "metadata.json"]
     fx.ok("k3_seq_nometa", 8, seq_plan, archive(seq, seq_w, members=no_meta))
