@@ -53,16 +53,22 @@ def layer_paths(model, prefix=""):
     return out
 
 
-def weights_h5(model, weights, root="layers", tamper=None):
-    """model.weights.h5 bytes. weights: layer name -> [arrays] (vars/0, vars/1, ...)."""
+def weights_h5(model, weights, root="layers", tamper=None, lazy=False):
+    """model.weights.h5 bytes. weights: layer name -> [arrays] (vars/0, vars/1, ...). Keras 3.0
+    creates every saveable's vars group; later H5IOStore.make defers it to the first variable
+    (lazy: no group for a layer without variables, no root vars)."""
     bio = io.BytesIO()
     with h5py.File(bio, "w") as f:
-        f.create_group("vars")  # the model object's own variables: none
+        if not lazy:
+            f.create_group("vars")  # the model object's own variables: none
         for path, layer in layer_paths(model):
             if root != "layers":
                 path = path.replace("layers", root)
+            arrays = weights.get(layer["config"]["name"], [])
+            if lazy and not arrays:
+                continue
             g = f.create_group(path).create_group("vars")
-            for i, arr in enumerate(weights.get(layer["config"]["name"], [])):
+            for i, arr in enumerate(arrays):
                 g.create_dataset(str(i), data=arr)
         o = f.create_group("optimizer").create_group("vars")
         o.create_dataset("0", data=np.int64(10))
@@ -73,7 +79,7 @@ def weights_h5(model, weights, root="layers", tamper=None):
 
 
 def archive(model, weights, version="3.3.3", compression=zipfile.ZIP_STORED, members=None,
-            root="layers", tamper=None, config_text=None):
+            root="layers", tamper=None, config_text=None, lazy=False):
     """The .keras bytes; members: list of (name, bytes) replacing the default three."""
     cfg = dict(model)
     cfg.setdefault("build_config", {"input_shape": None})
@@ -83,7 +89,7 @@ def archive(model, weights, version="3.3.3", compression=zipfile.ZIP_STORED, mem
                                                  "date_saved": "2026-11-29@07:00:00"}).encode()),
                    ("config.json", (config_text if config_text is not None
                                     else json.dumps(cfg)).encode()),
-                   ("model.weights.h5", weights_h5(model, weights, root, tamper))]
+                   ("model.weights.h5", weights_h5(model, weights, root, tamper, lazy))]
     bio = io.BytesIO()
     with zipfile.ZipFile(bio, "w", compression=compression) as z:
         for name, data in members:
@@ -180,6 +186,13 @@ def build(out):
     # tf.keras 2.13-2.15 spelled the layer containers _layer_checkpoint_dependencies
     fx.ok("k3_seq_tf213", 8, seq_plan, archive(seq, seq_w, version="2.13.1",
                                                root="_layer_checkpoint_dependencies"))
+    # a later Keras 3: groups only for layers with variables; the weights member last, after
+    # the assets (written from a temporary file for a large model)
+    lazy = zipfile_members(archive(seq, seq_w, version="3.10.0", lazy=True))
+    fx.ok("k3_seq_lazy", 8, seq_plan,
+          archive(seq, seq_w, members=[m for m in lazy if m[0] != "model.weights.h5"] +
+                  [("assets/readme.txt", b"x")] +
+                  [m for m in lazy if m[0] == "model.weights.h5"]))
     # written to an unseekable stream (a remote path): sizes and CRCs in data descriptors
     class Unseekable(io.RawIOBase):
         def __init__(self):

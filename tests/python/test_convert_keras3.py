@@ -31,7 +31,7 @@ def fixtures(tmp_path_factory):
     return str(out), cases
 
 
-OK = ["k3_seq", "k3_seq_deflate", "k3_seq_streamed", "k3_seq_seedgen", "k3_seq_tf213", "k3_seq_nometa",
+OK = ["k3_seq", "k3_seq_deflate", "k3_seq_lazy", "k3_seq_streamed", "k3_seq_seedgen", "k3_seq_tf213", "k3_seq_nometa",
       "k3_functional", "k3_nested", "k3_two_nested"]
 
 
