@@ -50,6 +50,16 @@ int trove__sklearn_map(pk_arena *a, const trove_allocator *alloc, const pk_obj *
                        trove_error *err);
 void trove__models_free(const trove_allocator *alloc, trove__model_out *models, size_t n);
 
+/* ---- model_out.c: building a trove__model_out (shared by the importers) --------------------- */
+/* Append a tensor named prefix + name with room for its data (uninitialised; arena memory) to
+ * m; NULL when out of memory or larger than the address space. */
+void *trove__out_tensor(pk_arena *a, trove__model_out *m, const char *prefix, const char *name,
+                        trove_dtype dt, uint32_t rank, uint64_t d0, uint64_t d1);
+/* Metadata with a sticky error: set map[key] = v / append v to arr, taking v; a NULL v or map,
+ * or a failure, sets *rc to TROVE_E_NOMEM (if still 0) and frees what was not taken. */
+void trove__out_set(int *rc, trove_value *map, const char *key, trove_value *v);
+void trove__out_push(int *rc, trove_value *arr, trove_value *v);
+
 /* ---- keras_h5.c ---------------------------------------------------------------------------- */
 /* An HDF5 superblock signature at offset 0, 512, 1024, 2048, ... (a user block before it). */
 bool trove__h5_probe(const uint8_t *buf, size_t len);

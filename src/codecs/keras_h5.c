@@ -961,22 +961,12 @@ typedef struct lay {
 
 static void mset(kctx *k, trove_value *map, const char *key, trove_value *v)
 {
-    if (!v || !map || trove_value_map_set(map, key, v)) {
-        if (v && !map)
-            trove_value_free(v);
-        if (!k->rc)
-            k->rc = TROVE_E_NOMEM;
-    }
+    trove__out_set(&k->rc, map, key, v);
 }
 
 static void apush(kctx *k, trove_value *arr, trove_value *v)
 {
-    if (!v || !arr || trove_value_array_take(arr, v)) {
-        if (v && !arr)
-            trove_value_free(v);
-        if (!k->rc)
-            k->rc = TROVE_E_NOMEM;
-    }
+    trove__out_push(&k->rc, arr, v);
 }
 
 static trove_value *vstr(kctx *k, const char *s)
@@ -987,34 +977,7 @@ static trove_value *vstr(kctx *k, const char *s)
 static void *tensor(kctx *k, const char *name, trove_dtype dt, uint32_t rank, uint64_t d0,
                     uint64_t d1)
 {
-    trove__model_out *m = k->m;
-    if (m->n_tensors == m->cap_tensors) {
-        size_t cap = m->cap_tensors ? m->cap_tensors * 2 : 16;
-        trove__tensor_out *t = pk_alloc(k->a, cap * sizeof *t);
-        if (!t)
-            return NULL;
-        if (m->n_tensors)
-            memcpy(t, m->tensors, m->n_tensors * sizeof *t);
-        m->tensors = t;
-        m->cap_tensors = cap;
-    }
-    size_t nl = strlen(name);
-    char *full = pk_alloc(k->a, nl + 1);
-    uint64_t count = rank == 2 ? d0 * d1 : d0, bytes;
-    if (!full || !trove__mul_ok(count, trove_dtype_size(dt), &bytes) || bytes > SIZE_MAX)
-        return NULL;
-    void *data = pk_alloc(k->a, bytes ? (size_t)bytes : 1);
-    if (!data)
-        return NULL;
-    memcpy(full, name, nl + 1);
-    trove__tensor_out *t = &m->tensors[m->n_tensors++];
-    t->name = full;
-    t->dtype = dt;
-    t->rank = rank;
-    t->shape[0] = d0;
-    t->shape[1] = d1;
-    t->data = data;
-    return data;
+    return trove__out_tensor(k->a, k->m, "", name, dt, rank, d0, d1);
 }
 
 static double wval(const kw *w, uint64_t i)

@@ -49,32 +49,12 @@ static int nomem(sk *s)
 /* ---- metadata helpers (sticky errors) --------------------------------------------------- */
 static void mset(sk *s, trove_value *map, const char *key, trove_value *v)
 {
-    if (!v) {
-        if (!s->rc)
-            s->rc = TROVE_E_NOMEM;
-        return;
-    }
-    if (!map || trove_value_map_set(map, key, v)) {
-        if (!map)
-            trove_value_free(v);
-        if (!s->rc)
-            s->rc = TROVE_E_NOMEM;
-    }
+    trove__out_set(&s->rc, map, key, v);
 }
 
 static void apush(sk *s, trove_value *arr, trove_value *v)
 {
-    if (!v) {
-        if (!s->rc)
-            s->rc = TROVE_E_NOMEM;
-        return;
-    }
-    if (!arr || trove_value_array_take(arr, v)) {
-        if (!arr)
-            trove_value_free(v);
-        if (!s->rc)
-            s->rc = TROVE_E_NOMEM;
-    }
+    trove__out_push(&s->rc, arr, v);
 }
 
 static trove_value *vstr(sk *s, const char *str)
@@ -147,35 +127,7 @@ static int get_array(sk *s, const pk_obj *est, const char *cname, const char *at
 static void *tensor(sk *s, const char *prefix, const char *name, trove_dtype dt, uint32_t rank,
                     uint64_t d0, uint64_t d1)
 {
-    trove__model_out *m = s->m;
-    if (m->n_tensors == m->cap_tensors) {
-        size_t cap = m->cap_tensors ? m->cap_tensors * 2 : 16;
-        trove__tensor_out *t = pk_alloc(s->a, cap * sizeof *t);
-        if (!t)
-            return NULL;
-        if (m->n_tensors)
-            memcpy(t, m->tensors, m->n_tensors * sizeof *t);
-        m->tensors = t;
-        m->cap_tensors = cap;
-    }
-    size_t pl = strlen(prefix), nl = strlen(name);
-    char *full = pk_alloc(s->a, pl + nl + 1);
-    uint64_t count = rank == 2 ? d0 * d1 : d0, bytes;
-    if (!full || !trove__mul_ok(count, trove_dtype_size(dt), &bytes) || bytes > SIZE_MAX)
-        return NULL;
-    void *data = pk_alloc(s->a, (size_t)bytes);
-    if (!data)
-        return NULL;
-    memcpy(full, prefix, pl);
-    memcpy(full + pl, name, nl);
-    trove__tensor_out *t = &m->tensors[m->n_tensors++];
-    t->name = full;
-    t->dtype = dt;
-    t->rank = rank;
-    t->shape[0] = d0;
-    t->shape[1] = d1;
-    t->data = data;
-    return data;
+    return trove__out_tensor(s->a, s->m, prefix, name, dt, rank, d0, d1);
 }
 
 /* ---- common attributes ------------------------------------------------------------------ */

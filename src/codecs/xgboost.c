@@ -792,22 +792,12 @@ static int base_scores(xg *g, const xv *v, double *out, size_t cap, size_t *n)
 /* ---- metadata helpers (sticky errors) ------------------------------------------------------ */
 static void mset(xg *g, trove_value *map, const char *key, trove_value *v)
 {
-    if (!v || !map || trove_value_map_set(map, key, v)) {
-        if (v && !map)
-            trove_value_free(v);
-        if (!g->rc)
-            g->rc = TROVE_E_NOMEM;
-    }
+    trove__out_set(&g->rc, map, key, v);
 }
 
 static void apush(xg *g, trove_value *arr, trove_value *v)
 {
-    if (!v || !arr || trove_value_array_take(arr, v)) {
-        if (v && !arr)
-            trove_value_free(v);
-        if (!g->rc)
-            g->rc = TROVE_E_NOMEM;
-    }
+    trove__out_push(&g->rc, arr, v);
 }
 
 static trove_value *vstr(xg *g, const char *s)
@@ -818,31 +808,7 @@ static trove_value *vstr(xg *g, const char *s)
 static void *tensor(xg *g, const char *name, trove_dtype dt, uint32_t rank, uint64_t d0,
                     uint64_t d1)
 {
-    trove__model_out *m = g->m;
-    if (m->n_tensors == m->cap_tensors) {
-        size_t cap = m->cap_tensors ? m->cap_tensors * 2 : 16;
-        trove__tensor_out *t = pk_alloc(g->a, cap * sizeof *t);
-        if (!t)
-            return NULL;
-        if (m->n_tensors)
-            memcpy(t, m->tensors, m->n_tensors * sizeof *t);
-        m->tensors = t;
-        m->cap_tensors = cap;
-    }
-    uint64_t count = rank == 2 ? d0 * d1 : d0, bytes;
-    if (!trove__mul_ok(count, trove_dtype_size(dt), &bytes) || bytes > SIZE_MAX)
-        return NULL;
-    void *data = pk_alloc(g->a, bytes ? (size_t)bytes : 1);
-    if (!data)
-        return NULL;
-    trove__tensor_out *t = &m->tensors[m->n_tensors++];
-    t->name = name;
-    t->dtype = dt;
-    t->rank = rank;
-    t->shape[0] = d0;
-    t->shape[1] = d1;
-    t->data = data;
-    return data;
+    return trove__out_tensor(g->a, g->m, "", name, dt, rank, d0, d1);
 }
 
 /* ---- objectives -------------------------------------------------------------------------- */
