@@ -130,3 +130,15 @@ def compare_all(model, ref, prefix, tmp, rtol, is_classifier, proba_rule=None):
         assert ok, "%s: %s" % (key, how)
         notes.append("%s: %s" % (key, how))
     return notes
+
+
+def fixture_case(out, cases, case):
+    """The inputs and expected outputs of an "ok NAME ROWS NF NOUT" line of a fixture manifest
+    (cases: its parsed lines), read from NAME.x and NAME.y in out."""
+    import os
+    line = [c for c in cases if c[1] == case]
+    assert line and line[0][0] == "ok"
+    rows, nf, nout = (int(v) for v in line[0][2].split())
+    X = np.fromfile(os.path.join(out, case + ".x"), dtype=np.float64).reshape(rows, nf)
+    Y = np.fromfile(os.path.join(out, case + ".y"), dtype=np.float64).reshape(rows, nout)
+    return X, Y

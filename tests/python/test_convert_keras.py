@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import keras_fixtures
-from convert_helpers import convert, metadata, predict
+from convert_helpers import convert, fixture_case, metadata, predict
 
 WILD = os.environ.get("TROVE_WILD", "/work/shared/wild")
 
@@ -41,11 +41,7 @@ def _ok_cases():
 @pytest.mark.parametrize("case", _ok_cases())
 def test_fixture_converts_and_matches(fixtures, tmp_path, case):
     out, cases = fixtures
-    line = [c for c in cases if c[1] == case]
-    assert line and line[0][0] == "ok"
-    rows, nf, nout = (int(v) for v in line[0][2].split())
-    X = np.fromfile(os.path.join(out, case + ".x"), dtype=np.float64).reshape(rows, nf)
-    Y = np.fromfile(os.path.join(out, case + ".y"), dtype=np.float64).reshape(rows, nout)
+    X, Y = fixture_case(out, cases, case)
     dst = tmp_path / "m.trove"
     r = convert(os.path.join(out, case + ".h5"), dst)
     assert r.returncode == 0, r.stderr

@@ -16,7 +16,7 @@ import pytest
 
 import keras3_fixtures
 import keras_fixtures
-from convert_helpers import convert, metadata, predict
+from convert_helpers import convert, fixture_case, metadata, predict
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +38,7 @@ OK = ["k3_seq", "k3_seq_deflate", "k3_seq_lazy", "k3_seq_streamed", "k3_seq_seed
 @pytest.mark.parametrize("case", OK)
 def test_archive_converts_and_matches(fixtures, tmp_path, case):
     out, cases = fixtures
-    line = [c for c in cases if c[1] == case]
-    assert line and line[0][0] == "ok"
-    rows, nf, nout = (int(v) for v in line[0][2].split())
-    X = np.fromfile(os.path.join(out, case + ".x"), dtype=np.float64).reshape(rows, nf)
-    Y = np.fromfile(os.path.join(out, case + ".y"), dtype=np.float64).reshape(rows, nout)
+    X, Y = fixture_case(out, cases, case)
     dst = tmp_path / "m.trove"
     r = convert(os.path.join(out, case + ".keras"), dst)
     assert r.returncode == 0, r.stderr

@@ -30,17 +30,6 @@ static const char *keras_fixture_dir(const char *script, const char *sub)
     return dir;
 }
 
-static double *read_f64(const char *path, size_t n)
-{
-    size_t len = 0;
-    unsigned char *p = test_read_file(path, &len);
-    if (!p || len != n * sizeof(double)) {
-        free(p);
-        return NULL;
-    }
-    return (double *)(void *)p;
-}
-
 static int exists(const char *p)
 {
     struct stat st;
@@ -69,7 +58,7 @@ static void check_ok_case(const char *dir, const char *name, const char *ext, co
     int rc = trove_model_open(&m, f, NULL, &err);
     if (rc)
         fprintf(stderr, "  %s: %s\n", name, err.message);
-    double *X = read_f64(xp, rows * nf), *Y = read_f64(yp, rows * nout);
+    double *X = test_read_f64(xp, rows * nf), *Y = test_read_f64(yp, rows * nout);
     double *got = calloc(rows * nout + 1, sizeof *got);
     int ok = !rc && X && Y && got && trove_model_n_features(m) == nf &&
              trove_model_n_outputs(m, TROVE_MODEL_PREDICT) == nout &&

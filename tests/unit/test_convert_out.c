@@ -89,17 +89,6 @@ static int crypto_ok_aes(void)
     return sodium_init() >= 0 && crypto_aead_aes256gcm_is_available();
 }
 
-static double *read_f64(const char *path, size_t n)
-{
-    size_t len = 0;
-    unsigned char *p = test_read_file(path, &len);
-    if (!p || len != n * sizeof(double)) {
-        free(p);
-        return NULL;
-    }
-    return (double *)(void *)p;
-}
-
 /* Small chunks (several per file), no fsync: tests. */
 static trove_crypt_options crypt_opts(void)
 {
@@ -230,7 +219,8 @@ static void test_convert_out__one_estimator(void)
         goto out;
     /* the same digest, and predictions equal to the plain model's and scikit-learn's */
     trove_file *fp = NULL, *fe = NULL;
-    double *X = read_f64(fx("X.bin"), ROWS * COLS), *want = read_f64(fx("ridge.y"), ROWS);
+    double *X = test_read_f64(fx("X.bin"), ROWS * COLS);
+    double *want = test_read_f64(fx("ridge.y"), ROWS);
     double got_p[ROWS], got_e[ROWS];
     uint8_t dp[TROVE_DIGEST_BYTES], de[TROVE_DIGEST_BYTES];
     int ok = X && want && trove_open(&fp, plain, NULL, &err) == 0 &&
@@ -267,12 +257,12 @@ static void test_convert_out__container_all_or_none(void)
     check_same_as_plain(fx("pair.joblib"), test_path("pair.trove"), test_path("pair.enc.trove"), s,
                         keys, 2);
     /* predictions of each decrypted element are scikit-learn's */
-    double *X = read_f64(fx("X.bin"), ROWS * COLS);
+    double *X = test_read_f64(fx("X.bin"), ROWS * COLS);
     CHECK(X != NULL);
     for (int k = 0; k < 2; k++) {
         char e[512];
         CHECK_OK(trove_convert_element_path(e, sizeof e, test_path("pair.enc.trove"), keys[k]));
-        double *want = read_f64(fx(k ? "reg.y" : "clf.y"), ROWS), got[ROWS];
+        double *want = test_read_f64(fx(k ? "reg.y" : "clf.y"), ROWS), got[ROWS];
         trove_file *f = NULL;
         int ok = want && trove_open_encrypted(&f, e, s, NULL, NULL, &err) == 0 &&
                  predict(f, X, got, &err) == 0;

@@ -148,3 +148,14 @@ int test_write_file(const char *path, const void *p, size_t len)
     size_t w = fwrite(p, 1, len, fp);
     return fclose(fp) == 0 && w == len ? 0 : -1;
 }
+
+double *test_read_f64(const char *path, size_t n)
+{
+    size_t len = 0;
+    unsigned char *p = test_read_file(path, &len);
+    if (!p || len != n * sizeof(double)) {
+        free(p);
+        return NULL;
+    }
+    return (double *)(void *)p;
+}

@@ -68,6 +68,8 @@ void test_alloc_init(test_alloc *t, long fail_at);
 
 /* Read a whole file; caller frees. */
 unsigned char *test_read_file(const char *path, size_t *len);
+/* The file at path as exactly n doubles (caller frees), or NULL when missing or another size. */
+double *test_read_f64(const char *path, size_t n);
 int test_write_file(const char *path, const void *p, size_t len);
 
 #endif
