@@ -54,7 +54,7 @@ def test_fixture_converts_and_matches(fixtures, tmp_path, case):
     assert meta["producer"]["backend"] == "tensorflow"
     assert meta["lineage"]["source"]["format"] == "HDF5 (Keras)"
     assert len(meta["lineage"]["source"]["sha256"]) == 64
-    assert meta["signature"]["inputs"]["n_features"] == nf
+    assert meta["signature"]["inputs"]["n_features"] == X.shape[1]
 
 
 def test_fixture_refusals(fixtures, tmp_path):
